@@ -1,0 +1,224 @@
+//! Wire contracts from `ARCHITECTURE.md`. Field names and shapes are the contract: the
+//! offer detail keeps France Travail's camelCase, the rest is snake_case.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Default and ceiling of `MatchRequest::limit`.
+pub const DEFAULT_MATCH_LIMIT: u32 = 20;
+pub const MAX_MATCH_LIMIT: u32 = 100;
+/// Ceiling of `GET /offers?ids=`.
+pub const MAX_OFFER_IDS: usize = 100;
+
+/// `POST /match` body: a CV embedding and optional limit and filters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRequest {
+    /// Unit vector from the same model as the offers' embeddings (384 values for
+    /// all-MiniLM-L6-v2).
+    pub cv_embedding: Vec<f32>,
+    /// Number of hits, 1 to 100; 20 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<MatchFilters>,
+    /// Model the embedding was made with; the service's default model when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+impl MatchRequest {
+    pub fn effective_limit(&self) -> u32 {
+        self.limit.unwrap_or(DEFAULT_MATCH_LIMIT)
+    }
+}
+
+/// Optional restrictions of a match; every field narrows the result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchFilters {
+    /// France Travail contract codes (CDI, CDD, MIS, SAI, LIB, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub near: Option<GeoFilter>,
+    /// ROME job codes, e.g. M1805.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rome_codes: Option<Vec<String>>,
+    /// Only offers published on or after this instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_after: Option<DateTime<Utc>>,
+}
+
+/// A circle around a point.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeoFilter {
+    pub lat: f64,
+    pub lon: f64,
+    pub radius_km: f64,
+}
+
+/// One `POST /match` hit; the response is an array of them, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MatchHit {
+    /// France Travail offer id.
+    pub id: String,
+    /// Cosine similarity, 1 − cosine distance.
+    pub score: f64,
+}
+
+/// One skill of an offer: `exigence` is `E` (exigée) or `S` (souhaitée).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OfferSkill {
+    pub libelle: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exigence: Option<String>,
+}
+
+/// `GET /offers` item: an offer's details in the France Travail shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferDetail {
+    pub id: String,
+    pub intitule: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub entreprise: Option<String>,
+    #[serde(default)]
+    pub lieu: Option<String>,
+    #[serde(default)]
+    pub type_contrat: Option<String>,
+    #[serde(default)]
+    pub salaire: Option<String>,
+    #[serde(default)]
+    pub competences: Vec<OfferSkill>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_postal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rome_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rome_libelle: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secteur_activite_libelle: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experience_libelle: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_creation: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_actualisation: Option<DateTime<Utc>>,
+    /// Link to the original posting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_origine: Option<String>,
+    /// True once the offer left the source; still served, never matched.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
+}
+
+/// `POST /cv` response: what was understood of a CV.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CvAnalysis {
+    /// The CV's text, in reading order.
+    pub text: String,
+    /// `fr` or `en`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub skills: Vec<CvSkill>,
+    #[serde(default)]
+    pub experiences: Vec<CvExperience>,
+    #[serde(default)]
+    pub education: Vec<CvEducation>,
+    #[serde(default)]
+    pub languages: Vec<CvLanguage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_experience_years: Option<f64>,
+    pub embedding: Vec<f32>,
+    /// Model id of `embedding`; vectors of two models are never compared.
+    pub embedding_model: String,
+}
+
+/// A skill found in a CV, normalised against the skills referential.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CvSkill {
+    /// Referential label.
+    pub label: String,
+    /// Referential code, when the referential has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The text that evidences the skill.
+    pub evidence: String,
+    /// Byte offsets of `evidence` in `CvAnalysis::text`.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A job held, as read from the CV.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CvExperience {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<NaiveDate>,
+    /// None while the job is current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub months: Option<u32>,
+}
+
+/// A diploma or training, as read from the CV.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CvEducation {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub institution: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+}
+
+/// A spoken language and its level, as read from the CV.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CvLanguage {
+    pub language: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+}
+
+/// RFC 9457 problem details, the body of every error response
+/// (`application/problem+json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProblemBody {
+    /// URI naming the kind of problem; `about:blank` when the status says it all.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request path the problem occurred on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// The request's `x-request-id`, to find it in the logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Per-field messages for validation failures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldError {
+    /// JSON pointer or parameter name, e.g. `/cv_embedding` or `ids`.
+    pub field: String,
+    pub message: String,
+}
