@@ -1,0 +1,277 @@
+//! Typed configuration from environment variables.
+//!
+//! Every value is read through [`Env`], so that tests can pass a map instead of mutating
+//! the process environment. Secrets are also readable from a file named by `NAME_FILE`
+//! (Docker/Kubernetes secrets), never from a committed `.env`. The first bad or missing
+//! variable stops the start with one line naming it.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// A configuration problem: which variable, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {reason}")]
+pub struct ConfigError {
+    pub var: String,
+    pub reason: String,
+}
+
+impl ConfigError {
+    pub fn new(var: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            var: var.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Where configuration values come from: the process environment or a fixed map.
+#[derive(Clone, Default)]
+pub struct Env {
+    vars: HashMap<String, String>,
+}
+
+impl fmt::Debug for Env {
+    // Values may be secrets: list the names only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<_> = self.vars.keys().collect();
+        names.sort();
+        f.debug_struct("Env").field("vars", &names).finish()
+    }
+}
+
+impl Env {
+    /// A snapshot of the process environment (variables that are not UTF-8 are skipped).
+    pub fn from_process() -> Self {
+        Self {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
+    }
+
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// Returns a copy with `name` set to `value`.
+    pub fn with(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.vars.insert(name.into(), value.into());
+        self
+    }
+
+    /// Returns a copy without `name`.
+    pub fn without(mut self, name: &str) -> Self {
+        self.vars.remove(name);
+        self
+    }
+
+    /// The raw value; an empty value counts as unset.
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// A required, parsed value.
+    pub fn required<T: FromStr>(&self, name: &str) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.raw(name) {
+            Some(raw) => parse(name, raw),
+            None => Err(ConfigError::new(name, "missing")),
+        }
+    }
+
+    /// An optional, parsed value.
+    pub fn optional<T: FromStr>(&self, name: &str) -> Result<Option<T>, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        self.raw(name).map(|raw| parse(name, raw)).transpose()
+    }
+
+    /// A parsed value with a default.
+    pub fn or<T: FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        Ok(self.optional(name)?.unwrap_or(default))
+    }
+
+    /// A duration given in whole seconds.
+    pub fn seconds(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
+        match self.optional::<u64>(name)? {
+            Some(0) => Err(ConfigError::new(name, "must be at least 1 (seconds)")),
+            Some(secs) => Ok(Duration::from_secs(secs)),
+            None => Ok(default),
+        }
+    }
+
+    /// A secret from `NAME` or from the file named by `NAME_FILE` (one of them, not
+    /// both); a trailing newline of the file is not part of the secret.
+    pub fn secret_opt(&self, name: &str) -> Result<Option<SecretString>, ConfigError> {
+        let file_var = format!("{name}_FILE");
+        match (self.raw(name), self.raw(&file_var)) {
+            (Some(_), Some(_)) => Err(ConfigError::new(
+                name,
+                format!("set either {name} or {file_var}, not both"),
+            )),
+            (Some(value), None) => Ok(Some(SecretString::from(value.to_owned()))),
+            (None, Some(path)) => {
+                let content = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError::new(&file_var, format!("cannot read secret file {path}: {e}"))
+                })?;
+                let value = content.trim_end_matches(['\r', '\n']);
+                if value.is_empty() {
+                    return Err(ConfigError::new(
+                        &file_var,
+                        format!("secret file {path} is empty"),
+                    ));
+                }
+                Ok(Some(SecretString::from(value.to_owned())))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// A required secret from `NAME` or `NAME_FILE`.
+    pub fn secret(&self, name: &str) -> Result<SecretString, ConfigError> {
+        self.secret_opt(name)?
+            .ok_or_else(|| ConfigError::new(name, format!("missing (set {name} or {name}_FILE)")))
+    }
+}
+
+fn parse<T: FromStr>(name: &str, raw: &str) -> Result<T, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    raw.trim()
+        .parse()
+        .map_err(|e| ConfigError::new(name, format!("invalid value {raw:?}: {e}")))
+}
+
+/// Log output format: human-readable text, or one JSON object a line for collectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err("expected text or json".into()),
+        }
+    }
+}
+
+/// Settings every service has.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The service's name, in logs, metrics and problem types.
+    pub name: &'static str,
+    /// `BIND_ADDR`, default `127.0.0.1:<the service's port>`.
+    pub bind_addr: SocketAddr,
+    /// `SERVICE_TOKEN`: the bearer token internal routes accept and internal calls send.
+    pub service_token: SecretString,
+    /// `REQUEST_TIMEOUT_SECS`, default 30.
+    pub request_timeout: Duration,
+    /// `BODY_LIMIT_BYTES`, default given by the service (1 MiB for JSON APIs).
+    pub body_limit: usize,
+    /// `SHUTDOWN_GRACE_SECS`, default 30: how long in-flight requests may run after
+    /// SIGTERM.
+    pub shutdown_grace: Duration,
+    /// `DOCS_ASSETS_DIR`: Swagger UI files installed by `make setup`.
+    pub docs_assets_dir: Option<PathBuf>,
+}
+
+/// Per-service defaults of [`ServiceConfig`].
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceDefaults {
+    pub name: &'static str,
+    pub port: u16,
+    pub body_limit: usize,
+}
+
+impl ServiceConfig {
+    pub fn from_env(env: &Env, defaults: ServiceDefaults) -> Result<Self, ConfigError> {
+        Ok(Self {
+            name: defaults.name,
+            bind_addr: env.or(
+                "BIND_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], defaults.port)),
+            )?,
+            service_token: {
+                let token = env.secret("SERVICE_TOKEN")?;
+                if secrecy::ExposeSecret::expose_secret(&token).len() < 16 {
+                    return Err(ConfigError::new(
+                        "SERVICE_TOKEN",
+                        "too short: use at least 16 characters",
+                    ));
+                }
+                token
+            },
+            request_timeout: env.seconds("REQUEST_TIMEOUT_SECS", Duration::from_secs(30))?,
+            body_limit: env.or("BODY_LIMIT_BYTES", defaults.body_limit)?,
+            shutdown_grace: env.seconds("SHUTDOWN_GRACE_SECS", Duration::from_secs(30))?,
+            docs_assets_dir: env.optional("DOCS_ASSETS_DIR")?,
+        })
+    }
+}
+
+/// `DATABASE_URL` (secret: it may hold a password) and pool settings.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: SecretString,
+    /// `DATABASE_MAX_CONNECTIONS`, default 10.
+    pub max_connections: u32,
+    /// `DATABASE_ACQUIRE_TIMEOUT_SECS`, default 3: how long a request waits for a
+    /// connection before readiness (or the request) fails.
+    pub acquire_timeout: Duration,
+}
+
+impl DatabaseConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let url = env.secret("DATABASE_URL")?;
+        let exposed = secrecy::ExposeSecret::expose_secret(&url);
+        if !(exposed.starts_with("postgres://") || exposed.starts_with("postgresql://")) {
+            return Err(ConfigError::new(
+                "DATABASE_URL",
+                "expected a postgres:// or postgresql:// URL",
+            ));
+        }
+        let max_connections = env.or("DATABASE_MAX_CONNECTIONS", 10u32)?;
+        if max_connections == 0 {
+            return Err(ConfigError::new(
+                "DATABASE_MAX_CONNECTIONS",
+                "must be at least 1",
+            ));
+        }
+        Ok(Self {
+            url,
+            max_connections,
+            acquire_timeout: env
+                .seconds("DATABASE_ACQUIRE_TIMEOUT_SECS", Duration::from_secs(3))?,
+        })
+    }
+}

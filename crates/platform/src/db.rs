@@ -1,0 +1,88 @@
+//! PostgreSQL pool and the embedded migrations of each owning service.
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+use crate::config::DatabaseConfig;
+
+/// A set of migrations and the schema it owns. Its history table lives in that schema
+/// (`<schema>._sqlx_migrations`), so that the sets of two services never collide.
+pub struct SchemaMigrations {
+    pub schema: &'static str,
+    pub migrator: Migrator,
+}
+
+/// The `offers` schema, owned by offre-ingestion.
+pub static OFFERS: SchemaMigrations = SchemaMigrations {
+    schema: "offers",
+    migrator: sqlx::migrate!("../../migrations/offers"),
+};
+
+/// The `gui` schema, owned by gui.
+pub static GUI: SchemaMigrations = SchemaMigrations {
+    schema: "gui",
+    migrator: sqlx::migrate!("../../migrations/gui"),
+};
+
+/// Every set, in the order a fresh database gets them.
+pub static ALL: [&SchemaMigrations; 2] = [&OFFERS, &GUI];
+
+/// Advisory lock key serialising schema creation across services and replicas.
+const MIGRATION_LOCK: i64 = 0x6a6f_626d_6174_6368; // "jobmatch"
+
+fn connect_options(config: &DatabaseConfig, app: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    Ok(config
+        .url
+        .expose_secret()
+        .parse::<PgConnectOptions>()?
+        .application_name(app)
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1)))
+}
+
+/// A pool that connects on first use: the service starts (and reports not ready) while
+/// the database is down, and recovers by itself when it comes back.
+pub fn pool(config: &DatabaseConfig, app: &str) -> Result<PgPool, sqlx::Error> {
+    Ok(PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(config.acquire_timeout)
+        .test_before_acquire(true)
+        .connect_lazy_with(connect_options(config, app)?))
+}
+
+/// Applies `set` on a dedicated connection (its `search_path` is changed for the run).
+pub async fn migrate(
+    config: &DatabaseConfig,
+    app: &str,
+    set: &SchemaMigrations,
+) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect_with(&connect_options(config, app)?)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database to migrate it: {e}"))?;
+    let result = migrate_on(&mut conn, set).await;
+    conn.close().await.ok();
+    result
+}
+
+async fn migrate_on(conn: &mut PgConnection, set: &SchemaMigrations) -> anyhow::Result<()> {
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    // The schema must exist before the history table can be created inside it.
+    let schema = set.schema;
+    sqlx::raw_sql(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}, public;"
+    ))
+    .execute(&mut *conn)
+    .await?;
+    let result = set.migrator.run(&mut *conn).await;
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    result.map_err(|e| anyhow::anyhow!("migrations of schema {schema} failed: {e}"))
+}

@@ -1,0 +1,69 @@
+//! What every jobmatch service shares: typed config, telemetry, request ids, errors as
+//! problem+json, health, metrics, API docs, service auth, database pool and migrations,
+//! the inter-service HTTP client, and the server with its graceful shutdown.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod docs;
+pub mod health;
+pub mod http_client;
+pub mod metrics;
+pub mod problem;
+pub mod request_id;
+pub mod server;
+pub mod telemetry;
+
+use std::future::Future;
+use std::process::ExitCode;
+
+pub use config::{ConfigError, Env};
+pub use problem::Problem;
+pub use server::{serve, shutdown_signal, ServiceApp};
+
+/// The body of every service's `main`: reads the configuration from the process
+/// environment (one line naming the variable and exit code 2 when it is wrong), installs
+/// logging, and runs `serve` on a multi-threaded runtime (exit code 1 when it fails).
+pub fn run_main<C, F, Fut>(
+    name: &str,
+    load: impl FnOnce(&Env) -> Result<C, ConfigError>,
+    serve: F,
+) -> ExitCode
+where
+    F: FnOnce(C) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let env = Env::from_process();
+    let loaded = env
+        .or("LOG_FORMAT", config::LogFormat::Text)
+        .and_then(|format| Ok((format, load(&env)?)));
+    let (format, config) = match loaded {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("{name}: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = telemetry::init(format) {
+        eprintln!("{name}: {e}");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("{name}: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "{name} stopped on an error");
+            eprintln!("{name}: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

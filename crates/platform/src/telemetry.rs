@@ -1,0 +1,38 @@
+//! Structured logs with `tracing`: human-readable text by default, one JSON object a line
+//! with `LOG_FORMAT=json`. Every line logged while serving a request carries the
+//! request's span (service, method, route, request id).
+
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// Log filter when `RUST_LOG` is unset: our crates at info, the rest at warn.
+const DEFAULT_FILTER: &str = "info,sqlx=warn,hyper=warn,reqwest=warn";
+
+/// Installs the global subscriber writing to stdout. Fails if one is already installed.
+pub fn init(format: LogFormat) -> anyhow::Result<()> {
+    init_with_writer(format, std::io::stdout)
+}
+
+/// Installs the global subscriber writing to `writer` (tests capture logs this way).
+pub fn init_with_writer<W>(format: LogFormat, writer: W) -> anyhow::Result<()>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    let result = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(true)
+            .try_init(),
+    };
+    result.map_err(|e| anyhow::anyhow!("cannot install the log subscriber: {e}"))
+}
