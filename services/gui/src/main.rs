@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    platform::run_main(gui::NAME, gui::Config::from_env, gui::serve)
+}

@@ -1,0 +1,47 @@
+//! gui on the platform: conformance, configuration, its schema's migrations.
+
+use gui::{AppState, Config, NAME};
+use reqwest::StatusCode;
+use testkit::{conformance, TestDb};
+
+#[tokio::test]
+async fn serves_the_platform_routes() {
+    let db = TestDb::new().await;
+    let config = Config::from_env(&testkit::env_with_db(&db)).unwrap();
+    let state = AppState::connect(&config).await.unwrap();
+    let server = testkit::spawn(gui::router(&config, state)).await;
+    let ready = server.get("/health/ready").send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    conformance::check_platform(&server, NAME, config.service.body_limit).await;
+}
+
+#[tokio::test]
+async fn migrates_the_gui_schema_into_its_own_history() {
+    let db = TestDb::new().await;
+    let config = Config::from_env(&testkit::env_with_db(&db)).unwrap();
+    AppState::connect(&config).await.unwrap();
+    let pool = db.pool().await;
+    let histories: Vec<String> = sqlx::query_scalar(
+        "SELECT table_schema FROM information_schema.tables WHERE table_name = '_sqlx_migrations' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        histories,
+        ["gui", "offers"],
+        "one history per owning schema, none in public"
+    );
+}
+
+#[test]
+fn the_binary_refuses_to_start_naming_the_variable() {
+    conformance::check_binary_config_error(
+        env!("CARGO_BIN_EXE_gui"),
+        &[
+            ("SERVICE_TOKEN", testkit::SERVICE_TOKEN),
+            ("DATABASE_URL", "sqlite://x"),
+        ],
+        "DATABASE_URL",
+    );
+}

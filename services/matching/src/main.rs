@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    platform::run_main(matching::NAME, matching::Config::from_env, matching::serve)
+}

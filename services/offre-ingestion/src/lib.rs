@@ -1,0 +1,63 @@
+//! offre-ingestion: France Travail offers into the `offers` schema (bronze, silver,
+//! gold) and their details over `GET /offers`. It owns and migrates that schema.
+
+use axum::Router;
+use platform::config::{DatabaseConfig, ServiceConfig, ServiceDefaults};
+use platform::health::ReadinessCheck;
+use platform::{ConfigError, Env, ServiceApp};
+use sqlx::PgPool;
+use utoipa::OpenApi;
+
+pub const NAME: &str = "offre-ingestion";
+
+const DEFAULTS: ServiceDefaults = ServiceDefaults {
+    name: NAME,
+    port: 8082,
+    body_limit: 1024 * 1024,
+};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub service: ServiceConfig,
+    /// The owner of the `offers` schema: it runs the schema's migrations.
+    pub database: DatabaseConfig,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            service: ServiceConfig::from_env(env, DEFAULTS)?,
+            database: DatabaseConfig::from_env(env)?,
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+}
+
+impl AppState {
+    /// Connects and brings the `offers` schema up to date.
+    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
+        platform::db::migrate(&config.database, NAME, &platform::db::OFFERS).await?;
+        Ok(Self {
+            db: platform::db::pool(&config.database, NAME)?,
+        })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(info(description = "Ingests France Travail job offers and serves their details."))]
+struct ApiDoc;
+
+pub fn router(config: &Config, state: AppState) -> Router {
+    ServiceApp::new(&config.service, ApiDoc::openapi())
+        .readiness(ReadinessCheck::database(state.db))
+        .into_router()
+}
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let state = AppState::connect(&config).await?;
+    platform::server::run(&config.service, router(&config, state)).await
+}
