@@ -1,0 +1,35 @@
+# jobmatch: two commands for a newcomer, `make run` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+# Machine-wide cache made by `make setup`: model files, Swagger UI, ONNX Runtime and the
+# cargo target directory, shared by every clone on the machine (CI's fresh clones reuse it).
+export JOBMATCH_CACHE ?= /var/cache/jobmatch
+export CARGO_TARGET_DIR ?= $(JOBMATCH_CACHE)/target
+ENV := . $(JOBMATCH_CACHE)/env
+
+# cargo-nextest runs each test in its own process (and in parallel); cargo test otherwise.
+TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
+
+.PHONY: setup run test check fmt lint build
+
+## setup: install and start what the suite needs (idempotent; run as root)
+setup:
+	@bash scripts/setup.sh
+
+## run: set up, build, start every service on localhost; Ctrl-C stops them
+run: setup
+	@bash scripts/run.sh
+
+## test: set up, then formatting, lints and every test
+test: setup
+	cargo fmt --all -- --check
+	$(ENV) && cargo clippy --workspace --all-targets --locked -- -D warnings
+	$(ENV) && cargo $(TEST_RUNNER) --workspace --locked
+
+## check: fast compile check while working
+check:
+	cargo check --workspace --all-targets
+
+fmt:
+	cargo fmt --all

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Build the fp32 ONNX graph of all-MiniLM-L6-v2 (a BERT encoder) straight from
+model.safetensors + config.json, with the `onnx` helper API (no torch needed).
+
+    build_onnx.py MODEL_DIR OUT.onnx
+
+Inputs  : input_ids, attention_mask, token_type_ids   int64 [batch, seq]
+Output  : last_hidden_state                           float [batch, seq, hidden]
+Pooling (mean over the mask) and L2 normalisation are left to the caller, as
+sentence-transformers / fastembed do. Opset 17 (LayerNormalization, Erf GELU).
+Needs: onnx numpy safetensors.
+"""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from safetensors.numpy import load_file
+
+
+def build(model_dir: str) -> onnx.ModelProto:
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    w = load_file(os.path.join(model_dir, "model.safetensors"))
+    # Some exports prefix every tensor with "bert."; accept both layouts.
+    if "bert.embeddings.word_embeddings.weight" in w:
+        w = {k[len("bert."):]: v for k, v in w.items() if k.startswith("bert.")}
+
+    hidden = cfg["hidden_size"]
+    heads = cfg["num_attention_heads"]
+    head_dim = hidden // heads
+    eps = float(cfg.get("layer_norm_eps", 1e-12))
+    assert cfg.get("hidden_act", "gelu") == "gelu", "only exact (erf) GELU is supported"
+    assert cfg.get("position_embedding_type", "absolute") == "absolute"
+
+    nodes, inits = [], []
+    counter = [0]
+
+    def name(prefix):
+        counter[0] += 1
+        return f"{prefix}_{counter[0]}"
+
+    def const(n, arr):
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), n))
+        return n
+
+    def node(op, inputs, **attrs):
+        out = name(op)
+        nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
+        return out
+
+    def weight(key, transpose=False):
+        arr = w[key].astype(np.float32)
+        # torch Linear stores [out, in]; MatMul wants [in, out].
+        return const(key, arr.T if transpose else arr)
+
+    def linear(x, prefix):
+        y = node("MatMul", [x, weight(prefix + ".weight", transpose=True)])
+        return node("Add", [y, weight(prefix + ".bias")])
+
+    def layer_norm(x, prefix):
+        return node("LayerNormalization",
+                    [x, weight(prefix + ".weight"), weight(prefix + ".bias")],
+                    axis=-1, epsilon=eps)
+
+    # Shared constants.
+    c_zero_1d = const("c_zero_1d", np.array([0], dtype=np.int64))
+    c_one_f = const("c_one_f", np.array(1.0, dtype=np.float32))
+    c_neg = const("c_neg_big", np.array(-1e9, dtype=np.float32))
+    c_scale = const("c_scale", np.array(1.0 / math.sqrt(head_dim), dtype=np.float32))
+    c_sqrt2 = const("c_sqrt2", np.array(math.sqrt(2.0), dtype=np.float32))
+    c_half = const("c_half", np.array(0.5, dtype=np.float32))
+    c_split_heads = const("c_split_heads", np.array([0, 0, heads, head_dim], dtype=np.int64))
+    c_merge_heads = const("c_merge_heads", np.array([0, 0, hidden], dtype=np.int64))
+    c_axes_12 = const("c_axes_12", np.array([1, 2], dtype=np.int64))
+
+    # Embeddings: word + position (0..seq-1, from the input's shape) + token type.
+    word = node("Gather", [weight("embeddings.word_embeddings.weight"), "input_ids"], axis=0)
+    # Positions 0..seq-1 = the first seq rows of the position table. (A Range
+    # over Gather(Shape) gets rewritten by ORT's optimiser into a Slice it then
+    # rejects: "Starts must be a 1-D array"; Shape(start=1, end=2) is 1-D.)
+    seq_len = node("Shape", ["input_ids"], start=1, end=2)   # [seq]
+    pos = node("Slice", [weight("embeddings.position_embeddings.weight"), c_zero_1d, seq_len, c_zero_1d])
+    typ = node("Gather", [weight("embeddings.token_type_embeddings.weight"), "token_type_ids"], axis=0)
+    x = node("Add", [node("Add", [word, pos]), typ])
+    x = layer_norm(x, "embeddings.LayerNorm")
+
+    # Mask bias (1 - mask) * -1e9, shaped [batch, 1, 1, seq] to broadcast over
+    # heads and query positions: padded keys get ~zero attention weight.
+    mask_f = node("Cast", ["attention_mask"], to=TensorProto.FLOAT)
+    bias = node("Mul", [node("Sub", [c_one_f, mask_f]), c_neg])
+    bias = node("Unsqueeze", [bias, c_axes_12])
+
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"encoder.layer.{i}"
+        q = node("Transpose", [node("Reshape", [linear(x, p + ".attention.self.query"), c_split_heads])],
+                 perm=[0, 2, 1, 3])                       # [b, h, s, d]
+        k = node("Transpose", [node("Reshape", [linear(x, p + ".attention.self.key"), c_split_heads])],
+                 perm=[0, 2, 3, 1])                       # [b, h, d, s]
+        v = node("Transpose", [node("Reshape", [linear(x, p + ".attention.self.value"), c_split_heads])],
+                 perm=[0, 2, 1, 3])                       # [b, h, s, d]
+        scores = node("Add", [node("Mul", [node("MatMul", [q, k]), c_scale]), bias])
+        probs = node("Softmax", [scores], axis=-1)
+        ctx = node("Transpose", [node("MatMul", [probs, v])], perm=[0, 2, 1, 3])
+        ctx = node("Reshape", [ctx, c_merge_heads])      # [b, s, hidden]
+        attn = linear(ctx, p + ".attention.output.dense")
+        x = layer_norm(node("Add", [attn, x]), p + ".attention.output.LayerNorm")
+
+        h = linear(x, p + ".intermediate.dense")
+        # Exact GELU: 0.5 * h * (1 + erf(h / sqrt(2)))
+        erf = node("Erf", [node("Div", [h, c_sqrt2])])
+        h = node("Mul", [node("Mul", [h, c_half]), node("Add", [erf, c_one_f])])
+        out = linear(h, p + ".output.dense")
+        x = layer_norm(node("Add", [out, x]), p + ".output.LayerNorm")
+
+    nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="output"))
+
+    ints = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"])
+            for n in ("input_ids", "attention_mask", "token_type_ids")]
+    outs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT,
+                                          ["batch", "seq", hidden])]
+    graph = helper.make_graph(nodes, "all-MiniLM-L6-v2", ints, outs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="jobmatch build_onnx.py")
+    model.ir_version = 8  # readable by any ONNX Runtime >= 1.10
+    onnx.checker.check_model(model)
+    return model
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(f"usage: {sys.argv[0]} MODEL_DIR OUT.onnx")
+    model = build(sys.argv[1])
+    onnx.save_model(model, sys.argv[2])
+    print(f"build_onnx: wrote {sys.argv[2]} ({os.path.getsize(sys.argv[2]) // 1_000_000} MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Builds and starts every jobmatch service on localhost, prints where they answer, and
+# stops them all on Ctrl-C (SIGTERM to each, which lets in-flight requests finish).
+# Ports: GUI_PORT (8080), MATCHING_PORT (8081), OFFRE_INGESTION_PORT (8082),
+# CV_INGESTION_PORT (8083). Database: JOBMATCH_DATABASE (jobmatch) on 127.0.0.1:5432.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${JOBMATCH_CACHE:-/var/cache/jobmatch}
+# shellcheck source=/dev/null
+. "$CACHE/env"
+DB=${JOBMATCH_DATABASE:-jobmatch}
+PG=${JOBMATCH_PG:-127.0.0.1:5432}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$CACHE/target}
+
+cd "$REPO"
+echo "run: building (release)..."
+cargo build --release --locked --bins --quiet
+BIN=$CARGO_TARGET_DIR/release
+
+# The service token lives in a file readable by root only, never in the repo.
+SECRETS=$CACHE/secrets
+TOKEN_FILE=$SECRETS/service_token
+if [[ ! -s $TOKEN_FILE ]]; then
+  install -d -m 700 "$SECRETS"
+  (umask 077; head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$TOKEN_FILE")
+fi
+export SERVICE_TOKEN_FILE=$TOKEN_FILE
+export LOG_FORMAT=${LOG_FORMAT:-text}
+
+LOGS=$CACHE/logs
+mkdir -p "$LOGS"
+PIDS=()
+stop_all() {
+  trap - INT TERM EXIT
+  if ((${#PIDS[@]})); then
+    echo
+    echo "run: stopping..."
+    kill -TERM "${PIDS[@]}" 2>/dev/null || true
+    wait "${PIDS[@]}" 2>/dev/null || true
+  fi
+  echo "run: stopped"
+}
+trap stop_all INT TERM EXIT
+
+# start NAME PORT DATABASE_ROLE: one service in the background, its log in $LOGS.
+start() {
+  local name=$1 port=$2 role=$3
+  BIND_ADDR=127.0.0.1:$port DATABASE_URL=postgres://$role@$PG/$DB \
+    "$BIN/$name" >"$LOGS/$name.log" 2>&1 &
+  PIDS+=($!)
+}
+
+# wait_ready NAME PORT: until /health/ready answers 200 (or the process died).
+wait_ready() {
+  local name=$1 port=$2 pid=${PIDS[-1]}
+  for _ in $(seq 1 100); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "run: $name failed to start; its log ($LOGS/$name.log):" >&2
+      tail -n 20 "$LOGS/$name.log" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+  echo "run: $name not ready after 20 s; see $LOGS/$name.log" >&2
+  exit 1
+}
+
+GUI_PORT=${GUI_PORT:-8080}
+MATCHING_PORT=${MATCHING_PORT:-8081}
+OFFRE_INGESTION_PORT=${OFFRE_INGESTION_PORT:-8082}
+CV_INGESTION_PORT=${CV_INGESTION_PORT:-8083}
+
+# offre-ingestion first: it creates the offers schema and the role matching reads with.
+start offre-ingestion "$OFFRE_INGESTION_PORT" postgres
+wait_ready offre-ingestion "$OFFRE_INGESTION_PORT"
+start matching "$MATCHING_PORT" jobmatch_matching
+wait_ready matching "$MATCHING_PORT"
+start cv-ingestion "$CV_INGESTION_PORT" postgres
+wait_ready cv-ingestion "$CV_INGESTION_PORT"
+start gui "$GUI_PORT" postgres
+wait_ready gui "$GUI_PORT"
+
+cat <<TXT
+
+jobmatch is running.
+  GUI                      http://127.0.0.1:$GUI_PORT/
+  matching API docs        http://127.0.0.1:$MATCHING_PORT/docs
+  offre-ingestion API docs http://127.0.0.1:$OFFRE_INGESTION_PORT/docs
+  cv-ingestion API docs    http://127.0.0.1:$CV_INGESTION_PORT/docs
+  gui API docs             http://127.0.0.1:$GUI_PORT/docs
+Logs in $LOGS; service token in $TOKEN_FILE. Ctrl-C stops everything.
+TXT
+# Returns when any service exits; stop_all then stops the others.
+wait -n "${PIDS[@]}"
+echo "run: a service exited; see $LOGS" >&2

