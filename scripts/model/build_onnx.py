@@ -43,7 +43,9 @@ def build(model_dir: str) -> onnx.ModelProto:
         return f"{prefix}_{counter[0]}"
 
     def const(n, arr):
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), n))
+        # np.array, not np.ascontiguousarray: the latter turns a 0-d scalar into
+        # shape [1] (a Gather with a [1] index then yields [1], not a scalar).
+        inits.append(numpy_helper.from_array(np.array(arr, order="C"), n))
         return n
 
     def node(op, inputs, **attrs):
@@ -65,33 +67,46 @@ def build(model_dir: str) -> onnx.ModelProto:
                     [x, weight(prefix + ".weight"), weight(prefix + ".bias")],
                     axis=-1, epsilon=eps)
 
+    # The node layout below is the one torch.onnx.export writes for a
+    # HuggingFace BertModel, because that is what the fusions of ONNX Runtime
+    # (its session optimiser and onnxruntime.transformers.optimizer) match:
+    # EmbedLayerNormalization, Attention, SkipLayerNormalization, (Bias)Gelu.
+    # See scripts/model/optimize_onnx.py.
+
     # Shared constants.
-    c_zero_1d = const("c_zero_1d", np.array([0], dtype=np.int64))
     c_one_f = const("c_one_f", np.array(1.0, dtype=np.float32))
-    c_neg = const("c_neg_big", np.array(-1e9, dtype=np.float32))
-    c_scale = const("c_scale", np.array(1.0 / math.sqrt(head_dim), dtype=np.float32))
+    # Mask bias value of HF (torch.finfo(float32).min); the fusion requires a
+    # negative scalar and carries it into Attention's mask_filter_value.
+    c_mask_min = const("c_mask_min", np.array(np.finfo(np.float32).min, dtype=np.float32))
+    c_sqrt_head = const("c_sqrt_head_dim", np.array(math.sqrt(head_dim), dtype=np.float32))
     c_sqrt2 = const("c_sqrt2", np.array(math.sqrt(2.0), dtype=np.float32))
     c_half = const("c_half", np.array(0.5, dtype=np.float32))
     c_split_heads = const("c_split_heads", np.array([0, 0, heads, head_dim], dtype=np.int64))
     c_merge_heads = const("c_merge_heads", np.array([0, 0, hidden], dtype=np.int64))
-    c_axes_12 = const("c_axes_12", np.array([1, 2], dtype=np.int64))
+    c_axis_0 = const("c_axis_0", np.array([0], dtype=np.int64))
+    c_axis_1 = const("c_axis_1", np.array([1], dtype=np.int64))
+    c_axis_2 = const("c_axis_2", np.array([2], dtype=np.int64))
+    c_index_1 = const("c_index_1", np.array(1, dtype=np.int64))      # scalar
 
-    # Embeddings: word + position (0..seq-1, from the input's shape) + token type.
+    # Embeddings, as HF BertEmbeddings: (word + token_type) + position, LayerNorm.
     word = node("Gather", [weight("embeddings.word_embeddings.weight"), "input_ids"], axis=0)
-    # Positions 0..seq-1 = the first seq rows of the position table. (A Range
-    # over Gather(Shape) gets rewritten by ORT's optimiser into a Slice it then
-    # rejects: "Starts must be a 1-D array"; Shape(start=1, end=2) is 1-D.)
-    seq_len = node("Shape", ["input_ids"], start=1, end=2)   # [seq]
-    pos = node("Slice", [weight("embeddings.position_embeddings.weight"), c_zero_1d, seq_len, c_zero_1d])
     typ = node("Gather", [weight("embeddings.token_type_embeddings.weight"), "token_type_ids"], axis=0)
-    x = node("Add", [node("Add", [word, pos]), typ])
+    # position_ids = the registered buffer arange(max_pos)[None, :seq], sliced
+    # with seq = Shape(input_ids)[1]; then Gather rows of the position table.
+    max_pos = w["embeddings.position_embeddings.weight"].shape[0]
+    c_pos_ids = const("embeddings.position_ids", np.arange(max_pos, dtype=np.int64)[None, :])
+    seq_len = node("Unsqueeze", [node("Gather", [node("Shape", ["input_ids"]), c_index_1], axis=0),
+                                 c_axis_0])                              # [seq]
+    pos_ids = node("Slice", [c_pos_ids, c_axis_0, seq_len, c_axis_1, c_axis_1])   # [1, seq]
+    pos = node("Gather", [weight("embeddings.position_embeddings.weight"), pos_ids], axis=0)
+    x = node("Add", [node("Add", [word, typ]), pos])
     x = layer_norm(x, "embeddings.LayerNorm")
 
-    # Mask bias (1 - mask) * -1e9, shaped [batch, 1, 1, seq] to broadcast over
-    # heads and query positions: padded keys get ~zero attention weight.
-    mask_f = node("Cast", ["attention_mask"], to=TensorProto.FLOAT)
-    bias = node("Mul", [node("Sub", [c_one_f, mask_f]), c_neg])
-    bias = node("Unsqueeze", [bias, c_axes_12])
+    # Extended attention mask, as HF: mask[:, None, None, :] -> float ->
+    # (1 - m) * min, shaped [batch, 1, 1, seq] to broadcast over heads and
+    # query positions: padded keys get zero attention weight.
+    mask4 = node("Unsqueeze", [node("Unsqueeze", ["attention_mask", c_axis_1]), c_axis_2])
+    bias = node("Mul", [node("Sub", [c_one_f, node("Cast", [mask4], to=TensorProto.FLOAT)]), c_mask_min])
 
     for i in range(cfg["num_hidden_layers"]):
         p = f"encoder.layer.{i}"
@@ -101,7 +116,7 @@ def build(model_dir: str) -> onnx.ModelProto:
                  perm=[0, 2, 3, 1])                       # [b, h, d, s]
         v = node("Transpose", [node("Reshape", [linear(x, p + ".attention.self.value"), c_split_heads])],
                  perm=[0, 2, 1, 3])                       # [b, h, s, d]
-        scores = node("Add", [node("Mul", [node("MatMul", [q, k]), c_scale]), bias])
+        scores = node("Add", [node("Div", [node("MatMul", [q, k]), c_sqrt_head]), bias])
         probs = node("Softmax", [scores], axis=-1)
         ctx = node("Transpose", [node("MatMul", [probs, v])], perm=[0, 2, 1, 3])
         ctx = node("Reshape", [ctx, c_merge_heads])      # [b, s, hidden]

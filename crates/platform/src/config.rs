@@ -275,3 +275,68 @@ impl DatabaseConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn secret_file(content: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(content.as_bytes()).unwrap();
+        file
+    }
+
+    #[test]
+    fn secret_from_file_drops_the_trailing_newline_only() {
+        let file = secret_file(" spaced secret \n");
+        let env = Env::default().with("TOKEN_FILE", file.path().to_str().unwrap());
+        assert_eq!(
+            env.secret("TOKEN").unwrap().expose_secret(),
+            " spaced secret "
+        );
+    }
+
+    #[test]
+    fn secret_in_both_places_is_refused() {
+        let file = secret_file("a");
+        let env = Env::default()
+            .with("TOKEN", "b")
+            .with("TOKEN_FILE", file.path().to_str().unwrap());
+        let err = env.secret("TOKEN").unwrap_err();
+        assert_eq!(err.var, "TOKEN");
+        assert!(err.reason.contains("not both"), "{err}");
+    }
+
+    #[test]
+    fn empty_or_missing_secret_files_name_the_file_variable() {
+        let empty = secret_file("\n");
+        let env = Env::default().with("TOKEN_FILE", empty.path().to_str().unwrap());
+        assert_eq!(env.secret("TOKEN").unwrap_err().var, "TOKEN_FILE");
+        let env = Env::default().with("TOKEN_FILE", "/nonexistent/secret");
+        let err = env.secret("TOKEN").unwrap_err();
+        assert_eq!(err.var, "TOKEN_FILE");
+        assert!(err.reason.contains("/nonexistent/secret"), "{err}");
+    }
+
+    #[test]
+    fn missing_secret_says_both_ways_to_give_it() {
+        let err = Env::default().secret("TOKEN").unwrap_err();
+        assert_eq!(err.to_string(), "TOKEN: missing (set TOKEN or TOKEN_FILE)");
+    }
+
+    #[test]
+    fn blank_values_count_as_unset_and_zero_seconds_is_refused() {
+        let env = Env::default().with("PORT", "  ").with("TIMEOUT", "0");
+        assert_eq!(env.or("PORT", 8080u16).unwrap(), 8080);
+        assert_eq!(
+            env.seconds("TIMEOUT", Duration::from_secs(1))
+                .unwrap_err()
+                .var,
+            "TIMEOUT"
+        );
+    }
+}

@@ -6,7 +6,7 @@
 //! 405 from the router, 413 from the body limit) so that none of them leaks.
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -123,8 +123,14 @@ impl IntoResponse for Problem {
     }
 }
 
+/// What the [`middleware`] names in the details it writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub body_bytes: usize,
+}
+
 /// Rewrites every error response into a complete problem+json body.
-pub async fn middleware(req: Request, next: Next) -> Response {
+pub async fn middleware(State(limits): State<Limits>, req: Request, next: Next) -> Response {
     let instance = req.uri().path().to_owned();
     let request_id = req.extensions().get::<RequestId>().cloned();
     let response = next.run(req).await;
@@ -135,7 +141,7 @@ pub async fn middleware(req: Request, next: Next) -> Response {
     let (mut parts, body) = response.into_parts();
     let mut problem = match parts.extensions.remove::<Problem>() {
         Some(problem) => problem,
-        None => from_plain_response(status, &parts.headers, body).await,
+        None => from_plain_response(status, &parts.headers, body, limits).await,
     };
     problem.0.instance.get_or_insert(instance);
     if let Some(id) = request_id {
@@ -157,6 +163,7 @@ async fn from_plain_response(
     status: StatusCode,
     headers: &axum::http::HeaderMap,
     body: Body,
+    limits: Limits,
 ) -> Problem {
     let is_text = headers
         .get(CONTENT_TYPE)
@@ -177,6 +184,11 @@ async fn from_plain_response(
     };
     let mut problem = Problem::status(status);
     problem.0.detail = match (status, text.is_empty()) {
+        // Whether the limit was seen on Content-Length or while reading, say which it is.
+        (StatusCode::PAYLOAD_TOO_LARGE, _) => Some(format!(
+            "the request body exceeds this service's limit of {} bytes",
+            limits.body_bytes
+        )),
         (_, false) => Some(text),
         (StatusCode::METHOD_NOT_ALLOWED, true) => {
             let allowed = headers
@@ -184,9 +196,6 @@ async fn from_plain_response(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
             Some(format!("method not allowed here; allowed: {allowed}"))
-        }
-        (StatusCode::PAYLOAD_TOO_LARGE, true) => {
-            Some("request body exceeds this service's size limit".into())
         }
         _ => None,
     };

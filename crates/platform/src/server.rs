@@ -110,16 +110,19 @@ impl ServiceApp {
             .merge(internal)
             .merge(public)
             .fallback(problem::not_found)
-            .layer(CatchPanicLayer::custom(|_| {
-                Problem::internal(&"the handler panicked").into_response()
-            }))
+            .layer(CatchPanicLayer::custom(panic_response))
             .layer(DefaultBodyLimit::max(config.body_limit))
             .layer(RequestBodyLimitLayer::new(config.body_limit))
             .layer(middleware::from_fn_with_state(
                 config.request_timeout,
                 timeout,
             ))
-            .layer(middleware::from_fn(problem::middleware))
+            .layer(middleware::from_fn_with_state(
+                problem::Limits {
+                    body_bytes: config.body_limit,
+                },
+                problem::middleware,
+            ))
             .layer(middleware::from_fn_with_state(metrics, metrics::middleware))
             .layer(
                 TraceLayer::new_for_http()
@@ -133,6 +136,17 @@ impl ServiceApp {
                 SET_COOKIE,
             ]))
     }
+}
+
+/// A panicking handler: its message goes to the log (it may hold internals), the caller
+/// gets a generic 500.
+fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned());
+    Problem::internal(&format!("handler panicked: {message}")).into_response()
 }
 
 fn request_span(service: &'static str, req: &Request) -> tracing::Span {

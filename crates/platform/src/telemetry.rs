@@ -12,7 +12,9 @@ const DEFAULT_FILTER: &str = "info,sqlx=warn,hyper=warn,reqwest=warn";
 
 /// Installs the global subscriber writing to stdout. Fails if one is already installed.
 pub fn init(format: LogFormat) -> anyhow::Result<()> {
-    init_with_writer(format, std::io::stdout)
+    // Colours only for a person at a terminal, never in files or collectors.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    install(format, ansi, std::io::stdout)
 }
 
 /// Installs the global subscriber writing to `writer` (tests capture logs this way).
@@ -20,10 +22,18 @@ pub fn init_with_writer<W>(format: LogFormat, writer: W) -> anyhow::Result<()>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    install(format, false, writer)
+}
+
+fn install<W>(format: LogFormat, ansi: bool, writer: W) -> anyhow::Result<()>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(writer);
     let result = match format {
         LogFormat::Text => builder.try_init(),

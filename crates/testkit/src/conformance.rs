@@ -108,7 +108,12 @@ async fn check_body_limit(server: &TestServer, body_limit: usize) {
         .send()
         .await
         .unwrap();
-    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "/health/live").await;
+    let body = assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "/health/live").await;
+    let limit = body_limit.to_string();
+    assert!(
+        body["detail"].as_str().unwrap().contains(&limit),
+        "names the limit: {body}"
+    );
 }
 
 async fn check_metrics(server: &TestServer, service: &str) {

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::routing::{get, post};
+use axum::{Json, Router};
 use http_body::Frame;
 use http_body_util::StreamBody;
-use axum::{Json, Router};
 use platform::config::{ServiceConfig, ServiceDefaults};
 use platform::ServiceApp;
 use reqwest::{Method, StatusCode};
@@ -110,11 +110,17 @@ async fn a_streamed_body_over_the_limit_is_a_413_problem() {
     let response = server
         .authed(Method::POST, "/echo")
         .header("content-type", "application/json")
-        .body(reqwest::Body::wrap(StreamBody::new(tokio_stream::iter(chunks))))
+        .body(reqwest::Body::wrap(StreamBody::new(tokio_stream::iter(
+            chunks,
+        ))))
         .send()
         .await
         .unwrap();
-    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "/echo").await;
+    let body = assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "/echo").await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("4096 bytes"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
