@@ -337,11 +337,12 @@ step_onnx() {
   fi
   rm -f "$MODEL_DIR/.model.optimized.onnx.stamp"
   run "$VENV/bin/python" "$REPO/scripts/model/optimize_onnx.py" "$MODEL_DIR" "$MODEL_DIR/model.onnx" "$tmp_opt"
-  fused=$(grep '^optimize_onnx: wrote' "$LOG" | tail -n 1 | sed -n 's/.*fused \({[^}]*}\).*/\1/p' | tr -d '"')
+  fused=$(grep '^optimize_onnx: fused ' "$LOG" | tail -n 1)
+  fused=${fused#optimize_onnx: fused }
   check_graph "$tmp_opt"
   mv -f "$tmp_opt" "$MODEL_DIR/model.optimized.onnx"
   onnx_opt_stamp >"$MODEL_DIR/.model.optimized.onnx.stamp"
-  changed "model.optimized.onnx built (fused $fused; $CHECKED)"
+  changed "model.optimized.onnx built ($fused; $CHECKED)"
 }
 
 swagger_ok() {

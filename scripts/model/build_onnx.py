@@ -7,7 +7,15 @@ model.safetensors + config.json, with the `onnx` helper API (no torch needed).
 Inputs  : input_ids, attention_mask, token_type_ids   int64 [batch, seq]
 Output  : last_hidden_state                           float [batch, seq, hidden]
 Pooling (mean over the mask) and L2 normalisation are left to the caller, as
-sentence-transformers / fastembed do. Opset 17 (LayerNormalization, Erf GELU).
+sentence-transformers / fastembed do. Opset 17 (LayerNormalization, Erf GELU),
+standard operators only.
+
+The nodes are laid out as torch.onnx.export writes a HuggingFace BertModel, so
+that ONNX Runtime's transformer optimizer (scripts/model/optimize_onnx.py) can
+fuse them into EmbedLayerNormalization, Attention, SkipLayerNormalization and
+BiasGelu. Keep that layout when editing (see the comments below); a graph that
+computes the same thing with other nodes silently loses those fusions, and
+optimize_onnx.py then fails.
 Needs: onnx numpy safetensors.
 """
 import json
@@ -68,10 +76,17 @@ def build(model_dir: str) -> onnx.ModelProto:
                     axis=-1, epsilon=eps)
 
     # The node layout below is the one torch.onnx.export writes for a
-    # HuggingFace BertModel, because that is what the fusions of ONNX Runtime
-    # (its session optimiser and onnxruntime.transformers.optimizer) match:
-    # EmbedLayerNormalization, Attention, SkipLayerNormalization, (Bias)Gelu.
-    # See scripts/model/optimize_onnx.py.
+    # HuggingFace BertModel, because that is what the fusions of
+    # onnxruntime.transformers.optimizer match (fusion_embedlayer.py,
+    # fusion_attention.py, fusion_skiplayernorm.py, fusion_biasgelu.py):
+    #  - embeddings: Add(Add(Gather word, Gather token_type), Gather position)
+    #    -> LayerNormalization, positions = Slice(position_ids buffer [1, max],
+    #    0, Unsqueeze(Gather(Shape(input_ids), 1))) as the optimizer expects;
+    #  - mask: Unsqueeze(1) -> Unsqueeze(2) -> Cast -> Sub(1, m) -> Mul(min);
+    #  - attention: Q/K/V MatMul -> Add bias -> Reshape [0,0,h,d] -> Transpose
+    #    (K with perm [0,2,3,1]), MatMul -> Div sqrt(d) -> Add mask -> Softmax
+    #    -> MatMul V -> Transpose -> Reshape -> MatMul -> Add bias -> Add
+    #    residual -> LayerNormalization.
 
     # Shared constants.
     c_one_f = const("c_one_f", np.array(1.0, dtype=np.float32))

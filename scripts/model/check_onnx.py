@@ -7,7 +7,10 @@ reference embeddings (shared/fixtures/minilm_reference.json).
 Tokenises like sentence-transformers (tokenizer.json, truncation to
 max_seq_length = 256 tokens including [CLS]/[SEP], token_type_ids 0), runs the
 graph, mean-pools over the attention mask and L2-normalises. Every text is run
-alone (batch 1) and all together in one padded batch (checks the mask).
+alone (batch 1) and all together in one padded batch (checks the mask). Also
+checks the interface the services rely on: inputs input_ids, attention_mask,
+token_type_ids int64 [batch, seq]; output last_hidden_state float
+[batch, seq, hidden] (the plain graph and the ORT-optimized one alike).
 Exit 0 when every cosine >= MIN_COSINE (default 0.9999). Needs: onnxruntime
 tokenizers numpy.
 """
@@ -36,7 +39,20 @@ def main():
     tok.no_padding()
     encs = [tok.encode(it["text"], add_special_tokens=True) for it in items]
 
-    sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    # As the services run it: CPU, graph optimisation level ALL.
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+
+    def sig(args):  # name -> (type, shape); symbolic dimensions as "*"
+        return {v.name: (v.type, [d if isinstance(d, int) else "*" for d in v.shape]) for v in args}
+    dim = len(items[0]["embedding"])
+    want = ({n: ("tensor(int64)", ["*", "*"]) for n in ("input_ids", "attention_mask", "token_type_ids")},
+            {"last_hidden_state": ("tensor(float)", ["*", "*", dim])})
+    got = (sig(sess.get_inputs()), sig(sess.get_outputs()))
+    if got != want:
+        print(f"check_onnx: FAILED, interface {got}, expected {want}", file=sys.stderr)
+        sys.exit(1)
 
     def embed(batch):
         seq = max(len(e.ids) for e in batch)

@@ -42,6 +42,10 @@ def main():
         sys.exit(f"usage: {sys.argv[0]} MODEL_DIR IN.onnx OUT.onnx")
     model_dir, src, dst = sys.argv[1:]
     logging.basicConfig(level=logging.WARNING, format="optimize_onnx: %(levelname)s %(name)s: %(message)s")
+    # The optimizer warns that the producer is not "pytorch": expected, the
+    # graph is build_onnx.py's, laid out like a torch export of BertModel.
+    logging.getLogger("onnxruntime.transformers.optimizer").addFilter(
+        lambda r: "producer not matched" not in r.getMessage())
 
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     heads, hidden = cfg["num_attention_heads"], cfg["hidden_size"]
@@ -63,9 +67,10 @@ def main():
                  f"expected {cfg['num_hidden_layers']} ({stats})")
 
     opt.save_model_to_file(dst, use_external_data_format=False)
-    print(f"optimize_onnx: wrote {dst} ({os.path.getsize(dst) // 1_000_000} MB), "
-          f"{len(opt.model.graph.node)} nodes, fused {json.dumps(stats)}"
-          + (f", unfused standard ops left: {', '.join(leftover)}" if leftover else ""))
+    print(f"optimize_onnx: wrote {dst} ({os.path.getsize(dst) // 1_000_000} MB, "
+          f"{len(original.graph.node)} -> {len(opt.model.graph.node)} nodes)")
+    print("optimize_onnx: fused " + " ".join(f"{k}={v}" for k, v in stats.items())
+          + (f" (unfused standard ops left: {' '.join(leftover)})" if leftover else ""))
 
 
 if __name__ == "__main__":

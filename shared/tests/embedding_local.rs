@@ -1,0 +1,117 @@
+//! The in-process model equals Python sentence-transformers on the reference fixture,
+//! is loaded once per process, and never stalls the async runtime.
+//! Needs `make setup` (model files, ONNX Runtime) and its env file sourced: `make test`
+//! does both.
+
+use std::sync::Arc;
+
+use shared::embedding::{self, cosine, Embedder, EmbeddingConfig, DEFAULT_MODEL};
+use shared::env::Env;
+
+fn config() -> EmbeddingConfig {
+    EmbeddingConfig::from_env(&Env::from_process())
+        .unwrap_or_else(|e| panic!("embedding configuration: {e}"))
+}
+
+async fn embedder() -> Arc<dyn Embedder> {
+    embedding::from_config(&config())
+        .await
+        .expect("model loads")
+}
+
+struct Reference {
+    text: String,
+    n_tokens: usize,
+    embedding: Vec<f32>,
+}
+
+fn reference() -> Vec<Reference> {
+    let path = std::env::var("JOBMATCH_SHARED")
+        .map(|dir| format!("{dir}/fixtures/minilm_reference.json"))
+        .unwrap_or_else(|_| {
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/fixtures/minilm_reference.json"
+            )
+            .into()
+        });
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["model"], DEFAULT_MODEL);
+    doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| Reference {
+            text: item["text"].as_str().unwrap().to_owned(),
+            n_tokens: item["n_tokens"].as_u64().unwrap() as usize,
+            embedding: serde_json::from_value(item["embedding"].clone()).unwrap(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_reference_item_matches_sentence_transformers() {
+    let embedder = embedder().await;
+    assert_eq!(embedder.model_id(), DEFAULT_MODEL);
+    assert_eq!(embedder.dim(), 384);
+    let items = reference();
+    assert!(
+        items.iter().any(|i| i.text.is_empty()),
+        "the fixture has the empty text"
+    );
+    assert!(
+        items.iter().any(|i| i.n_tokens >= 256),
+        "and one past the 256-token limit"
+    );
+    let texts: Vec<String> = items.iter().map(|i| i.text.clone()).collect();
+
+    // All at once: sorted by length and padded inside batches.
+    let batched = embedder.embed(&texts).await.unwrap();
+    assert_eq!(batched.len(), items.len());
+    for (item, vector) in items.iter().zip(&batched) {
+        let similarity = cosine(vector, &item.embedding);
+        assert!(similarity >= 0.9999, "{similarity} for {:?}", item.text);
+        let norm: f64 = vector
+            .iter()
+            .map(|x| f64::from(*x).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "unit vector, norm {norm}");
+    }
+    // One at a time: no padding at all; the same vectors.
+    for (item, from_batch) in items.iter().zip(&batched) {
+        let alone = embedder
+            .embed(std::slice::from_ref(&item.text))
+            .await
+            .unwrap();
+        assert!(cosine(&alone[0], from_batch) >= 0.99999, "{:?}", item.text);
+    }
+}
+
+#[tokio::test]
+async fn the_model_is_loaded_once_per_process() {
+    let first = embedder().await;
+    let second = embedder().await;
+    assert!(Arc::ptr_eq(&first, &second), "one model shared");
+    assert!(first.embed(&[]).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_long_batch_never_stalls_the_runtime() {
+    let embedder = embedder().await;
+    let long =
+        "Développeur Rust confirmé, PostgreSQL et Kubernetes, télétravail partiel. ".repeat(40);
+    let texts: Vec<String> = (0..16).map(|i| format!("{i} {long}")).collect();
+    let job = tokio::spawn(async move { embedder.embed(&texts).await.map(|v| v.len()) });
+    // One thread runs this runtime: had the embedding blocked it, the job would be done
+    // by the time these ticks run.
+    for _ in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    assert!(
+        !job.is_finished(),
+        "the runtime kept running while the model worked"
+    );
+    assert_eq!(job.await.unwrap().unwrap(), 16);
+}
