@@ -11,7 +11,7 @@ ENV := . $(JOBMATCH_CACHE)/env
 # cargo-nextest runs each test in its own process (and in parallel); cargo test otherwise.
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: setup run test check fmt lint build
+.PHONY: setup run test check fmt bench-embed
 
 ## setup: install and start what the suite needs (idempotent; run as root)
 setup:
@@ -26,6 +26,11 @@ test: setup
 	cargo fmt --all -- --check
 	$(ENV) && cargo clippy --workspace --all-targets --locked -- -D warnings
 	$(ENV) && cargo $(TEST_RUNNER) --workspace --locked
+
+## bench-embed: embedding throughput and RSS, with Python sentence-transformers as reference
+bench-embed: setup
+	@bash scripts/bench/reference-venv.sh
+	$(ENV) && cargo bench --locked -p shared --bench embed
 
 ## check: fast compile check while working
 check:

@@ -23,9 +23,36 @@ pub use server::{serve, shutdown_signal, ServiceApp};
 
 /// The body of every service's `main`: reads the configuration from the process
 /// environment (one line naming the variable and exit code 2 when it is wrong), installs
-/// logging, and runs `serve` on a multi-threaded runtime (exit code 1 when it fails).
+/// logging (stdout), and runs `serve` on a multi-threaded runtime (exit code 1 when it
+/// fails).
 pub fn run_main<C, F, Fut>(
     name: &str,
+    load: impl FnOnce(&Env) -> Result<C, ConfigError>,
+    serve: F,
+) -> ExitCode
+where
+    F: FnOnce(C) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    run(name, telemetry::LogTarget::Stdout, load, serve)
+}
+
+/// [`run_main`] for a command whose stdout is its output: logs go to stderr.
+pub fn run_command<C, F, Fut>(
+    name: &str,
+    load: impl FnOnce(&Env) -> Result<C, ConfigError>,
+    command: F,
+) -> ExitCode
+where
+    F: FnOnce(C) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    run(name, telemetry::LogTarget::Stderr, load, command)
+}
+
+fn run<C, F, Fut>(
+    name: &str,
+    logs: telemetry::LogTarget,
     load: impl FnOnce(&Env) -> Result<C, ConfigError>,
     serve: F,
 ) -> ExitCode
@@ -44,7 +71,7 @@ where
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = telemetry::init(format) {
+    if let Err(e) = telemetry::init(format, logs) {
         eprintln!("{name}: {e}");
         return ExitCode::FAILURE;
     }

@@ -8,13 +8,23 @@ use tracing_subscriber::EnvFilter;
 use crate::config::LogFormat;
 
 /// Log filter when `RUST_LOG` is unset: our crates at info, the rest at warn.
-const DEFAULT_FILTER: &str = "info,sqlx=warn,hyper=warn,reqwest=warn";
+const DEFAULT_FILTER: &str = "info,sqlx=warn,hyper=warn,reqwest=warn,ort=warn";
 
-/// Installs the global subscriber writing to stdout. Fails if one is already installed.
-pub fn init(format: LogFormat) -> anyhow::Result<()> {
+/// Where logs go: stdout for services, stderr for commands whose stdout is their output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTarget {
+    Stdout,
+    Stderr,
+}
+
+/// Installs the global subscriber. Fails if one is already installed.
+pub fn init(format: LogFormat, target: LogTarget) -> anyhow::Result<()> {
     // Colours only for a person at a terminal, never in files or collectors.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    install(format, ansi, std::io::stdout)
+    use std::io::IsTerminal;
+    match target {
+        LogTarget::Stdout => install(format, std::io::stdout().is_terminal(), std::io::stdout),
+        LogTarget::Stderr => install(format, std::io::stderr().is_terminal(), std::io::stderr),
+    }
 }
 
 /// Installs the global subscriber writing to `writer` (tests capture logs this way).

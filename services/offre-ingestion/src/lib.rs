@@ -1,6 +1,8 @@
 //! offre-ingestion: France Travail offers into the `offers` schema (bronze, silver,
 //! gold) and their details over `GET /offers`. It owns and migrates that schema.
 
+pub mod cli;
+
 use axum::Router;
 use platform::config::{DatabaseConfig, ServiceConfig, ServiceDefaults};
 use platform::health::ReadinessCheck;
