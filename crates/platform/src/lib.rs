@@ -20,39 +20,15 @@ use std::process::ExitCode;
 pub use config::{ConfigError, Env};
 pub use problem::Problem;
 pub use server::{serve, shutdown_signal, ServiceApp};
+pub use telemetry::LogTarget;
 
-/// The body of every service's `main`: reads the configuration from the process
-/// environment (one line naming the variable and exit code 2 when it is wrong), installs
-/// logging (stdout), and runs `serve` on a multi-threaded runtime (exit code 1 when it
-/// fails).
+/// The body of every `main`: reads the configuration from the process environment (one
+/// line naming the variable and exit code 2 when it is wrong), installs logging (stdout
+/// for services, stderr for commands whose stdout is their output), and runs `serve` on
+/// a multi-threaded runtime (exit code 1 when it fails).
 pub fn run_main<C, F, Fut>(
     name: &str,
-    load: impl FnOnce(&Env) -> Result<C, ConfigError>,
-    serve: F,
-) -> ExitCode
-where
-    F: FnOnce(C) -> Fut,
-    Fut: Future<Output = anyhow::Result<()>>,
-{
-    run(name, telemetry::LogTarget::Stdout, load, serve)
-}
-
-/// [`run_main`] for a command whose stdout is its output: logs go to stderr.
-pub fn run_command<C, F, Fut>(
-    name: &str,
-    load: impl FnOnce(&Env) -> Result<C, ConfigError>,
-    command: F,
-) -> ExitCode
-where
-    F: FnOnce(C) -> Fut,
-    Fut: Future<Output = anyhow::Result<()>>,
-{
-    run(name, telemetry::LogTarget::Stderr, load, command)
-}
-
-fn run<C, F, Fut>(
-    name: &str,
-    logs: telemetry::LogTarget,
+    logs: LogTarget,
     load: impl FnOnce(&Env) -> Result<C, ConfigError>,
     serve: F,
 ) -> ExitCode

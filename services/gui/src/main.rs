@@ -1,3 +1,8 @@
 fn main() -> std::process::ExitCode {
-    platform::run_main(gui::NAME, gui::Config::from_env, gui::serve)
+    platform::run_main(
+        gui::NAME,
+        platform::LogTarget::Stdout,
+        gui::Config::from_env,
+        gui::serve,
+    )
 }

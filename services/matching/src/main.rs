@@ -1,3 +1,8 @@
 fn main() -> std::process::ExitCode {
-    platform::run_main(matching::NAME, matching::Config::from_env, matching::serve)
+    platform::run_main(
+        matching::NAME,
+        platform::LogTarget::Stdout,
+        matching::Config::from_env,
+        matching::serve,
+    )
 }

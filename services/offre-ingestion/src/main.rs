@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use offre_ingestion::{cli, Config, NAME};
+use platform::LogTarget;
 use shared::embedding::EmbeddingConfig;
 
 /// offre-ingestion: France Travail offers into PostgreSQL, and their details over HTTP.
@@ -23,7 +24,17 @@ enum Command {
 
 fn main() -> ExitCode {
     match Args::parse().command.unwrap_or(Command::Serve) {
-        Command::Serve => platform::run_main(NAME, Config::from_env, offre_ingestion::serve),
-        Command::Embed => platform::run_command(NAME, EmbeddingConfig::from_env, cli::embed_lines),
+        Command::Serve => platform::run_main(
+            NAME,
+            LogTarget::Stdout,
+            Config::from_env,
+            offre_ingestion::serve,
+        ),
+        Command::Embed => platform::run_main(
+            NAME,
+            LogTarget::Stderr,
+            EmbeddingConfig::from_env,
+            cli::embed_lines,
+        ),
     }
 }
