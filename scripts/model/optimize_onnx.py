@@ -54,21 +54,23 @@ def main():
     options.use_raw_attention_mask(True)   # 2-D mask: no right-padding assumption
 
     original = onnx.load(src)
+    # optimize_model rewrites the ModelProto it is given: note what to compare first.
+    before_interface, before_nodes = interface(original), len(original.graph.node)
     opt = optimize_model(original, model_type="bert", num_heads=heads, hidden_size=hidden,
                          optimization_options=options, opt_level=0, use_gpu=False)
     stats = {k: v for k, v in opt.get_fused_operator_statistics().items() if v}
     leftover = sorted({n.op_type for n in opt.model.graph.node
                        if n.domain in ("", "ai.onnx") and n.op_type in ("Softmax", "Erf", "LayerNormalization")})
 
-    if interface(opt.model) != interface(original):
-        sys.exit(f"optimize_onnx: the interface changed: {interface(original)} -> {interface(opt.model)}")
+    if interface(opt.model) != before_interface:
+        sys.exit(f"optimize_onnx: the interface changed: {before_interface} -> {interface(opt.model)}")
     if stats.get("Attention", 0) != cfg["num_hidden_layers"]:
         sys.exit(f"optimize_onnx: Attention fused {stats.get('Attention', 0)} times, "
                  f"expected {cfg['num_hidden_layers']} ({stats})")
 
     opt.save_model_to_file(dst, use_external_data_format=False)
     print(f"optimize_onnx: wrote {dst} ({os.path.getsize(dst) // 1_000_000} MB, "
-          f"{len(original.graph.node)} -> {len(opt.model.graph.node)} nodes)")
+          f"{before_nodes} -> {len(opt.model.graph.node)} nodes)")
     print("optimize_onnx: fused " + " ".join(f"{k}={v}" for k, v in stats.items())
           + (f" (unfused standard ops left: {' '.join(leftover)})" if leftover else ""))
 
