@@ -113,10 +113,13 @@ async fn measure_ours(config: &EmbeddingConfig, texts: &[String]) -> anyhow::Res
         texts_per_s.push(texts.len() as f64 / started.elapsed().as_secs_f64());
     }
     let engine = match &config.provider {
-        ProviderConfig::Local { threads, .. } => format!(
-            "jobmatch local (ONNX Runtime, {threads} threads, model batch {})",
-            config.batch_size
-        ),
+        ProviderConfig::Local {
+            threads,
+            batch_tokens,
+            ..
+        } => {
+            format!("jobmatch local (ONNX Runtime, {threads} threads, {batch_tokens} tokens/pass)")
+        }
         ProviderConfig::Http { url, .. } => format!("jobmatch http ({url})"),
     };
     Ok(Measure {

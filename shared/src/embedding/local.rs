@@ -34,6 +34,7 @@ pub(super) struct Settings {
     pub ort_library: PathBuf,
     pub threads: usize,
     pub batch_size: usize,
+    pub batch_tokens: usize,
 }
 
 struct Job {
@@ -91,6 +92,7 @@ impl LocalEmbedder {
             graph = %graph.display(),
             threads = settings.threads,
             batch_size = settings.batch_size,
+            batch_tokens = settings.batch_tokens,
             "embedding model loaded"
         );
         let (jobs, queue) = mpsc::channel::<Job>();
@@ -99,6 +101,7 @@ impl LocalEmbedder {
             tokenizer,
             dim,
             batch_size: settings.batch_size,
+            batch_tokens: settings.batch_tokens,
             with_token_types,
         };
         std::thread::Builder::new()
@@ -212,6 +215,7 @@ struct Worker {
     tokenizer: Tokenizer,
     dim: usize,
     batch_size: usize,
+    batch_tokens: usize,
     with_token_types: bool,
 }
 
@@ -232,6 +236,11 @@ impl Worker {
     }
 
     /// Embeds `texts` by batches of similar lengths (less padding), in their order.
+    ///
+    /// A batch holds at most `batch_size` texts and `batch_tokens` padded tokens: short
+    /// texts share a forward pass, long ones run alone. On CPU, long texts gain nothing
+    /// from batching (no padding is saved, activations grow): measured here, texts at the
+    /// 256-token limit run at 9.5/s alone and 8.0/s by eights.
     fn embed_all(&mut self, texts: &[String]) -> Result<Vec<Embedding>, EmbeddingError> {
         let mut token_ids = Vec::with_capacity(texts.len());
         for text in texts {
@@ -250,11 +259,22 @@ impl Worker {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| token_ids[i].len());
         let mut out: Vec<Option<Embedding>> = vec![None; texts.len()];
-        for chunk in order.chunks(self.batch_size) {
+        let mut start = 0;
+        while start < order.len() {
+            // Sorted by length: the last text of a batch sets its padded length.
+            let mut end = start + 1;
+            while end < order.len()
+                && end - start < self.batch_size
+                && (end - start + 1) * token_ids[order[end]].len() <= self.batch_tokens
+            {
+                end += 1;
+            }
+            let chunk = &order[start..end];
             let batch: Vec<&[i64]> = chunk.iter().map(|&i| token_ids[i].as_slice()).collect();
             for (&i, vector) in chunk.iter().zip(self.run_batch(&batch)?) {
                 out[i] = Some(vector);
             }
+            start = end;
         }
         Ok(out
             .into_iter()

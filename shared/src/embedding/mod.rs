@@ -76,6 +76,8 @@ pub enum ProviderConfig {
         ort_library: PathBuf,
         /// `EMBEDDING_THREADS`: ONNX Runtime intra-op threads (default: the cores).
         threads: usize,
+        /// `EMBEDDING_BATCH_TOKENS` (256): padded tokens per forward pass at most.
+        batch_tokens: usize,
     },
     Http {
         /// `EMBEDDING_URL`: base URL of the API (`…/v1`); requests go to `…/v1/embeddings`.
@@ -97,7 +99,7 @@ pub enum ProviderConfig {
 pub struct EmbeddingConfig {
     /// `EMBEDDING_MODEL`: the model id (default [`DEFAULT_MODEL`]).
     pub model: String,
-    /// `EMBEDDING_BATCH_SIZE`: texts per inference or request (8 local, 64 http).
+    /// `EMBEDDING_BATCH_SIZE`: texts per inference or request at most (32 local, 64 http).
     pub batch_size: usize,
     pub provider: ProviderConfig,
 }
@@ -110,7 +112,7 @@ impl EmbeddingConfig {
         let model = env.or("EMBEDDING_MODEL", DEFAULT_MODEL.to_owned())?;
         let provider_name = env.or("EMBEDDING_PROVIDER", "local".to_owned())?;
         let (provider, default_batch) = match provider_name.as_str() {
-            "local" => (Self::local_from_env(env)?, 8),
+            "local" => (Self::local_from_env(env)?, 32),
             "http" => (Self::http_from_env(env)?, 64),
             other => {
                 return Err(ConfigError::new(
@@ -159,10 +161,18 @@ impl EmbeddingConfig {
         if threads == 0 {
             return Err(ConfigError::new("EMBEDDING_THREADS", "must be at least 1"));
         }
+        let batch_tokens = env.or("EMBEDDING_BATCH_TOKENS", 256usize)?;
+        if batch_tokens == 0 {
+            return Err(ConfigError::new(
+                "EMBEDDING_BATCH_TOKENS",
+                "must be at least 1",
+            ));
+        }
         Ok(ProviderConfig::Local {
             model_dir,
             ort_library,
             threads,
+            batch_tokens,
         })
     }
 
@@ -193,6 +203,7 @@ pub async fn from_config(config: &EmbeddingConfig) -> Result<Arc<dyn Embedder>, 
             model_dir,
             ort_library,
             threads,
+            batch_tokens,
         } => {
             let settings = local::Settings {
                 model_id: config.model.clone(),
@@ -200,6 +211,7 @@ pub async fn from_config(config: &EmbeddingConfig) -> Result<Arc<dyn Embedder>, 
                 ort_library: ort_library.clone(),
                 threads: *threads,
                 batch_size: config.batch_size,
+                batch_tokens: *batch_tokens,
             };
             let embedder = tokio::task::spawn_blocking(move || LocalEmbedder::shared(settings))
                 .await
