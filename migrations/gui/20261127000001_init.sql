@@ -2,7 +2,7 @@
 -- Runs with search_path = gui, public (see platform::db::migrate).
 
 -- Profiles keep the CV embedding as a pgvector column.
-CREATE EXTENSION IF NOT EXISTS vector;
+CREATE EXTENSION IF NOT EXISTS vector SCHEMA public;
 
 CREATE SCHEMA IF NOT EXISTS gui;
 

@@ -2,7 +2,7 @@
 -- ingestion pipeline; this sets up what they rely on.
 -- Runs with search_path = offers, public (see platform::db::migrate).
 
-CREATE EXTENSION IF NOT EXISTS vector;
+CREATE EXTENSION IF NOT EXISTS vector SCHEMA public;
 
 CREATE SCHEMA IF NOT EXISTS offers;
 

@@ -1,7 +1,13 @@
 //! offre-ingestion: France Travail offers into the `offers` schema (bronze, silver,
 //! gold) and their details over `GET /offers`. It owns and migrates that schema.
 
+pub mod api;
 pub mod cli;
+pub mod gold;
+pub mod ingest;
+pub mod normalize;
+pub mod pipeline;
+pub mod source;
 
 use axum::Router;
 use platform::config::{DatabaseConfig, ServiceConfig, ServiceDefaults};
@@ -50,12 +56,18 @@ impl AppState {
 }
 
 #[derive(OpenApi)]
-#[openapi(info(description = "Ingests France Travail job offers and serves their details."))]
+#[openapi(
+    info(description = "Ingests France Travail job offers and serves their details."),
+    paths(api::list, api::one),
+    components(schemas(shared::OfferDetail, shared::OfferSkill)),
+    tags((name = "offers", description = "Offer details in the France Travail shape"))
+)]
 struct ApiDoc;
 
 pub fn router(config: &Config, state: AppState) -> Router {
     ServiceApp::new(&config.service, ApiDoc::openapi())
-        .readiness(ReadinessCheck::database(state.db))
+        .readiness(ReadinessCheck::database(state.db.clone()))
+        .internal(api::routes(state.db))
         .into_router()
 }
 

@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use offre_ingestion::ingest::{self, IngestConfig};
 use offre_ingestion::{cli, Config, NAME};
 use platform::LogTarget;
 use shared::embedding::EmbeddingConfig;
@@ -20,6 +21,15 @@ enum Command {
     Serve,
     /// Embed one text per line of stdin and print one JSON array per line, in order.
     Embed,
+    /// Ingest offers into bronze, silver and gold; prints each run's report as JSON.
+    Ingest {
+        /// France Travail search responses, JSON arrays or JSON lines of offers (.gz too).
+        #[arg(long = "file", value_name = "PATH", required = true, num_args = 1..)]
+        files: Vec<std::path::PathBuf>,
+        /// Store the offers without embedding them (a later run embeds what is missing).
+        #[arg(long)]
+        no_embed: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -35,6 +45,12 @@ fn main() -> ExitCode {
             LogTarget::Stderr,
             EmbeddingConfig::from_env,
             cli::embed_lines,
+        ),
+        Command::Ingest { files, no_embed } => platform::run_main(
+            NAME,
+            LogTarget::Stderr,
+            |env| IngestConfig::from_env(env, !no_embed),
+            |config| ingest::ingest_files(config, files),
         ),
     }
 }

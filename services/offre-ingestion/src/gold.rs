@@ -1,0 +1,146 @@
+//! Gold: the offers' embeddings, one per offer and model, made from the text their
+//! silver row says (`embedding_text_hash`). What needs embedding is a query, so the step
+//! resumes wherever an earlier run stopped.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use pgvector::Vector;
+use shared::embedding::Embedder;
+use sqlx::PgPool;
+
+use crate::normalize;
+
+/// Offers embedded and stored per transaction.
+const BATCH: i64 = 128;
+
+/// The gold table's vector length.
+pub const GOLD_DIM: usize = 384;
+
+/// Embeds every active offer whose embedding for the embedder's model is missing or was
+/// made from another text; returns how many were embedded.
+pub async fn embed_pending(db: &PgPool, embedder: &dyn Embedder) -> anyhow::Result<i32> {
+    if embedder.dim() != GOLD_DIM {
+        anyhow::bail!(
+            "the gold table holds {GOLD_DIM}-dimension vectors; model {} makes {}",
+            embedder.model_id(),
+            embedder.dim()
+        );
+    }
+    let model = embedder.model_id();
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {PENDING}"))
+        .bind(model)
+        .fetch_one(db)
+        .await?;
+    let mut progress = Progress::new(total);
+    let mut done = 0i32;
+    loop {
+        let rows: Vec<(String, serde_json::Value, Vec<u8>)> = sqlx::query_as(&format!(
+            "SELECT o.id, b.payload, o.embedding_text_hash {PENDING} ORDER BY o.id LIMIT {BATCH}"
+        ))
+        .bind(model)
+        .fetch_all(db)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        // The text is rebuilt from bronze with the same recipe that hashed it.
+        let mut texts = Vec::with_capacity(rows.len());
+        for (id, payload, _) in &rows {
+            let offer = normalize::normalize(payload)
+                .map_err(|e| anyhow::anyhow!("offer {id} no longer normalises: {e}"))?;
+            texts.push(offer.embedding_text());
+        }
+        let vectors = embedder.embed(&texts).await?;
+        let mut tx = db.begin().await?;
+        for ((id, _, text_hash), vector) in rows.iter().zip(vectors) {
+            sqlx::query(
+                "INSERT INTO offers.embeddings (offer_id, model, embedding, text_hash, archived,
+                    contract_type, rome_code, published_at, latitude, longitude)
+                 SELECT o.id, $2, $3, $4, o.archived_at IS NOT NULL, o.contract_type, o.rome_code,
+                    o.published_at, o.latitude, o.longitude
+                 FROM offers.offers o WHERE o.id = $1
+                 ON CONFLICT (offer_id, model) DO UPDATE SET embedding = EXCLUDED.embedding,
+                    text_hash = EXCLUDED.text_hash, embedded_at = now(), archived = EXCLUDED.archived,
+                    contract_type = EXCLUDED.contract_type, rome_code = EXCLUDED.rome_code,
+                    published_at = EXCLUDED.published_at, latitude = EXCLUDED.latitude,
+                    longitude = EXCLUDED.longitude",
+            )
+            .bind(id)
+            .bind(model)
+            .bind(Vector::from(vector))
+            .bind(text_hash)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        done += rows.len() as i32;
+        progress.update(done as i64);
+    }
+    progress.finish(done as i64);
+    Ok(done)
+}
+
+/// Active offers without an embedding of model `$1` made from their current text.
+const PENDING: &str = "FROM offers.offers o
+    JOIN offers.bronze_payloads b ON b.id = o.bronze_id
+    LEFT JOIN offers.embeddings e ON e.offer_id = o.id AND e.model = $1
+    WHERE o.archived_at IS NULL AND (e.offer_id IS NULL OR e.text_hash <> o.embedding_text_hash)";
+
+/// A progress bar on a terminal, a log line every few seconds otherwise.
+struct Progress {
+    total: i64,
+    started: Instant,
+    last_log: Instant,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new(total: i64) -> Self {
+        if total > 0 {
+            tracing::info!(total, "embedding offers");
+        }
+        Self {
+            total,
+            started: Instant::now(),
+            last_log: Instant::now(),
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn update(&mut self, done: i64) {
+        let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        if self.terminal {
+            let width = 30usize;
+            let filled = (done * width as i64 / self.total.max(1)) as usize;
+            eprint!(
+                "\rembedding [{}{}] {done}/{} ({rate:.1}/s)  ",
+                "#".repeat(filled.min(width)),
+                " ".repeat(width - filled.min(width)),
+                self.total
+            );
+            let _ = std::io::stderr().flush();
+        } else if self.last_log.elapsed() >= Duration::from_secs(10) {
+            self.last_log = Instant::now();
+            tracing::info!(
+                done,
+                total = self.total,
+                rate = format!("{rate:.1}/s"),
+                "embedding offers"
+            );
+        }
+    }
+
+    fn finish(&self, done: i64) {
+        if self.terminal && self.total > 0 {
+            eprintln!();
+        }
+        if done > 0 {
+            tracing::info!(
+                done,
+                seconds = self.started.elapsed().as_secs(),
+                "offers embedded"
+            );
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! `offre-ingestion ingest --file PATH...`: one run per file.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use platform::config::DatabaseConfig;
+use platform::{ConfigError, Env};
+use shared::embedding::{self, Embedder, EmbeddingConfig};
+
+use crate::pipeline::{Run, RunReport, RunSpec, SourceKind};
+use crate::source::OfferFile;
+
+/// Payloads read from a source before they are stored.
+const READ_CHUNK: usize = 500;
+
+/// What `ingest` needs.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    pub database: DatabaseConfig,
+    /// None with `--no-embed`.
+    pub embedding: Option<EmbeddingConfig>,
+    /// `OFFER_MAX_AGE_DAYS` (60): an offer not updated for this long is archived.
+    pub max_age_days: i64,
+}
+
+impl IngestConfig {
+    pub fn from_env(env: &Env, embed: bool) -> Result<Self, ConfigError> {
+        let max_age_days = env.or("OFFER_MAX_AGE_DAYS", 60i64)?;
+        if max_age_days < 1 {
+            return Err(ConfigError::new("OFFER_MAX_AGE_DAYS", "must be at least 1"));
+        }
+        Ok(Self {
+            database: DatabaseConfig::from_env(env)?,
+            embedding: embed.then(|| EmbeddingConfig::from_env(env)).transpose()?,
+            max_age_days,
+        })
+    }
+}
+
+/// Ingests each file in its own run and prints each run's report (JSON) on stdout.
+pub async fn ingest_files(config: IngestConfig, files: Vec<PathBuf>) -> anyhow::Result<()> {
+    platform::db::migrate(&config.database, crate::NAME, &platform::db::OFFERS).await?;
+    let db = platform::db::pool(&config.database, crate::NAME)?;
+    let embedder = match &config.embedding {
+        Some(embedding) => Some(embedding::from_config(embedding).await?),
+        None => None,
+    };
+    for path in files {
+        let report = ingest_file(&db, &path, embedder.as_ref(), config.max_age_days).await?;
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}
+
+/// One run over one file; a file that cannot be read ends the run as failed, keeping
+/// what earlier chunks stored.
+pub async fn ingest_file(
+    db: &sqlx::PgPool,
+    path: &std::path::Path,
+    embedder: Option<&Arc<dyn Embedder>>,
+    max_age_days: i64,
+) -> anyhow::Result<RunReport> {
+    let spec = RunSpec {
+        source: path.display().to_string(),
+        kind: SourceKind::File,
+        full_sync: false,
+    };
+    let mut run = Run::start(db, spec).await?;
+    match read_into(&mut run, path.to_owned()).await {
+        Ok(()) => run.finish(embedder, max_age_days).await,
+        Err(e) => {
+            run.fail(&e).await?;
+            Err(e)
+        }
+    }
+}
+
+async fn read_into(run: &mut Run, path: PathBuf) -> anyhow::Result<()> {
+    // File reading and JSON parsing are blocking: off the async runtime.
+    let mut file = tokio::task::spawn_blocking(move || OfferFile::open(&path)).await??;
+    loop {
+        let (back, chunk) = tokio::task::spawn_blocking(move || {
+            let chunk = file.next_chunk(READ_CHUNK);
+            (file, chunk)
+        })
+        .await?;
+        file = back;
+        let chunk = chunk?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        run.ingest(chunk).await?;
+    }
+}

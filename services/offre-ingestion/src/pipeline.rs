@@ -1,0 +1,537 @@
+//! The ingestion pipeline: payloads from any source into bronze, silver and the
+//! quarantine, then the embeddings (gold), with one `ingestion_runs` row as lineage.
+//!
+//! Each chunk of payloads is one transaction, so a run killed midway leaves consistent
+//! tables; as unchanged payloads cost nothing, the next run over the same input simply
+//! finishes the job. Embedding is driven by a query (offers whose embedding is missing or
+//! was made from another text), so it resumes wherever it stopped.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use shared::embedding::Embedder;
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+
+use crate::normalize::{self, Offer};
+
+/// Payloads handled per transaction.
+const CHUNK: usize = 500;
+
+/// The stream the `offers.ingested` events go to.
+pub const EVENTS_STREAM: &str = "offers.ingested";
+
+/// One item a source read: a JSON payload, or bytes that were not JSON.
+#[derive(Debug, Clone)]
+pub enum Item {
+    Payload(Value),
+    Unreadable { excerpt: String, reason: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    File,
+    Api,
+    Demo,
+}
+
+impl SourceKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Api => "api",
+            Self::Demo => "demo",
+        }
+    }
+}
+
+/// What a run is about.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub source: String,
+    pub kind: SourceKind,
+    /// Offers this run does not see are archived (a complete pull of the API).
+    pub full_sync: bool,
+}
+
+/// The counts of a run, as recorded in `ingestion_runs`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RunCounts {
+    pub read: i32,
+    pub new: i32,
+    pub changed: i32,
+    pub unchanged: i32,
+    pub quarantined: i32,
+    pub archived: i32,
+    pub embedded: i32,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub counts: RunCounts,
+    /// Offers created or changed by this run.
+    pub new_ids: Vec<String>,
+    pub changed_ids: Vec<String>,
+}
+
+/// Held by the running ingestion for its whole life: runs are serialised, and a run row
+/// still 'running' when a new run gets the lock belongs to a killed process.
+const INGESTION_LOCK: i64 = 0x6a6d_696e_6765_7374;
+
+/// An open run: payloads go in chunk by chunk; `finish` archives, embeds and records.
+pub struct Run {
+    db: PgPool,
+    /// The connection holding [`INGESTION_LOCK`], out of the pool: the lock is a session
+    /// lock, released when this connection closes (also when the run is dropped midway).
+    _lock: PgConnection,
+    spec: RunSpec,
+    id: i64,
+    counts: RunCounts,
+    new_ids: Vec<String>,
+    changed_ids: Vec<String>,
+    /// Ids seen by a full sync (the others get archived at the end).
+    seen: Vec<String>,
+    started: Instant,
+    timings: HashMap<&'static str, u128>,
+}
+
+impl Run {
+    /// Waits for any other run to end, marks runs left 'running' by killed processes as
+    /// failed, and records the start of this one.
+    pub async fn start(db: &PgPool, spec: RunSpec) -> sqlx::Result<Self> {
+        let mut lock = db.acquire().await?.detach();
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(INGESTION_LOCK)
+            .execute(&mut lock)
+            .await?;
+        let interrupted = sqlx::query(
+            "UPDATE offers.ingestion_runs SET status = 'failed', finished_at = now(),
+                error = 'interrupted: the process stopped before the run ended'
+             WHERE status = 'running'",
+        )
+        .execute(db)
+        .await?
+        .rows_affected();
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "earlier runs were interrupted; this run finishes their work"
+            );
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO offers.ingestion_runs (source, kind, full_sync) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(&spec.source)
+        .bind(spec.kind.as_str())
+        .bind(spec.full_sync)
+        .fetch_one(db)
+        .await?;
+        tracing::info!(run_id = id, source = spec.source, "ingestion run started");
+        Ok(Self {
+            db: db.clone(),
+            _lock: lock,
+            spec,
+            id,
+            counts: RunCounts::default(),
+            new_ids: Vec::new(),
+            changed_ids: Vec::new(),
+            seen: Vec::new(),
+            started: Instant::now(),
+            timings: HashMap::new(),
+        })
+    }
+
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    pub fn counts(&self) -> &RunCounts {
+        &self.counts
+    }
+
+    /// Stores up to [`CHUNK`] items in one transaction.
+    pub async fn ingest(&mut self, items: Vec<Item>) -> sqlx::Result<()> {
+        let started = Instant::now();
+        for chunk in items.chunks(CHUNK) {
+            let mut tx = self.db.begin().await?;
+            self.ingest_chunk(&mut tx, chunk).await?;
+            tx.commit().await?;
+        }
+        *self.timings.entry("ingest").or_default() += started.elapsed().as_millis();
+        Ok(())
+    }
+
+    async fn ingest_chunk(
+        &mut self,
+        tx: &mut Transaction<'_, Postgres>,
+        items: &[Item],
+    ) -> sqlx::Result<()> {
+        // The last version of an offer in the chunk wins.
+        let mut offers: Vec<(Offer, Value, Vec<u8>)> = Vec::new();
+        let mut position: HashMap<String, usize> = HashMap::new();
+        for item in items {
+            self.counts.read += 1;
+            match item {
+                Item::Unreadable { excerpt, reason } => {
+                    let hash = sha256(excerpt.as_bytes());
+                    quarantine(tx, self.id, None, &hash, None, Some(excerpt), reason).await?;
+                    self.counts.quarantined += 1;
+                }
+                Item::Payload(payload) => {
+                    let hash = content_hash(payload);
+                    match normalize::normalize(payload) {
+                        Ok(offer) => match position.get(&offer.id) {
+                            Some(&i) => offers[i] = (offer, payload.clone(), hash),
+                            None => {
+                                position.insert(offer.id.clone(), offers.len());
+                                offers.push((offer, payload.clone(), hash));
+                            }
+                        },
+                        Err(refusal) => {
+                            let id = payload.get("id").and_then(|v| {
+                                v.as_str()
+                                    .map(str::to_owned)
+                                    .or_else(|| v.as_i64().map(|n| n.to_string()))
+                            });
+                            quarantine(
+                                tx,
+                                self.id,
+                                id.as_deref(),
+                                &hash,
+                                Some(payload),
+                                None,
+                                &refusal.0,
+                            )
+                            .await?;
+                            self.counts.quarantined += 1;
+                        }
+                    }
+                }
+            }
+        }
+        if offers.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = offers.iter().map(|(o, _, _)| o.id.clone()).collect();
+        let current: HashMap<String, Vec<u8>> = sqlx::query_as::<_, (String, Vec<u8>)>(
+            "SELECT id, content_hash FROM offers.offers WHERE id = ANY($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .collect();
+        let mut unchanged_hashes = Vec::new();
+        for (offer, payload, hash) in &offers {
+            match current.get(&offer.id) {
+                Some(existing) if existing == hash => {
+                    self.counts.unchanged += 1;
+                    unchanged_hashes.push(hash.clone());
+                }
+                existing => {
+                    let bronze_id =
+                        store_bronze(tx, self.id, &self.spec.source, offer, payload, hash).await?;
+                    store_silver(tx, self.id, bronze_id, offer, hash).await?;
+                    if existing.is_some() {
+                        self.counts.changed += 1;
+                        self.changed_ids.push(offer.id.clone());
+                    } else {
+                        self.counts.new += 1;
+                        self.new_ids.push(offer.id.clone());
+                    }
+                }
+            }
+        }
+        // Day granularity: the same input again the same day writes nothing.
+        sqlx::query(
+            "UPDATE offers.bronze_payloads SET last_seen_at = now(), last_run_id = $1
+             WHERE content_hash = ANY($2) AND last_seen_at < now() - interval '1 day'",
+        )
+        .bind(self.id)
+        .bind(&unchanged_hashes)
+        .execute(&mut **tx)
+        .await?;
+        if self.spec.full_sync {
+            self.seen.extend(ids);
+        }
+        Ok(())
+    }
+
+    /// Archives, embeds what needs it, and records the run and its event.
+    pub async fn finish(
+        mut self,
+        embedder: Option<&Arc<dyn Embedder>>,
+        max_age_days: i64,
+    ) -> anyhow::Result<RunReport> {
+        let started = Instant::now();
+        self.counts.archived += archive(
+            &self.db,
+            self.spec.full_sync.then_some(&self.seen),
+            max_age_days,
+        )
+        .await?;
+        self.timings
+            .insert("archive", started.elapsed().as_millis());
+        if let Some(embedder) = embedder {
+            let started = Instant::now();
+            self.counts.embedded += crate::gold::embed_pending(&self.db, embedder.as_ref()).await?;
+            self.timings.insert("embed", started.elapsed().as_millis());
+        }
+        self.timings
+            .insert("total", self.started.elapsed().as_millis());
+        let report = RunReport {
+            run_id: self.id,
+            counts: self.counts.clone(),
+            new_ids: std::mem::take(&mut self.new_ids),
+            changed_ids: std::mem::take(&mut self.changed_ids),
+        };
+        let mut tx = self.db.begin().await?;
+        let c = &report.counts;
+        sqlx::query(
+            "UPDATE offers.ingestion_runs SET status = 'succeeded', finished_at = now(),
+                read_count = $2, new_count = $3, changed_count = $4, unchanged_count = $5,
+                quarantined_count = $6, archived_count = $7, embedded_count = $8, timings = $9
+             WHERE id = $1",
+        )
+        .bind(self.id)
+        .bind(c.read)
+        .bind(c.new)
+        .bind(c.changed)
+        .bind(c.unchanged)
+        .bind(c.quarantined)
+        .bind(c.archived)
+        .bind(c.embedded)
+        .bind(serde_json::to_value(&self.timings)?)
+        .execute(&mut *tx)
+        .await?;
+        // An event only when matches may change: a no-op run is silent.
+        if c.new + c.changed + c.archived + c.embedded > 0 {
+            sqlx::query("INSERT INTO offers.outbox (stream, payload) VALUES ($1, $2)")
+                .bind(EVENTS_STREAM)
+                .bind(serde_json::to_value(&report)?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(run_id = self.id, counts = ?report.counts, "ingestion run succeeded");
+        Ok(report)
+    }
+
+    /// Records that the run failed (what it committed stays).
+    pub async fn fail(self, error: &anyhow::Error) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE offers.ingestion_runs SET status = 'failed', finished_at = now(), error = $2,
+                read_count = $3, new_count = $4, changed_count = $5, unchanged_count = $6, quarantined_count = $7
+             WHERE id = $1",
+        )
+        .bind(self.id)
+        .bind(format!("{error:#}"))
+        .bind(self.counts.read)
+        .bind(self.counts.new)
+        .bind(self.counts.changed)
+        .bind(self.counts.unchanged)
+        .bind(self.counts.quarantined)
+        .execute(&self.db)
+        .await?;
+        tracing::error!(
+            run_id = self.id,
+            error = format!("{error:#}"),
+            "ingestion run failed"
+        );
+        Ok(())
+    }
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    Sha256::digest(bytes).to_vec()
+}
+
+/// Hash of the payload's canonical form (keys sorted, no spaces): the same offer from a
+/// file or from the API hashes the same.
+fn content_hash(payload: &Value) -> Vec<u8> {
+    sha256(&serde_json::to_vec(payload).expect("a JSON value serialises"))
+}
+
+async fn quarantine(
+    tx: &mut PgConnection,
+    run_id: i64,
+    offer_id: Option<&str>,
+    hash: &[u8],
+    payload: Option<&Value>,
+    excerpt: Option<&str>,
+    reason: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO offers.quarantine (run_id, offer_id, content_hash, payload, raw_excerpt, reason)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (content_hash) DO NOTHING",
+    )
+    .bind(run_id)
+    .bind(offer_id)
+    .bind(hash)
+    .bind(payload)
+    .bind(excerpt)
+    .bind(reason)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+async fn store_bronze(
+    tx: &mut PgConnection,
+    run_id: i64,
+    source: &str,
+    offer: &Offer,
+    payload: &Value,
+    hash: &[u8],
+) -> sqlx::Result<i64> {
+    // A payload seen before (an offer changed back) is the row already there.
+    sqlx::query_scalar(
+        "INSERT INTO offers.bronze_payloads (offer_id, content_hash, payload, source, first_run_id, last_run_id)
+         VALUES ($1, $2, $3, $4, $5, $5)
+         ON CONFLICT (content_hash) DO UPDATE SET last_seen_at = now(), last_run_id = EXCLUDED.last_run_id
+         RETURNING id",
+    )
+    .bind(&offer.id)
+    .bind(hash)
+    .bind(payload)
+    .bind(source)
+    .bind(run_id)
+    .fetch_one(tx)
+    .await
+}
+
+async fn store_silver(
+    tx: &mut PgConnection,
+    run_id: i64,
+    bronze_id: i64,
+    o: &Offer,
+    hash: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO offers.offers (id, bronze_id, content_hash, title, description, company_name,
+            location_label, postal_code, commune_code, latitude, longitude, contract_type, contract_label,
+            experience_code, experience_label, salary_label, rome_code, rome_label, appellation_label,
+            sector_code, sector_label, qualification_label, working_time_label, positions, origin_url,
+            published_at, source_updated_at, embedding_text_hash, last_run_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+            $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)
+         ON CONFLICT (id) DO UPDATE SET bronze_id = EXCLUDED.bronze_id, content_hash = EXCLUDED.content_hash,
+            title = EXCLUDED.title, description = EXCLUDED.description, company_name = EXCLUDED.company_name,
+            location_label = EXCLUDED.location_label, postal_code = EXCLUDED.postal_code,
+            commune_code = EXCLUDED.commune_code, latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude,
+            contract_type = EXCLUDED.contract_type, contract_label = EXCLUDED.contract_label,
+            experience_code = EXCLUDED.experience_code, experience_label = EXCLUDED.experience_label,
+            salary_label = EXCLUDED.salary_label, rome_code = EXCLUDED.rome_code, rome_label = EXCLUDED.rome_label,
+            appellation_label = EXCLUDED.appellation_label, sector_code = EXCLUDED.sector_code,
+            sector_label = EXCLUDED.sector_label, qualification_label = EXCLUDED.qualification_label,
+            working_time_label = EXCLUDED.working_time_label, positions = EXCLUDED.positions,
+            origin_url = EXCLUDED.origin_url, published_at = EXCLUDED.published_at,
+            source_updated_at = EXCLUDED.source_updated_at, embedding_text_hash = EXCLUDED.embedding_text_hash,
+            last_run_id = EXCLUDED.last_run_id, updated_at = now(),
+            archived_at = NULL, archive_reason = NULL",
+    )
+    .bind(&o.id)
+    .bind(bronze_id)
+    .bind(hash)
+    .bind(&o.title)
+    .bind(&o.description)
+    .bind(&o.company_name)
+    .bind(&o.location_label)
+    .bind(&o.postal_code)
+    .bind(&o.commune_code)
+    .bind(o.latitude)
+    .bind(o.longitude)
+    .bind(&o.contract_type)
+    .bind(&o.contract_label)
+    .bind(&o.experience_code)
+    .bind(&o.experience_label)
+    .bind(&o.salary_label)
+    .bind(&o.rome_code)
+    .bind(&o.rome_label)
+    .bind(&o.appellation_label)
+    .bind(&o.sector_code)
+    .bind(&o.sector_label)
+    .bind(&o.qualification_label)
+    .bind(&o.working_time_label)
+    .bind(o.positions)
+    .bind(&o.origin_url)
+    .bind(o.published_at)
+    .bind(o.source_updated_at)
+    .bind(o.embedding_text_hash())
+    .bind(run_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM offers.offer_skills WHERE offer_id = $1")
+        .bind(&o.id)
+        .execute(&mut *tx)
+        .await?;
+    if !o.skills.is_empty() {
+        let positions: Vec<i32> = (0..o.skills.len() as i32).collect();
+        let codes: Vec<Option<String>> = o.skills.iter().map(|s| s.code.clone()).collect();
+        let labels: Vec<String> = o.skills.iter().map(|s| s.label.clone()).collect();
+        let required: Vec<Option<bool>> = o.skills.iter().map(|s| s.required).collect();
+        sqlx::query(
+            "INSERT INTO offers.offer_skills (offer_id, position, code, label, required)
+             SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::bool[])",
+        )
+        .bind(&o.id)
+        .bind(&positions)
+        .bind(&codes)
+        .bind(&labels)
+        .bind(&required)
+        .execute(&mut *tx)
+        .await?;
+    }
+    // The gold row's filter columns follow the offer (its vector is redone by the embed
+    // step if the text changed).
+    sqlx::query(
+        "UPDATE offers.embeddings SET archived = false, contract_type = $2, rome_code = $3,
+            published_at = $4, latitude = $5, longitude = $6
+         WHERE offer_id = $1",
+    )
+    .bind(&o.id)
+    .bind(&o.contract_type)
+    .bind(&o.rome_code)
+    .bind(o.published_at)
+    .bind(o.latitude)
+    .bind(o.longitude)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Archives offers past their end (not updated for `max_age_days`) and, after a full
+/// sync, those it did not see. Archived offers stay served, and are never matched.
+async fn archive(db: &PgPool, seen: Option<&Vec<String>>, max_age_days: i64) -> sqlx::Result<i32> {
+    let mut tx = db.begin().await?;
+    let cutoff: DateTime<Utc> = Utc::now() - chrono::Duration::days(max_age_days);
+    let mut archived: Vec<String> = sqlx::query_scalar(
+        "UPDATE offers.offers SET archived_at = now(), archive_reason = 'expired'
+         WHERE archived_at IS NULL AND COALESCE(source_updated_at, published_at, first_seen_at) < $1
+         RETURNING id",
+    )
+    .bind(cutoff)
+    .fetch_all(&mut *tx)
+    .await?;
+    if let Some(seen) = seen {
+        archived.extend(
+            sqlx::query_scalar::<_, String>(
+                "UPDATE offers.offers SET archived_at = now(), archive_reason = 'absent from the full sync'
+                 WHERE archived_at IS NULL AND NOT (id = ANY($1)) RETURNING id",
+            )
+            .bind(seen)
+            .fetch_all(&mut *tx)
+            .await?,
+        );
+    }
+    sqlx::query("UPDATE offers.embeddings SET archived = true WHERE offer_id = ANY($1)")
+        .bind(&archived)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(archived.len() as i32)
+}

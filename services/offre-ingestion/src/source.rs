@@ -1,0 +1,197 @@
+//! Offer files: France Travail search responses (`{"resultats": [...]}`, possibly
+//! pretty-printed), JSON arrays of offers, or JSON lines of offers; gzip accepted
+//! (detected from the content, not the name).
+//!
+//! JSON lines are streamed: a line that is not JSON is quarantined and the run goes on.
+//! A multi-line document (a search response) is parsed whole before anything is stored,
+//! so a truncated or corrupt one ends the run with a clear error and stores nothing.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+use serde_json::Value;
+
+use crate::pipeline::Item;
+
+/// Longest line read as one JSON-lines record; past it the file is not JSON lines.
+const MAX_LINE: u64 = 16 * 1024 * 1024;
+/// Bytes of an unreadable line kept in the quarantine.
+const EXCERPT: usize = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not an offers file: {reason}")]
+    Format { path: PathBuf, reason: String },
+}
+
+/// Reads an offers file, chunk by chunk.
+pub struct OfferFile {
+    path: PathBuf,
+    /// Offers parsed but not handed out yet.
+    ready: std::vec::IntoIter<Item>,
+    /// JSON lines still to read (None for a whole document, or at the end).
+    lines: Option<Box<dyn BufRead + Send>>,
+    line_no: usize,
+}
+
+impl OfferFile {
+    pub fn open(path: &Path) -> Result<Self, SourceError> {
+        let path = path.to_owned();
+        let io = |source| SourceError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = BufReader::new(File::open(&path).map_err(io)?);
+        let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+        let mut reader: Box<dyn BufRead + Send> = if gzip {
+            Box::new(BufReader::new(MultiGzDecoder::new(file)))
+        } else {
+            Box::new(file)
+        };
+        let format = |reason: String| SourceError::Format {
+            path: path.clone(),
+            reason,
+        };
+        let first = read_line(&mut reader).map_err(|e| format(e.to_string()))?;
+        let Some(first) = first else {
+            return Err(format("the file is empty".into()));
+        };
+        let start = first.trim_ascii();
+        if !matches!(start.first(), Some(b'{' | b'[')) {
+            return Err(format(format!(
+                "it starts with {:?}; expected a JSON object or array",
+                excerpt(start)
+            )));
+        }
+        match serde_json::from_slice::<Value>(start) {
+            // A complete value on the first line: JSON lines.
+            Ok(value) => Ok(Self {
+                ready: document_items(value).map_err(format)?.into_iter(),
+                lines: Some(reader),
+                line_no: 1,
+                path,
+            }),
+            // Otherwise one multi-line document, parsed whole.
+            Err(_) => {
+                let whole = std::io::Cursor::new(first).chain(reader);
+                let value: Value = serde_json::from_reader(whole)
+                    .map_err(|e| format(format!("invalid JSON: {e}")))?;
+                Ok(Self {
+                    ready: document_items(value).map_err(format)?.into_iter(),
+                    lines: None,
+                    line_no: 0,
+                    path,
+                })
+            }
+        }
+    }
+
+    /// Up to `max` items; empty at the end of the file.
+    pub fn next_chunk(&mut self, max: usize) -> Result<Vec<Item>, SourceError> {
+        let mut chunk: Vec<Item> = self.ready.by_ref().take(max).collect();
+        while chunk.len() < max {
+            let Some(reader) = self.lines.as_mut() else {
+                break;
+            };
+            let line = read_line(reader).map_err(|e| SourceError::Format {
+                path: self.path.clone(),
+                reason: format!("line {}: {e}", self.line_no + 1),
+            })?;
+            self.line_no += 1;
+            let Some(line) = line else {
+                self.lines = None;
+                break;
+            };
+            let line = line.trim_ascii();
+            if line.is_empty() {
+                continue;
+            }
+            match serde_json::from_slice::<Value>(line) {
+                Ok(value) => match line_items(value) {
+                    Ok(items) => {
+                        self.ready = items.into_iter();
+                        chunk.extend(self.ready.by_ref().take(max - chunk.len()));
+                    }
+                    Err(reason) => chunk.push(unreadable(self.line_no, line, &reason)),
+                },
+                Err(e) => chunk.push(unreadable(self.line_no, line, &format!("not JSON: {e}"))),
+            }
+        }
+        Ok(chunk)
+    }
+}
+
+fn unreadable(line_no: usize, line: &[u8], reason: &str) -> Item {
+    Item::Unreadable {
+        excerpt: excerpt(line),
+        reason: format!("line {line_no}: {reason}"),
+    }
+}
+
+/// Reads one line (without its end), refusing lines longer than [`MAX_LINE`].
+fn read_line(reader: &mut Box<dyn BufRead + Send>) -> std::io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let read = reader
+        .by_ref()
+        .take(MAX_LINE + 1)
+        .read_until(b'\n', &mut line)?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if line.len() as u64 > MAX_LINE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "a line longer than {} MB: not an offers file",
+                MAX_LINE / 1024 / 1024
+            ),
+        ));
+    }
+    Ok(Some(line))
+}
+
+fn excerpt(bytes: &[u8]) -> String {
+    let end = bytes.len().min(EXCERPT);
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// The offers of a whole document: a search response, an array of offers, or one offer.
+fn document_items(value: Value) -> Result<Vec<Item>, String> {
+    match value {
+        Value::Object(ref map) if map.contains_key("resultats") => line_items(value),
+        Value::Object(ref map) if !(map.contains_key("id") || map.contains_key("intitule")) => {
+            let mut keys: Vec<&str> = map.keys().map(String::as_str).take(8).collect();
+            keys.sort_unstable();
+            Err(format!(
+                "expected a France Travail search response ({{\"resultats\": [...]}}), an array \
+                 of offers or JSON lines of offers; found an object with keys {keys:?}"
+            ))
+        }
+        other => line_items(other),
+    }
+}
+
+/// The offers of one JSON value: a search response's `resultats`, an array's elements,
+/// or the value itself as one offer.
+fn line_items(value: Value) -> Result<Vec<Item>, String> {
+    match value {
+        Value::Object(mut map) if map.contains_key("resultats") => match map.remove("resultats") {
+            Some(Value::Array(offers)) => Ok(offers.into_iter().map(Item::Payload).collect()),
+            _ => Err("\"resultats\" is not an array".into()),
+        },
+        Value::Array(offers) => Ok(offers.into_iter().map(Item::Payload).collect()),
+        offer @ Value::Object(_) => Ok(vec![Item::Payload(offer)]),
+        other => Err(format!(
+            "expected an offer object, found {}",
+            excerpt(other.to_string().as_bytes())
+        )),
+    }
+}

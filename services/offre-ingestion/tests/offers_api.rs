@@ -1,0 +1,101 @@
+//! `GET /offers` and `GET /offers/{id}` over HTTP, on ingested offers.
+
+mod common;
+
+use common::*;
+use offre_ingestion::ingest::ingest_file;
+use offre_ingestion::{AppState, Config};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use testkit::{conformance::assert_problem, TestDb, TestServer};
+
+async fn service_with_offers() -> (TestDb, TestServer) {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    let files = files();
+    let mut all = offers(3);
+    all[2]["dateActualisation"] = json!("2020-01-01T00:00:00.000Z");
+    all[2]["dateCreation"] = json!("2020-01-01T00:00:00.000Z");
+    ingest_file(&pool, &files.json_lines("o.jsonl", &all), None, 60)
+        .await
+        .unwrap();
+    let config = Config::from_env(&testkit::env_with_db(&db)).unwrap();
+    let state = AppState::connect(&config).await.unwrap();
+    let server = testkit::spawn(offre_ingestion::router(&config, state)).await;
+    (db, server)
+}
+
+async fn get(server: &TestServer, path: &str) -> reqwest::Response {
+    server.authed(Method::GET, path).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn details_come_in_the_order_asked_without_unknown_ids() {
+    let (_db, server) = service_with_offers().await;
+    let response = get(&server, "/offers?ids=T000001,NOPE1,T000000").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let offers: Vec<Value> = response.json().await.unwrap();
+    let ids: Vec<&str> = offers.iter().map(|o| o["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["T000001", "T000000"]);
+    let first = &offers[0];
+    assert_eq!(first["intitule"], "Développeur 1");
+    assert_eq!(first["entreprise"], "ACME");
+    assert_eq!(first["lieu"], "69 - LYON 03");
+    assert_eq!(first["typeContrat"], "CDI");
+    assert_eq!(first["salaire"], "Annuel de 40000 Euros");
+    assert_eq!(
+        first["competences"],
+        json!([{"libelle": "Rust", "exigence": "E"}, {"libelle": "SQL", "exigence": "S"}])
+    );
+    assert_eq!(first["codePostal"], "69003");
+    assert_eq!(first["romeCode"], "M1805");
+    assert!(
+        first.get("archived").is_none(),
+        "active offers carry no archived flag"
+    );
+}
+
+#[tokio::test]
+async fn archived_offers_are_still_served() {
+    let (_db, server) = service_with_offers().await;
+    let offer: Value = get(&server, "/offers/T000002").await.json().await.unwrap();
+    assert_eq!(offer["archived"], true);
+}
+
+#[tokio::test]
+async fn bad_requests_are_problems() {
+    let (_db, server) = service_with_offers().await;
+    let many: Vec<String> = (0..101).map(|i| format!("X{i}")).collect();
+    let path = format!("/offers?ids={}", many.join(","));
+    let body = assert_problem(
+        get(&server, &path).await,
+        StatusCode::BAD_REQUEST,
+        "/offers",
+    )
+    .await;
+    assert!(body["detail"].as_str().unwrap().contains("101"), "{body}");
+    assert_problem(
+        get(&server, "/offers").await,
+        StatusCode::BAD_REQUEST,
+        "/offers",
+    )
+    .await;
+    assert_problem(
+        get(&server, "/offers?ids=A;B").await,
+        StatusCode::BAD_REQUEST,
+        "/offers",
+    )
+    .await;
+    let body = assert_problem(
+        get(&server, "/offers/NOPE1").await,
+        StatusCode::NOT_FOUND,
+        "/offers/NOPE1",
+    )
+    .await;
+    assert!(body["detail"].as_str().unwrap().contains("NOPE1"));
+    let anonymous = server.get("/offers?ids=T000001").send().await.unwrap();
+    assert_problem(anonymous, StatusCode::UNAUTHORIZED, "/offers").await;
+    // A hundred is fine.
+    let hundred = format!("/offers?ids={}", many[..100].join(","));
+    assert_eq!(get(&server, &hundred).await.status(), StatusCode::OK);
+}
