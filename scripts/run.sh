@@ -27,6 +27,7 @@ if [[ ! -s $TOKEN_FILE ]]; then
 fi
 export SERVICE_TOKEN_FILE=$TOKEN_FILE
 export LOG_FORMAT=${LOG_FORMAT:-text}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 
 LOGS=$CACHE/logs
 mkdir -p "$LOGS"

@@ -35,7 +35,13 @@ pub fn docs_assets_dir() -> PathBuf {
         .unwrap_or_else(|| cache_dir().join("swagger-ui"))
 }
 
-/// The configuration every test service starts from.
+/// The test Redis (`TEST_REDIS_URL`, default the machine's `redis://127.0.0.1:6379`).
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// The configuration every test service starts from. Each call gets its own Redis
+/// stream prefix, so that parallel tests never read each other's events.
 pub fn env() -> Env {
     Env::from_pairs([
         ("SERVICE_TOKEN", SERVICE_TOKEN.to_owned()),
@@ -43,6 +49,11 @@ pub fn env() -> Env {
         (
             "DOCS_ASSETS_DIR",
             docs_assets_dir().to_string_lossy().into_owned(),
+        ),
+        ("REDIS_URL", redis_url()),
+        (
+            "EVENTS_STREAM_PREFIX",
+            format!("test-{}:", uuid::Uuid::new_v4().simple()),
         ),
     ])
 }

@@ -3,10 +3,12 @@
 
 pub mod api;
 pub mod cli;
+pub mod france_travail;
 pub mod gold;
 pub mod ingest;
 pub mod normalize;
 pub mod pipeline;
+pub mod relay;
 pub mod source;
 
 use axum::Router;
@@ -29,6 +31,8 @@ pub struct Config {
     pub service: ServiceConfig,
     /// The owner of the `offers` schema: it runs the schema's migrations.
     pub database: DatabaseConfig,
+    /// Where the outbox's events go.
+    pub relay: relay::RelayConfig,
 }
 
 impl Config {
@@ -36,6 +40,7 @@ impl Config {
         Ok(Self {
             service: ServiceConfig::from_env(env, DEFAULTS)?,
             database: DatabaseConfig::from_env(env)?,
+            relay: relay::RelayConfig::from_env(env)?,
         })
     }
 }
@@ -73,5 +78,8 @@ pub fn router(config: &Config, state: AppState) -> Router {
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::connect(&config).await?;
-    platform::server::run(&config.service, router(&config, state)).await
+    let relay = relay::spawn(state.db.clone(), config.relay.clone())?;
+    let served = platform::server::run(&config.service, router(&config, state)).await;
+    relay.abort();
+    served
 }
