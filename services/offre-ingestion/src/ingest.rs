@@ -1,4 +1,4 @@
-//! `offre-ingestion ingest --file PATH...`: one run per file.
+//! `offre-ingestion ingest --file PATH... | --api`: one run per file, one for the API.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,7 +7,8 @@ use platform::config::DatabaseConfig;
 use platform::{ConfigError, Env};
 use shared::embedding::{self, Embedder, EmbeddingConfig};
 
-use crate::pipeline::{Run, RunReport, RunSpec, SourceKind};
+use crate::france_travail::{ApiConfig, Client};
+use crate::pipeline::{Item, Run, RunReport, RunSpec, SourceKind};
 use crate::source::OfferFile;
 
 /// Payloads read from a source before they are stored.
@@ -17,6 +18,8 @@ const READ_CHUNK: usize = 500;
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
     pub database: DatabaseConfig,
+    /// With `--api`: the France Travail API.
+    pub api: Option<ApiConfig>,
     /// None with `--no-embed`.
     pub embedding: Option<EmbeddingConfig>,
     /// `OFFER_MAX_AGE_DAYS` (60): an offer not updated for this long is archived.
@@ -24,21 +27,23 @@ pub struct IngestConfig {
 }
 
 impl IngestConfig {
-    pub fn from_env(env: &Env, embed: bool) -> Result<Self, ConfigError> {
+    pub fn from_env(env: &Env, embed: bool, api: bool) -> Result<Self, ConfigError> {
         let max_age_days = env.or("OFFER_MAX_AGE_DAYS", 60i64)?;
         if max_age_days < 1 {
             return Err(ConfigError::new("OFFER_MAX_AGE_DAYS", "must be at least 1"));
         }
         Ok(Self {
             database: DatabaseConfig::from_env(env)?,
+            api: api.then(|| ApiConfig::from_env(env)).transpose()?,
             embedding: embed.then(|| EmbeddingConfig::from_env(env)).transpose()?,
             max_age_days,
         })
     }
 }
 
-/// Ingests each file in its own run and prints each run's report (JSON) on stdout.
-pub async fn ingest_files(config: IngestConfig, files: Vec<PathBuf>) -> anyhow::Result<()> {
+/// Ingests each file in its own run, then the API (a full pull) when configured, and
+/// prints each run's report (JSON) on stdout.
+pub async fn ingest(config: IngestConfig, files: Vec<PathBuf>) -> anyhow::Result<()> {
     platform::db::migrate(&config.database, crate::NAME, &platform::db::OFFERS).await?;
     let db = platform::db::pool(&config.database, crate::NAME)?;
     let embedder = match &config.embedding {
@@ -49,7 +54,54 @@ pub async fn ingest_files(config: IngestConfig, files: Vec<PathBuf>) -> anyhow::
         let report = ingest_file(&db, &path, embedder.as_ref(), config.max_age_days).await?;
         println!("{}", serde_json::to_string(&report)?);
     }
+    if let Some(api) = config.api {
+        let report = ingest_api(&db, api, embedder.as_ref(), config.max_age_days).await?;
+        println!("{}", serde_json::to_string(&report)?);
+    }
     Ok(())
+}
+
+/// A full pull of the API in one run: offers it no longer lists are archived, but only
+/// when the whole pull succeeded.
+pub async fn ingest_api(
+    db: &sqlx::PgPool,
+    api: ApiConfig,
+    embedder: Option<&Arc<dyn Embedder>>,
+    max_age_days: i64,
+) -> anyhow::Result<RunReport> {
+    let spec = RunSpec {
+        source: api.api_url.to_string(),
+        kind: SourceKind::Api,
+        full_sync: true,
+    };
+    let mut client = Client::new(api)?;
+    let mut run = Run::start(db, spec).await?;
+    let pulled: anyhow::Result<()> = async {
+        let plan = client.plan(chrono::Utc::now()).await?;
+        tracing::info!(queries = plan.len(), "France Travail pull planned");
+        for planned in &plan {
+            let rest = client.rest(planned).await?;
+            let items = planned
+                .first
+                .offers
+                .iter()
+                .cloned()
+                .chain(rest)
+                .map(Item::Payload)
+                .collect();
+            run.ingest(items).await?;
+        }
+        Ok(())
+    }
+    .await;
+    tracing::info!(requests = client.requests, "France Travail requests made");
+    match pulled {
+        Ok(()) => run.finish(embedder, max_age_days).await,
+        Err(e) => {
+            run.fail(&e).await?;
+            Err(e)
+        }
+    }
 }
 
 /// One run over one file; a file that cannot be read ends the run as failed, keeping

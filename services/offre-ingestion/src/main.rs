@@ -22,10 +22,15 @@ enum Command {
     /// Embed one text per line of stdin and print one JSON array per line, in order.
     Embed,
     /// Ingest offers into bronze, silver and gold; prints each run's report as JSON.
+    #[command(group(clap::ArgGroup::new("source").required(true).multiple(true).args(["files", "api"])))]
     Ingest {
         /// France Travail search responses, JSON arrays or JSON lines of offers (.gz too).
-        #[arg(long = "file", value_name = "PATH", required = true, num_args = 1..)]
+        #[arg(long = "file", value_name = "PATH", num_args = 1..)]
         files: Vec<std::path::PathBuf>,
+        /// A full pull of the France Travail API (FT_* variables); offers it no longer
+        /// lists are archived.
+        #[arg(long)]
+        api: bool,
         /// Store the offers without embedding them (a later run embeds what is missing).
         #[arg(long)]
         no_embed: bool,
@@ -46,11 +51,15 @@ fn main() -> ExitCode {
             EmbeddingConfig::from_env,
             cli::embed_lines,
         ),
-        Command::Ingest { files, no_embed } => platform::run_main(
+        Command::Ingest {
+            files,
+            api,
+            no_embed,
+        } => platform::run_main(
             NAME,
             LogTarget::Stderr,
-            |env| IngestConfig::from_env(env, !no_embed),
-            |config| ingest::ingest_files(config, files),
+            |env| IngestConfig::from_env(env, !no_embed, api),
+            |config| ingest::ingest(config, files),
         ),
     }
 }
