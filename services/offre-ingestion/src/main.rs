@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use offre_ingestion::demo::DemoConfig;
 use offre_ingestion::ingest::{self, IngestConfig};
 use offre_ingestion::{cli, Config, NAME};
 use platform::LogTarget;
@@ -21,6 +22,18 @@ enum Command {
     Serve,
     /// Embed one text per line of stdin and print one JSON array per line, in order.
     Embed,
+    /// Print demo offers (France Travail shape, real referentials) as JSON lines.
+    DemoData {
+        /// How many offers.
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        /// Same seed and date, same offers.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Offers are created in the 30 days before this date (default: today, UTC).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<chrono::NaiveDate>,
+    },
     /// Ingest offers into bronze, silver and gold; prints each run's report as JSON.
     #[command(group(clap::ArgGroup::new("source").required(true).multiple(true).args(["files", "api"])))]
     Ingest {
@@ -51,6 +64,11 @@ fn main() -> ExitCode {
             EmbeddingConfig::from_env,
             cli::embed_lines,
         ),
+        Command::DemoData { count, seed, date } => {
+            platform::run_main(NAME, LogTarget::Stderr, DemoConfig::from_env, |config| {
+                cli::demo_data(config, count, seed, date)
+            })
+        }
         Command::Ingest {
             files,
             api,
