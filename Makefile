@@ -11,7 +11,7 @@ ENV := . $(JOBMATCH_CACHE)/env
 # cargo-nextest runs each test in its own process (and in parallel); cargo test otherwise.
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: setup run test check fmt bench-embed
+.PHONY: setup run test check fmt bench-embed bench-ingest
 
 ## setup: install and start what the suite needs (idempotent; run as root)
 setup:
@@ -31,6 +31,10 @@ test: setup
 bench-embed: setup
 	@bash scripts/bench/reference-venv.sh
 	$(ENV) && cargo bench --locked -p shared --bench embed
+
+## bench-ingest: 100,000 demo offers: first load, the same again (no writes), with embeddings
+bench-ingest: setup
+	@bash scripts/bench/ingest.sh
 
 ## check: fast compile check while working
 check:

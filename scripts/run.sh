@@ -32,8 +32,10 @@ export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 LOGS=$CACHE/logs
 mkdir -p "$LOGS"
 PIDS=()
+DEMO_PID=""
 stop_all() {
   trap - INT TERM EXIT
+  [[ -z $DEMO_PID ]] || kill -TERM "$DEMO_PID" 2>/dev/null || true
   if ((${#PIDS[@]})); then
     echo
     echo "run: stopping..."
@@ -84,6 +86,30 @@ wait_ready cv-ingestion "$CV_INGESTION_PORT"
 start gui "$GUI_PORT" postgres
 wait_ready gui "$GUI_PORT"
 
+# First start: a few thousand demo offers, ingested in the background (the embeddings
+# take a few minutes on CPU; offers appear in GET /offers at once). A later start
+# finishes the embeddings if an earlier one was stopped midway.
+DEMO_OFFERS=${DEMO_OFFERS:-3000}
+DEMO_FILE=$CACHE/demo-offers.jsonl
+DEMO_NOTE=""
+q() { psql -h "${PG%:*}" -p "${PG#*:}" -U postgres -d "$DB" -tAqc "$1" 2>/dev/null || echo 0; }
+OFFERS=$(q "SELECT count(*) FROM offers.offers")
+PENDING=$(q "SELECT count(*) FROM offers.offers o WHERE o.archived_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM offers.embeddings e WHERE e.offer_id = o.id)")
+if [[ $OFFERS == 0 && $DEMO_OFFERS -gt 0 ]]; then
+  "$BIN/offre-ingestion" demo-data --count "$DEMO_OFFERS" >"$DEMO_FILE" 2>>"$LOGS/demo-load.log"
+fi
+if [[ -s $DEMO_FILE && ($OFFERS == 0 || $PENDING != 0) ]]; then
+  DATABASE_URL=postgres://postgres@$PG/$DB "$BIN/offre-ingestion" ingest --file "$DEMO_FILE" \
+    >>"$LOGS/demo-load.log" 2>&1 &
+  DEMO_PID=$!
+  if [[ $OFFERS == 0 ]]; then
+    DEMO_NOTE="Loading $DEMO_OFFERS demo offers in the background: $LOGS/demo-load.log"
+  else
+    DEMO_NOTE="Embedding the $PENDING demo offers an earlier start left, in the background: $LOGS/demo-load.log"
+  fi
+fi
+
 cat <<TXT
 
 jobmatch is running.
@@ -93,6 +119,7 @@ jobmatch is running.
   cv-ingestion API docs    http://127.0.0.1:$CV_INGESTION_PORT/docs
   gui API docs             http://127.0.0.1:$GUI_PORT/docs
 Logs in $LOGS; service token in $TOKEN_FILE. Ctrl-C stops everything.
+$DEMO_NOTE
 TXT
 # Returns when any service exits; stop_all then stops the others.
 wait -n "${PIDS[@]}"
