@@ -11,7 +11,7 @@ ENV := . $(JOBMATCH_CACHE)/env
 # cargo-nextest runs each test in its own process (and in parallel); cargo test otherwise.
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: setup run test check fmt bench-embed bench-ingest
+.PHONY: setup run test check fmt bench-embed bench-ingest bench-match
 
 ## setup: install and start what the suite needs (idempotent; run as root)
 setup:
@@ -35,6 +35,10 @@ bench-embed: setup
 ## bench-ingest: 100,000 demo offers: first load, the same again (no writes), with embeddings
 bench-ingest: setup
 	@bash scripts/bench/ingest.sh
+
+## bench-match: POST /match latency, throughput and recall on 20,000 embedded offers
+bench-match: setup
+	@bash scripts/bench/match.sh
 
 ## check: fast compile check while working
 check:

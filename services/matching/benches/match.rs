@@ -1,0 +1,269 @@
+//! `make bench-match`: POST /match on a corpus of offers embedded with the real model
+//! (database `BENCH_DB`, default `jobmatch_bench_match`, built once by
+//! scripts/bench/match.sh and reused), with queries embedded from CV-like texts. In one
+//! run: HNSW build time and index size, recall@20 against exact search for several
+//! ef_search values (unfiltered and filtered), latency of the service over HTTP at
+//! concurrency 1 and 8 with throughput, and the same query as raw SQL, with the ratio.
+
+use std::time::{Duration, Instant};
+
+use pgvector::Vector;
+use reqwest::Method;
+use serde_json::json;
+use shared::embedding::{self, EmbeddingConfig};
+use shared::env::Env;
+use sqlx::{Connection, PgConnection};
+
+const K: usize = 20;
+const EF_SEARCH: [u32; 4] = [40, 64, 100, 200];
+const REQUESTS: usize = 400;
+
+fn main() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
+    let env = Env::from_process();
+    let db_name = env.or("BENCH_DB", "jobmatch_bench_match".to_owned())?;
+    let admin_url = format!("postgres://postgres@127.0.0.1:5432/{db_name}");
+    let mut admin = PgConnection::connect(&admin_url).await?;
+    let offers: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM offers.embeddings WHERE NOT archived")
+            .fetch_one(&mut admin)
+            .await?;
+    println!("bench-match: {offers} offers embedded in {db_name}");
+
+    // HNSW build time and size (the index was built row by row during ingestion).
+    sqlx::raw_sql("SET maintenance_work_mem = '512MB'")
+        .execute(&mut admin)
+        .await?;
+    let started = Instant::now();
+    sqlx::raw_sql("REINDEX INDEX offers.embeddings_hnsw")
+        .execute(&mut admin)
+        .await?;
+    let build = started.elapsed();
+    let size: i64 = sqlx::query_scalar("SELECT pg_relation_size('offers.embeddings_hnsw')")
+        .fetch_one(&mut admin)
+        .await?;
+    sqlx::raw_sql("ANALYZE offers.embeddings")
+        .execute(&mut admin)
+        .await?;
+    println!(
+        "HNSW (m 16, ef_construction 64): built in {:.1} s, {:.1} MB",
+        build.as_secs_f64(),
+        size as f64 / 1e6
+    );
+
+    let queries = cv_queries(&env).await?;
+    let filters: [(&str, Option<Vec<String>>); 2] = [
+        ("unfiltered", None),
+        ("contract CDD", Some(vec!["CDD".into()])),
+    ];
+
+    // Recall@20 against exact search.
+    println!(
+        "\nrecall@{K} against exact search ({} CV queries)",
+        queries.len()
+    );
+    print!("{:<14}", "ef_search");
+    for ef in EF_SEARCH {
+        print!("{ef:>8}");
+    }
+    println!();
+    for (name, contracts) in &filters {
+        let mut exact = Vec::new();
+        for q in &queries {
+            exact.push(search(&mut admin, q, contracts.clone(), None).await?);
+        }
+        print!("{name:<14}");
+        for ef in EF_SEARCH {
+            let mut found = 0usize;
+            for (q, truth) in queries.iter().zip(&exact) {
+                let got = search(&mut admin, q, contracts.clone(), Some(ef)).await?;
+                found += got.iter().filter(|id| truth.contains(id)).count();
+            }
+            print!("{:>8.3}", found as f64 / (queries.len() * K) as f64);
+        }
+        println!();
+    }
+
+    // Latency: the service over HTTP and the same query as raw SQL, same ef_search.
+    let ef: u32 = env.or("MATCH_EF_SEARCH", 100)?;
+    let service_env = testkit::env()
+        .with(
+            "DATABASE_URL",
+            format!("postgres://jobmatch_matching@127.0.0.1:5432/{db_name}"),
+        )
+        .with("MATCH_EF_SEARCH", ef.to_string())
+        .with("DATABASE_MAX_CONNECTIONS", "16");
+    let config = matching::Config::from_env(&service_env)?;
+    let server = testkit::spawn(matching::router(
+        &config,
+        matching::AppState::connect(&config)?,
+    ))
+    .await;
+    println!("\nlatency at ef_search {ef} ({REQUESTS} requests each; ms)");
+    println!(
+        "{:<34}{:>8}{:>8}{:>8}{:>10}",
+        "", "p50", "p95", "p99", "req/s"
+    );
+    for (name, contracts) in &filters {
+        let body = |q: &Vec<f32>| json!({"cv_embedding": q, "filters": contracts.as_ref().map(|c| json!({"contract_types": c}))});
+        // Raw SQL, one connection, sequential.
+        let mut raw = Vec::new();
+        for i in 0..REQUESTS {
+            let started = Instant::now();
+            search(
+                &mut admin,
+                &queries[i % queries.len()],
+                contracts.clone(),
+                Some(ef),
+            )
+            .await?;
+            raw.push(started.elapsed());
+        }
+        let raw_stats = Stats::of(raw, None);
+        raw_stats.print(&format!("raw SQL, {name}"));
+        for concurrency in [1usize, 8] {
+            let started = Instant::now();
+            let mut tasks = Vec::new();
+            for worker in 0..concurrency {
+                let client = server.http.clone();
+                let url = server.url("/match");
+                let bodies: Vec<_> = (worker..REQUESTS)
+                    .step_by(concurrency)
+                    .map(|i| body(&queries[i % queries.len()]))
+                    .collect();
+                tasks.push(tokio::spawn(async move {
+                    let mut times = Vec::new();
+                    for b in bodies {
+                        let t = Instant::now();
+                        let response = client
+                            .request(Method::POST, &url)
+                            .bearer_auth(testkit::SERVICE_TOKEN)
+                            .json(&b)
+                            .send()
+                            .await
+                            .expect("request");
+                        assert!(response.status().is_success(), "{}", response.status());
+                        response.bytes().await.expect("body");
+                        times.push(t.elapsed());
+                    }
+                    times
+                }));
+            }
+            let mut times = Vec::new();
+            for task in tasks {
+                times.extend(task.await?);
+            }
+            let stats = Stats::of(times, Some(started.elapsed()));
+            stats.print(&format!("service c{concurrency}, {name}"));
+            if concurrency == 1 {
+                println!(
+                    "{:<34}{:>8.2}x raw SQL at p50",
+                    "",
+                    stats.p50 / raw_stats.p50
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The matching query, exact (sequential scan) when `ef` is None.
+async fn search(
+    conn: &mut PgConnection,
+    q: &[f32],
+    contracts: Option<Vec<String>>,
+    ef: Option<u32>,
+) -> anyhow::Result<Vec<String>> {
+    let mut tx = conn.begin().await?;
+    match ef {
+        Some(ef) => {
+            sqlx::query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+                .bind(ef.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        None => {
+            sqlx::raw_sql("SET LOCAL enable_indexscan = off")
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    let ids = sqlx::query_scalar(
+        "WITH nearest AS MATERIALIZED (
+            SELECT offer_id, embedding <=> $1 AS distance FROM offers.embeddings
+            WHERE model = 'sentence-transformers/all-MiniLM-L6-v2' AND NOT archived
+              AND ($2::text[] IS NULL OR contract_type = ANY($2))
+            ORDER BY embedding <=> $1 LIMIT 30)
+         SELECT offer_id FROM nearest ORDER BY distance, offer_id LIMIT 20",
+    )
+    .bind(Vector::from(q.to_vec()))
+    .bind(contracts)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ids)
+}
+
+struct Stats {
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    rps: Option<f64>,
+}
+
+impl Stats {
+    fn of(mut times: Vec<Duration>, wall: Option<Duration>) -> Self {
+        times.sort();
+        let at = |p: f64| {
+            times[((times.len() as f64 * p) as usize).min(times.len() - 1)].as_secs_f64() * 1000.0
+        };
+        Self {
+            p50: at(0.50),
+            p95: at(0.95),
+            p99: at(0.99),
+            rps: wall.map(|w| times.len() as f64 / w.as_secs_f64()),
+        }
+    }
+
+    fn print(&self, name: &str) {
+        let rps = self.rps.map_or(String::new(), |r| format!("{r:.0}"));
+        println!(
+            "{name:<34}{:>8.2}{:>8.2}{:>8.2}{rps:>10}",
+            self.p50, self.p95, self.p99
+        );
+    }
+}
+
+/// CV-like French texts (profile, skills, experience), embedded with the real model.
+async fn cv_queries(env: &Env) -> anyhow::Result<Vec<Vec<f32>>> {
+    const ROLES: [&str; 10] = [
+        "Développeuse web full stack, 5 ans d'expérience en JavaScript, Python et PostgreSQL",
+        "Infirmier diplômé d'État, expérience en service de chirurgie et soins de nuit",
+        "Chauffeur poids lourd permis C et CE, livraisons régionales, FIMO à jour",
+        "Comptable confirmée : saisie, rapprochements bancaires, déclarations de TVA, paie",
+        "Cuisinier en restauration collective, normes HACCP, élaboration de menus",
+        "Technicien de maintenance industrielle, électromécanique, maintenance préventive",
+        "Assistante commerciale bilingue anglais, relation client, devis et facturation",
+        "Aide-soignante en EHPAD, accompagnement des résidents, soins d'hygiène",
+        "Électricien du bâtiment, installations neuves et rénovation, habilitations électriques",
+        "Responsable logistique, gestion d'entrepôt, encadrement d'équipe, WMS",
+    ];
+    const EXTRAS: [&str; 4] = [
+        "Recherche un CDI en région lyonnaise.",
+        "Disponible immédiatement, mobilité nationale.",
+        "Titulaire du permis B, autonome et rigoureuse.",
+        "Souhaite évoluer vers un poste d'encadrement.",
+    ];
+    let texts: Vec<String> = ROLES
+        .iter()
+        .flat_map(|r| EXTRAS.iter().map(move |e| format!("{r}. {e}")))
+        .collect();
+    let embedder = embedding::from_config(&EmbeddingConfig::from_env(env)?).await?;
+    Ok(embedder.embed(&texts).await?)
+}
