@@ -44,12 +44,4 @@ impl ServiceClient {
     pub fn get(&self, path: &str) -> anyhow::Result<RequestBuilder> {
         self.request(Method::GET, path)
     }
-
-    pub fn post(&self, path: &str) -> anyhow::Result<RequestBuilder> {
-        self.request(Method::POST, path)
-    }
-
-    pub fn base(&self) -> &Url {
-        &self.base
-    }
 }

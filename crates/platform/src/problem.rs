@@ -60,10 +60,6 @@ impl Problem {
         self
     }
 
-    pub fn body(&self) -> &ProblemBody {
-        &self.0
-    }
-
     pub fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }

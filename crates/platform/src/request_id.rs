@@ -43,7 +43,7 @@ pub fn current() -> Option<RequestId> {
 }
 
 /// Runs `fut` as part of the request `id` (outgoing calls made by it carry the id).
-pub async fn scope<F: std::future::Future>(id: RequestId, fut: F) -> F::Output {
+async fn scope<F: std::future::Future>(id: RequestId, fut: F) -> F::Output {
     CURRENT.scope(id, fut).await
 }
 

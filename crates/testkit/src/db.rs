@@ -110,12 +110,6 @@ impl TestDb {
             .await
             .expect("cannot connect to the test database")
     }
-
-    /// The configuration a service would get for this database.
-    pub fn config(&self) -> DatabaseConfig {
-        let env = platform::Env::default().with("DATABASE_URL", self.url());
-        DatabaseConfig::from_env(&env).expect("test database URL is valid")
-    }
 }
 
 fn admin_url() -> Url {
