@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use matching::search::{MATCH_SQL, TIE_SLACK};
 use pgvector::Vector;
 use reqwest::Method;
 use serde_json::json;
@@ -194,20 +195,23 @@ async fn search(
                 .await?;
         }
     }
-    let ids = sqlx::query_scalar(
-        "WITH nearest AS MATERIALIZED (
-            SELECT offer_id, embedding <=> $1 AS distance FROM offers.embeddings
-            WHERE model = 'sentence-transformers/all-MiniLM-L6-v2' AND NOT archived
-              AND ($2::text[] IS NULL OR contract_type = ANY($2))
-            ORDER BY embedding <=> $1 LIMIT 30)
-         SELECT offer_id FROM nearest ORDER BY distance, offer_id LIMIT 20",
-    )
-    .bind(Vector::from(q.to_vec()))
-    .bind(contracts)
-    .fetch_all(&mut *tx)
-    .await?;
+    // The service's own query (matching::search::MATCH_SQL), filters other than the
+    // contract left out.
+    let ids: Vec<(String, f64)> = sqlx::query_as(MATCH_SQL)
+        .bind(Vector::from(q.to_vec()))
+        .bind(shared::embedding::DEFAULT_MODEL)
+        .bind(contracts)
+        .bind(None::<Vec<String>>)
+        .bind(None::<chrono::DateTime<chrono::Utc>>)
+        .bind(None::<f64>)
+        .bind(None::<f64>)
+        .bind(None::<f64>)
+        .bind(K as i64 + TIE_SLACK)
+        .bind(K as i64)
+        .fetch_all(&mut *tx)
+        .await?;
     tx.commit().await?;
-    Ok(ids)
+    Ok(ids.into_iter().map(|(id, _)| id).collect())
 }
 
 struct Stats {

@@ -18,7 +18,27 @@ use shared::{MatchFilters, MatchHit, MatchRequest, ProblemBody, MAX_MATCH_LIMIT}
 use sqlx::PgPool;
 
 /// Candidates fetched beyond `limit`, so that ties at the cut are settled by id.
-const TIE_SLACK: i64 = 10;
+pub const TIE_SLACK: i64 = 10;
+
+/// The search, run in a transaction that set `hnsw.ef_search` and the iterative scan.
+/// Binds: vector, model, contract types, ROME codes, published after, lat, lon,
+/// radius km (NULL for no filter), candidates (`limit + TIE_SLACK`), limit.
+pub const MATCH_SQL: &str = "WITH nearest AS MATERIALIZED (
+                SELECT offer_id, embedding <=> $1 AS distance
+                FROM offers.embeddings
+                WHERE model = $2 AND NOT archived
+                  AND ($3::text[] IS NULL OR contract_type = ANY($3))
+                  AND ($4::text[] IS NULL OR rome_code = ANY($4))
+                  AND ($5::timestamptz IS NULL OR published_at >= $5)
+                  AND ($6::float8 IS NULL OR (latitude IS NOT NULL AND
+                       2 * 6371.0088 * asin(sqrt(
+                           sin(radians(latitude - $6) / 2) ^ 2
+                           + cos(radians($6)) * cos(radians(latitude)) * sin(radians(longitude - $7) / 2) ^ 2
+                       )) <= $8))
+                ORDER BY embedding <=> $1
+                LIMIT $9
+             )
+             SELECT offer_id, 1 - distance FROM nearest ORDER BY distance, offer_id LIMIT $10";
 
 #[derive(Clone)]
 pub struct Search {
@@ -126,36 +146,19 @@ impl Search {
         .bind(self.ef_search.to_string())
         .execute(&mut *tx)
         .await?;
-        let rows: Vec<(String, f64)> = sqlx::query_as(
-            "WITH nearest AS MATERIALIZED (
-                SELECT offer_id, embedding <=> $1 AS distance
-                FROM offers.embeddings
-                WHERE model = $2 AND NOT archived
-                  AND ($3::text[] IS NULL OR contract_type = ANY($3))
-                  AND ($4::text[] IS NULL OR rome_code = ANY($4))
-                  AND ($5::timestamptz IS NULL OR published_at >= $5)
-                  AND ($6::float8 IS NULL OR (latitude IS NOT NULL AND
-                       2 * 6371.0088 * asin(sqrt(
-                           sin(radians(latitude - $6) / 2) ^ 2
-                           + cos(radians($6)) * cos(radians(latitude)) * sin(radians(longitude - $7) / 2) ^ 2
-                       )) <= $8))
-                ORDER BY embedding <=> $1
-                LIMIT $9
-             )
-             SELECT offer_id, 1 - distance FROM nearest ORDER BY distance, offer_id LIMIT $10",
-        )
-        .bind(Vector::from(request.cv_embedding.clone()))
-        .bind(&self.model)
-        .bind(filters.contract_types)
-        .bind(filters.rome_codes)
-        .bind(filters.published_after)
-        .bind(near.map(|n| n.lat))
-        .bind(near.map(|n| n.lon))
-        .bind(near.map(|n| n.radius_km))
-        .bind(limit + TIE_SLACK)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows: Vec<(String, f64)> = sqlx::query_as(MATCH_SQL)
+            .bind(Vector::from(request.cv_embedding.clone()))
+            .bind(&self.model)
+            .bind(filters.contract_types)
+            .bind(filters.rome_codes)
+            .bind(filters.published_after)
+            .bind(near.map(|n| n.lat))
+            .bind(near.map(|n| n.lon))
+            .bind(near.map(|n| n.radius_km))
+            .bind(limit + TIE_SLACK)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(rows
             .into_iter()
