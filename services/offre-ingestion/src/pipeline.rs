@@ -145,14 +145,6 @@ impl Run {
         })
     }
 
-    pub fn id(&self) -> i64 {
-        self.id
-    }
-
-    pub fn counts(&self) -> &RunCounts {
-        &self.counts
-    }
-
     /// Stores up to [`CHUNK`] items in one transaction.
     pub async fn ingest(&mut self, items: Vec<Item>) -> sqlx::Result<()> {
         let started = Instant::now();
@@ -267,19 +259,11 @@ impl Run {
         embedder: Option<&Arc<dyn Embedder>>,
         max_age_days: i64,
     ) -> anyhow::Result<RunReport> {
-        let started = Instant::now();
-        self.counts.archived += archive(
-            &self.db,
-            self.spec.full_sync.then_some(&self.seen),
-            max_age_days,
-        )
-        .await?;
-        self.timings
-            .insert("archive", started.elapsed().as_millis());
-        if let Some(embedder) = embedder {
-            let started = Instant::now();
-            self.counts.embedded += crate::gold::embed_pending(&self.db, embedder.as_ref()).await?;
-            self.timings.insert("embed", started.elapsed().as_millis());
+        if let Err(e) = self.archive_and_embed(embedder, max_age_days).await {
+            let mut conn = self.db.acquire().await?;
+            self.record(&mut conn, "failed", Some(format!("{e:#}")))
+                .await?;
+            return Err(e);
         }
         self.timings
             .insert("total", self.started.elapsed().as_millis());
@@ -290,24 +274,8 @@ impl Run {
             changed_ids: std::mem::take(&mut self.changed_ids),
         };
         let mut tx = self.db.begin().await?;
+        self.record(&mut tx, "succeeded", None).await?;
         let c = &report.counts;
-        sqlx::query(
-            "UPDATE offers.ingestion_runs SET status = 'succeeded', finished_at = now(),
-                read_count = $2, new_count = $3, changed_count = $4, unchanged_count = $5,
-                quarantined_count = $6, archived_count = $7, embedded_count = $8, timings = $9
-             WHERE id = $1",
-        )
-        .bind(self.id)
-        .bind(c.read)
-        .bind(c.new)
-        .bind(c.changed)
-        .bind(c.unchanged)
-        .bind(c.quarantined)
-        .bind(c.archived)
-        .bind(c.embedded)
-        .bind(serde_json::to_value(&self.timings)?)
-        .execute(&mut *tx)
-        .await?;
         // An event only when matches may change: a no-op run is silent.
         if c.new + c.changed + c.archived + c.embedded > 0 {
             sqlx::query("INSERT INTO offers.outbox (stream, payload) VALUES ($1, $2)")
@@ -321,27 +289,64 @@ impl Run {
         Ok(report)
     }
 
+    async fn archive_and_embed(
+        &mut self,
+        embedder: Option<&Arc<dyn Embedder>>,
+        max_age_days: i64,
+    ) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let seen = self.spec.full_sync.then_some(&self.seen);
+        self.counts.archived += archive(&self.db, seen, max_age_days).await?;
+        self.timings
+            .insert("archive", started.elapsed().as_millis());
+        if let Some(embedder) = embedder {
+            let started = Instant::now();
+            self.counts.embedded += crate::gold::embed_pending(&self.db, embedder.as_ref()).await?;
+            self.timings.insert("embed", started.elapsed().as_millis());
+        }
+        Ok(())
+    }
+
     /// Records that the run failed (what it committed stays).
     pub async fn fail(self, error: &anyhow::Error) -> sqlx::Result<()> {
-        sqlx::query(
-            "UPDATE offers.ingestion_runs SET status = 'failed', finished_at = now(), error = $2,
-                read_count = $3, new_count = $4, changed_count = $5, unchanged_count = $6, quarantined_count = $7
-             WHERE id = $1",
-        )
-        .bind(self.id)
-        .bind(format!("{error:#}"))
-        .bind(self.counts.read)
-        .bind(self.counts.new)
-        .bind(self.counts.changed)
-        .bind(self.counts.unchanged)
-        .bind(self.counts.quarantined)
-        .execute(&self.db)
-        .await?;
+        let mut conn = self.db.acquire().await?;
+        self.record(&mut conn, "failed", Some(format!("{error:#}")))
+            .await?;
         tracing::error!(
             run_id = self.id,
             error = format!("{error:#}"),
             "ingestion run failed"
         );
+        Ok(())
+    }
+
+    /// Writes the run's outcome, counts and timings to its `ingestion_runs` row.
+    async fn record(
+        &self,
+        conn: &mut PgConnection,
+        status: &str,
+        error: Option<String>,
+    ) -> sqlx::Result<()> {
+        let c = &self.counts;
+        sqlx::query(
+            "UPDATE offers.ingestion_runs SET status = $2, error = $3, finished_at = now(),
+                read_count = $4, new_count = $5, changed_count = $6, unchanged_count = $7,
+                quarantined_count = $8, archived_count = $9, embedded_count = $10, timings = $11
+             WHERE id = $1",
+        )
+        .bind(self.id)
+        .bind(status)
+        .bind(error)
+        .bind(c.read)
+        .bind(c.new)
+        .bind(c.changed)
+        .bind(c.unchanged)
+        .bind(c.quarantined)
+        .bind(c.archived)
+        .bind(c.embedded)
+        .bind(serde_json::to_value(&self.timings).unwrap_or_default())
+        .execute(conn)
+        .await?;
         Ok(())
     }
 }
