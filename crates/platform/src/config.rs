@@ -90,6 +90,10 @@ pub struct DatabaseConfig {
     /// `DATABASE_ACQUIRE_TIMEOUT_SECS`, default 3: how long a request waits for a
     /// connection before readiness (or the request) fails.
     pub acquire_timeout: Duration,
+    /// Whether a pooled connection is pinged before each use (true unless a service turns
+    /// it off in code). The ping costs a round trip per query; a service that turns it
+    /// off must retry a query that meets a connection broken since its last use.
+    pub ping_before_use: bool,
 }
 
 impl DatabaseConfig {
@@ -114,6 +118,7 @@ impl DatabaseConfig {
             max_connections,
             acquire_timeout: env
                 .seconds("DATABASE_ACQUIRE_TIMEOUT_SECS", Duration::from_secs(3))?,
+            ping_before_use: true,
         })
     }
 }

@@ -49,7 +49,7 @@ pub fn pool(config: &DatabaseConfig, app: &str) -> Result<PgPool, sqlx::Error> {
     Ok(PgPoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(config.acquire_timeout)
-        .test_before_acquire(true)
+        .test_before_acquire(config.ping_before_use)
         .connect_lazy_with(connect_options(config, app)?))
 }
 

@@ -41,7 +41,12 @@ impl Config {
         }
         Ok(Self {
             service: ServiceConfig::from_env(env, DEFAULTS)?,
-            database: DatabaseConfig::from_env(env)?,
+            // No ping before each search: it is a round trip of its own; a search that
+            // meets a broken connection is retried once instead (`search::Search::run`).
+            database: DatabaseConfig {
+                ping_before_use: false,
+                ..DatabaseConfig::from_env(env)?
+            },
             model: env.or("MATCH_MODEL", shared::embedding::DEFAULT_MODEL.to_owned())?,
             dim: env.or("MATCH_DIM", 384usize)?,
             ef_search,

@@ -133,7 +133,20 @@ impl Search {
         Ok(())
     }
 
+    /// Runs the search, once more on another connection when the first one turns out to
+    /// have been broken while idle (database restarted, connection cut): the pool does not
+    /// ping connections before use, to spare a round trip per search.
     async fn run(&self, request: &MatchRequest) -> Result<Vec<MatchHit>, sqlx::Error> {
+        match self.run_once(request).await {
+            Err(e) if is_broken_connection(&e) => {
+                tracing::warn!(error = %e, "database connection broken; searching again");
+                self.run_once(request).await
+            }
+            result => result,
+        }
+    }
+
+    async fn run_once(&self, request: &MatchRequest) -> Result<Vec<MatchHit>, sqlx::Error> {
         let filters = request.filters.clone().unwrap_or_default();
         let near = filters.near;
         let limit = i64::from(request.effective_limit());
@@ -164,6 +177,18 @@ impl Search {
             .into_iter()
             .map(|(id, score)| MatchHit { id, score })
             .collect())
+    }
+}
+
+/// An error that says the connection, not the query, failed: I/O, or the server closing
+/// the session (SQLSTATE classes 08 connection exception, 57P operator intervention).
+fn is_broken_connection(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }
 

@@ -324,3 +324,22 @@ async fn bad_requests_are_422_problems_that_say_what_was_expected() {
         "still up"
     );
 }
+
+#[tokio::test]
+async fn a_search_after_the_database_closed_its_connections_still_answers() {
+    let f = fixture().await;
+    let own = f.embedding_of("O007").await;
+    assert_eq!(f.hits(json!({"cv_embedding": own})).await[0].0, "O007");
+    // What a database restart does to the pool's idle connections.
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE application_name = 'matching' AND datname = current_database()",
+    )
+    .fetch_all(&f.admin)
+    .await
+    .unwrap();
+    assert!(!terminated.is_empty(), "matching holds a connection");
+    assert!(terminated.iter().all(|t| *t));
+    let hits = f.hits(json!({"cv_embedding": own})).await;
+    assert_eq!(hits[0].0, "O007", "the first search after it is answered");
+}
