@@ -21,8 +21,9 @@ setup:
 run: setup
 	@bash scripts/run.sh
 
-## test: set up, then formatting, lints and every test
-test: setup
+## test: set up (with what only tests use: LibreOffice, qpdf), then formatting, lints and every test
+test:
+	@bash scripts/setup.sh --for-tests
 	cargo fmt --all -- --check
 	$(ENV) && cargo clippy --workspace --all-targets --locked -- -D warnings
 	$(ENV) && cargo $(TEST_RUNNER) --workspace --locked

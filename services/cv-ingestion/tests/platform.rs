@@ -1,13 +1,31 @@
 //! cv-ingestion on the platform: conformance and configuration.
 
+mod common;
+
 use cv_ingestion::{Config, NAME};
 use testkit::conformance;
 
 #[tokio::test]
 async fn serves_the_platform_routes() {
-    let config = Config::from_env(&testkit::env()).unwrap();
-    let server = testkit::spawn(cv_ingestion::router(&config)).await;
-    conformance::check_platform(&server, NAME, config.service.body_limit).await;
+    let env = common::env();
+    let body_limit = Config::from_env(&env).unwrap().service.body_limit;
+    let server = common::start(env).await;
+    conformance::check_platform(&server, NAME, body_limit).await;
+}
+
+#[test]
+fn configuration_errors_name_the_variable() {
+    for (name, value) in [
+        ("CV_PARSE_TIMEOUT_SECS", "0"),
+        ("CV_MAX_PAGES", "0"),
+        ("CV_MAX_INFLATED_MB", "lots"),
+        ("CV_PARSE_PARALLEL", "0"),
+    ] {
+        let error = Config::from_env(&common::env().with(name, value)).unwrap_err();
+        assert!(error.to_string().contains(name), "{name}: {error}");
+    }
+    let error = Config::from_env(&common::env().without("REFERENTIALS_DIR")).unwrap_err();
+    assert!(error.to_string().contains("make setup"), "{error}");
 }
 
 #[test]

@@ -1,0 +1,220 @@
+//! `POST /cv`: a CV file (multipart `file`) or its text (JSON `{"text": ...}`) in, what
+//! was understood of it out.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use shared::embedding::{normalized, Embedder};
+use shared::{CvAnalysis, ProblemBody};
+use utoipa::ToSchema;
+
+use crate::analysis::{analyze, Referential};
+use crate::error::CvError;
+use crate::extract::{normalize, Format};
+use crate::sandbox::Sandbox;
+
+#[derive(Clone)]
+pub struct Cv {
+    pub sandbox: Sandbox,
+    pub referential: Arc<Referential>,
+    pub embedder: Arc<dyn Embedder>,
+}
+
+/// The JSON form of `POST /cv`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CvText {
+    /// The CV's text.
+    pub text: String,
+}
+
+/// The multipart form of `POST /cv`.
+#[derive(ToSchema)]
+pub struct CvUpload {
+    /// The CV file: PDF, DOCX, ODT, RTF, text or Markdown (told by its content).
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    pub file: String,
+}
+
+pub fn routes(cv: Cv) -> Router {
+    Router::new().route("/cv", post(analyze_cv)).with_state(cv)
+}
+
+/// Reads a CV: its text in reading order, sections, jobs, diplomas, languages, skills
+/// and embedding. Nothing is stored.
+#[utoipa::path(post, path = "/cv", tag = "cv", security(("service_token" = [])),
+    request_body(description = "A CV file, or its text", content(
+        (CvUpload = "multipart/form-data"),
+        (CvText = "application/json"))),
+    responses(
+        (status = 200, description = "What was understood of the CV", body = CvAnalysis),
+        (status = 400, description = "No `file` part, or empty text", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than the limit (10 MB by default)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 415, description = "Not a PDF, DOCX, ODT, RTF, text or Markdown document", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Password-protected, scanned (no text), damaged, too large once unpacked, or a file the parser failed on", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong service token", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn analyze_cv(
+    State(cv): State<Cv>,
+    request: Request,
+) -> Result<Json<CvAnalysis>, CvError> {
+    let started = Instant::now();
+    let outcome = read(&cv, request).await;
+    match &outcome {
+        // Sizes, kinds and counts only: a CV's content never goes to the logs.
+        Ok((format, analysis)) => tracing::info!(
+            format = ?format, chars = analysis.text.len(), skills = analysis.skills.len(),
+            jobs = analysis.experiences.len(), ms = started.elapsed().as_millis() as u64,
+            "CV read"
+        ),
+        Err(e) => tracing::info!(
+            error = e.kind(),
+            ms = started.elapsed().as_millis() as u64,
+            "CV refused"
+        ),
+    }
+    outcome.map(|(_, analysis)| Json(analysis))
+}
+
+async fn read(cv: &Cv, request: Request) -> Result<(Format, CvAnalysis), CvError> {
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (format, text) = if content_type.starts_with("multipart/form-data") {
+        let document = file_part(request).await?;
+        let extracted = cv.sandbox.extract(&document).await?;
+        (extracted.format, extracted.text)
+    } else if content_type.starts_with("application/json") {
+        let Json(CvText { text }) =
+            Json::<CvText>::from_request(request, &())
+                .await
+                .map_err(|e| match e.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => CvError::TooLarge(e.body_text()),
+                    _ => CvError::BadRequest(e.body_text()),
+                })?;
+        let text = normalize(&text);
+        if text.is_empty() {
+            return Err(CvError::BadRequest("text is empty".into()));
+        }
+        (Format::Text, text)
+    } else {
+        return Err(CvError::UnsupportedMediaType(format!(
+            "content type {content_type:?}: send the CV as multipart/form-data (a `file` part) or as JSON {{\"text\": ...}}"
+        )));
+    };
+
+    let referential = cv.referential.clone();
+    let today = chrono::Utc::now().date_naive();
+    let (text, analysis) = tokio::task::spawn_blocking(move || {
+        let analysis = analyze(&text, &referential, today);
+        (text, analysis)
+    })
+    .await
+    .expect("analysis does not panic");
+    let embedding = embed(cv.embedder.as_ref(), &text).await?;
+    Ok((
+        format,
+        CvAnalysis {
+            language: analysis.language,
+            sections: analysis.sections,
+            skills: analysis.skills,
+            experiences: analysis.experiences,
+            education: analysis.education,
+            languages: analysis.languages,
+            total_experience_years: analysis.total_experience_years,
+            embedding,
+            embedding_model: cv.embedder.model_id().to_owned(),
+            text,
+        },
+    ))
+}
+
+/// The bytes of the `file` part.
+async fn file_part(request: Request) -> Result<Vec<u8>, CvError> {
+    let multipart_error = |e: axum::extract::multipart::MultipartError| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => CvError::TooLarge(format!(
+            "the CV is larger than the limit ({})",
+            e.body_text()
+        )),
+        _ => CvError::BadRequest(format!(
+            "the multipart body cannot be read: {}",
+            e.body_text()
+        )),
+    };
+    let mut form = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| CvError::BadRequest(e.body_text()))?;
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        if field.name() == Some("file") {
+            let bytes = field.bytes().await.map_err(multipart_error)?;
+            if bytes.is_empty() {
+                return Err(CvError::BadRequest("the `file` part is empty".into()));
+            }
+            return Ok(bytes.to_vec());
+        }
+    }
+    Err(CvError::BadRequest(
+        "no `file` part in the form: send the CV as the part named `file`".into(),
+    ))
+}
+
+/// Longest piece of CV text embedded at once: about 200 tokens, under the model's 256.
+const CHUNK_CHARS: usize = 800;
+
+/// The CV's embedding: the mean of its pieces' embeddings (a CV is longer than the
+/// model's 256 tokens), made unit length again.
+async fn embed(embedder: &dyn Embedder, text: &str) -> Result<Vec<f32>, CvError> {
+    let chunks = chunks(text, CHUNK_CHARS);
+    let vectors = embedder.embed(&chunks).await?;
+    let mut mean = vec![0f32; embedder.dim()];
+    for v in &vectors {
+        for (m, x) in mean.iter_mut().zip(v) {
+            *m += x;
+        }
+    }
+    normalized(mean).ok_or_else(|| {
+        CvError::Embedding(shared::embedding::EmbeddingError::InvalidOutput(
+            "a zero vector".into(),
+        ))
+    })
+}
+
+/// `text` cut at line ends into pieces of at most about `max` characters.
+fn chunks(text: &str, max: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if !current.is_empty() && current.chars().count() + line.chars().count() > max {
+            out.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(line);
+    }
+    if !current.is_empty() || out.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunks;
+
+    #[test]
+    fn chunks_cut_at_line_ends() {
+        let text = "a".repeat(500) + "\n" + &"b".repeat(500) + "\n\nc";
+        let pieces = chunks(&text, 800);
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(pieces[1], "b".repeat(500) + "\nc");
+    }
+}

@@ -1,0 +1,100 @@
+//! cv-ingestion's errors, each a problem+json that tells the candidate what to do.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use platform::Problem;
+use shared::embedding::EmbeddingError;
+
+use crate::extract::ExtractError;
+use crate::sandbox::SandboxError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CvError {
+    /// A request that is not a CV upload (no `file` part, empty text...).
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Larger than the body limit.
+    #[error("{0}")]
+    TooLarge(String),
+    #[error(transparent)]
+    Parse(#[from] SandboxError),
+    #[error(transparent)]
+    Embedding(#[from] EmbeddingError),
+}
+
+impl CvError {
+    /// The kind of failure, for logs and metrics: never the document's content.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::UnsupportedMediaType(_) => "unsupported",
+            Self::TooLarge(_) => "too_large",
+            Self::Parse(SandboxError::Document(e)) => match e {
+                ExtractError::Unsupported(_) => "unsupported",
+                ExtractError::Encrypted(_) => "encrypted",
+                ExtractError::Scanned { .. } => "scanned",
+                ExtractError::TooLarge(_) => "archive_too_large",
+                ExtractError::Malformed(_) => "malformed",
+                ExtractError::Empty => "empty",
+            },
+            Self::Parse(SandboxError::Crashed) => "parser_crashed",
+            Self::Parse(SandboxError::TimedOut(_)) => "parser_timed_out",
+            Self::Parse(SandboxError::Spawn(_)) => "parser_unavailable",
+            Self::Embedding(_) => "embedding",
+        }
+    }
+}
+
+impl IntoResponse for CvError {
+    fn into_response(self) -> Response {
+        let unreadable = |slug: &str, title: &str, detail: String| {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, slug, title).detail(detail)
+        };
+        let detail = self.to_string();
+        match self {
+            Self::BadRequest(_) => Problem::bad_request(detail),
+            Self::UnsupportedMediaType(_) => unsupported(detail),
+            Self::TooLarge(_) => {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "CV too large")
+                    .detail(detail)
+            }
+            Self::Parse(SandboxError::Document(e)) => match e {
+                ExtractError::Unsupported(_) => unsupported(detail),
+                ExtractError::Encrypted(_) => {
+                    unreadable("encrypted-document", "Password-protected CV", detail)
+                }
+                ExtractError::Scanned { .. } => {
+                    unreadable("scanned-document", "CV without text (scan)", detail)
+                }
+                ExtractError::TooLarge(_) => {
+                    unreadable("document-too-large", "CV too large once unpacked", detail)
+                }
+                ExtractError::Malformed(_) => {
+                    unreadable("malformed-document", "Damaged CV file", detail)
+                }
+                ExtractError::Empty => unreadable("empty-document", "CV without text", detail),
+            },
+            Self::Parse(SandboxError::Crashed | SandboxError::TimedOut(_)) => unreadable(
+                "unreadable-document",
+                "CV file that cannot be read",
+                format!("{detail}: the file may be damaged; export it again as PDF, DOCX or ODT"),
+            ),
+            Self::Parse(e @ SandboxError::Spawn(_)) => Problem::internal(&e),
+            Self::Embedding(e) => {
+                Problem::unavailable(format!("the CV could not be embedded: {e}"))
+            }
+        }
+        .into_response()
+    }
+}
+
+fn unsupported(detail: String) -> Problem {
+    Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-format",
+        "Unsupported CV format",
+    )
+    .detail(detail)
+}

@@ -1,0 +1,400 @@
+//! Bad input to POST /cv: each a clear problem+json, and the service still up. Real
+//! documents spoiled (encrypted by qpdf, truncated, scanned) and crafted archives.
+
+mod common;
+
+use std::io::Write;
+
+use common::{analysis, html, post_file, start};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use testkit::conformance::assert_problem;
+use testkit::{documents, TestServer};
+use zip::write::SimpleFileOptions;
+
+async fn problem(server: &TestServer, bytes: Vec<u8>, status: StatusCode, kind: &str) -> String {
+    let body = assert_problem(post_file(server, bytes).await, status, "/cv").await;
+    assert_eq!(
+        body["type"],
+        format!("urn:jobmatch:problem:{kind}"),
+        "{body}"
+    );
+    body["detail"].as_str().unwrap().to_owned()
+}
+
+/// A zip archive of `entries` (name, content).
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in entries {
+        writer
+            .start_file(*name, SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(content).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// A small CV that reads fine, to show the service is still up.
+async fn still_up(server: &TestServer) {
+    let cv = analysis(
+        server,
+        b"Jean Martin\nComp\xc3\xa9tences\nPython, PostgreSQL\n".to_vec(),
+    )
+    .await;
+    assert!(
+        cv.skills.iter().any(|s| s.label == "Python"),
+        "{:?}",
+        cv.skills
+    );
+}
+
+#[tokio::test]
+async fn damaged_protected_and_foreign_files_are_clear_problems() {
+    let server = start(common::env()).await;
+    let pdf = documents::from_html(&html("cv-fr"), "pdf");
+
+    let detail = problem(
+        &server,
+        documents::encrypt_pdf(&pdf, "s3cret"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "encrypted-document",
+    )
+    .await;
+    assert!(detail.contains("password"), "{detail}");
+    // A PDF anybody may open (copying forbidden) is read.
+    let cv = analysis(&server, documents::encrypt_pdf(&pdf, "")).await;
+    assert!(cv.text.contains("Banque Rhodanienne"));
+
+    let scan = documents::from_html(
+        r#"<html><body><img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABc3UBGAAAAABJRU5ErkJggg==" width="600" height="800"></body></html>"#,
+        "pdf",
+    );
+    let detail = problem(
+        &server,
+        scan,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "scanned-document",
+    )
+    .await;
+    assert!(detail.contains("scan"), "{detail}");
+
+    let detail = problem(
+        &server,
+        pdf[..pdf.len() / 3].to_vec(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "malformed-document",
+    )
+    .await;
+    assert!(detail.contains("PDF"), "{detail}");
+    problem(
+        &server,
+        b"%PDF-1.7\n\x00\x01garbage".to_vec(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "malformed-document",
+    )
+    .await;
+    let docx = documents::from_html(&html("cv-fr"), "docx");
+    problem(
+        &server,
+        docx[..docx.len() / 2].to_vec(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "malformed-document",
+    )
+    .await;
+
+    // Not CV formats: an image, a spreadsheet, an old .doc; an Office file encrypted
+    // with a password is an OLE container holding an EncryptionInfo stream.
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec();
+    problem(
+        &server,
+        png,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-format",
+    )
+    .await;
+    let ods = zip_of(&[
+        (
+            "mimetype",
+            b"application/vnd.oasis.opendocument.spreadsheet",
+        ),
+        ("content.xml", b"<a/>"),
+    ]);
+    problem(
+        &server,
+        ods,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-format",
+    )
+    .await;
+    let ole = |stream: &str| {
+        let mut bytes = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+        bytes.extend(std::iter::repeat_n(0u8, 504));
+        bytes.extend(stream.encode_utf16().flat_map(u16::to_le_bytes));
+        bytes
+    };
+    let detail = problem(
+        &server,
+        ole("WordDocument"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-format",
+    )
+    .await;
+    assert!(detail.contains(".doc"), "{detail}");
+    problem(
+        &server,
+        ole("EncryptionInfo"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "encrypted-document",
+    )
+    .await;
+    let odt_encrypted = zip_of(&[
+        ("mimetype", b"application/vnd.oasis.opendocument.text"),
+        ("META-INF/manifest.xml", b"<manifest:manifest><manifest:file-entry><manifest:encryption-data/></manifest:file-entry></manifest:manifest>"),
+        ("content.xml", b"\x8f\x12encrypted"),
+    ]);
+    problem(
+        &server,
+        odt_encrypted,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "encrypted-document",
+    )
+    .await;
+
+    still_up(&server).await;
+}
+
+#[tokio::test]
+async fn archives_that_inflate_past_the_limits_are_refused() {
+    let server = start(
+        common::env()
+            .with("CV_MAX_INFLATED_MB", "4")
+            .with("CV_MAX_ZIP_ENTRIES", "50"),
+    )
+    .await;
+    // 16 MiB of XML that deflates to a few kB.
+    let mut body = b"<w:document xmlns:w=\"w\"><w:body><w:p><w:r><w:t>".to_vec();
+    body.extend(std::iter::repeat_n(b'a', 16 * 1024 * 1024));
+    body.extend(b"</w:t></w:r></w:p></w:body></w:document>");
+    let bomb = zip_of(&[
+        ("[Content_Types].xml", b"<Types/>"),
+        ("word/document.xml", &body),
+    ]);
+    assert!(bomb.len() < 100_000, "{} bytes", bomb.len());
+    let detail = problem(
+        &server,
+        bomb,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "document-too-large",
+    )
+    .await;
+    assert!(
+        detail.contains("4 MB") || detail.contains("inflate"),
+        "{detail}"
+    );
+
+    let names: Vec<String> = (0..60).map(|i| format!("word/media/{i}.xml")).collect();
+    let mut entries: Vec<(&str, &[u8])> = names
+        .iter()
+        .map(|n| (n.as_str(), b"x".as_slice()))
+        .collect();
+    entries.push(("word/document.xml", b"<w:document/>"));
+    let detail = problem(
+        &server,
+        zip_of(&entries),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "document-too-large",
+    )
+    .await;
+    assert!(detail.contains("61 entries"), "{detail}");
+    still_up(&server).await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_and_bad_requests_say_what_to_send() {
+    let server = start(common::env().with("BODY_LIMIT_BYTES", "100000")).await;
+    let response = post_file(&server, vec![b'a'; 150_000]).await;
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "/cv").await;
+
+    let response = server
+        .authed(Method::POST, "/cv")
+        .body("just text")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "/cv").await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("multipart/form-data"),
+        "{body}"
+    );
+
+    let form = reqwest::multipart::Form::new().text("cv", "not the file part");
+    let response = server
+        .authed(Method::POST, "/cv")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(response, StatusCode::BAD_REQUEST, "/cv").await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("`file`"),
+        "{body}"
+    );
+
+    let response = server
+        .authed(Method::POST, "/cv")
+        .json(&json!({"text": "  \n "}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::BAD_REQUEST, "/cv").await;
+    let response = server
+        .authed(Method::POST, "/cv")
+        .json(&json!({"txt": "CV"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::BAD_REQUEST, "/cv").await;
+
+    let response = server
+        .post("/cv")
+        .json(&json!({"text": "CV"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::UNAUTHORIZED, "/cv").await;
+    still_up(&server).await;
+}
+
+/// A parser that hangs or dies costs its request only: the child is killed at the time
+/// limit, and the service answers the next request.
+#[tokio::test]
+async fn a_parser_that_hangs_or_crashes_costs_one_request() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, script) in [("hang", "sleep 60"), ("crash", "kill -SEGV $$")] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\ncat >/dev/null\n{script}\n")).unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&path)
+            .status()
+            .unwrap();
+    }
+    for (name, detail) in [
+        ("hang", "took more than 1 s"),
+        ("crash", "failed on this document"),
+    ] {
+        let env = common::env()
+            .with("CV_PARSER", dir.path().join(name).to_str().unwrap())
+            .with("CV_PARSE_TIMEOUT_SECS", "1");
+        let server = start(env).await;
+        let started = std::time::Instant::now();
+        let body = assert_problem(
+            post_file(&server, b"Jean Martin".to_vec()).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "/cv",
+        )
+        .await;
+        assert!(body["detail"].as_str().unwrap().contains(detail), "{body}");
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the child was killed at the limit"
+        );
+        let live = server.get("/health/live").send().await.unwrap();
+        assert_eq!(live.status(), StatusCode::OK);
+    }
+    // Files the fuzzer found to hang or crash a parser, if any, are refused the same way.
+    let findings = format!("{}/tests/data/fuzz-findings", env!("CARGO_MANIFEST_DIR"));
+    if let Ok(entries) = std::fs::read_dir(&findings) {
+        let server = start(common::env().with("CV_PARSE_TIMEOUT_SECS", "5")).await;
+        for entry in entries {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let status = post_file(&server, bytes).await.status();
+            assert!(status.is_client_error() || status.is_success(), "{status}");
+        }
+        still_up(&server).await;
+    }
+}
+
+/// Nothing of a CV reaches the logs or the metrics, whether it is read or refused.
+#[tokio::test]
+async fn cv_content_never_reaches_logs_or_metrics() {
+    let logs = testkit::logs::capture();
+    let server = start(common::env()).await;
+    let marker = "Quenouillard";
+    let cv = format!("{marker} Zéphyrine\nExpérience professionnelle\nCheffe de projet — {marker} SA\n2019 - 2021\n");
+    let read = analysis(&server, cv.clone().into_bytes()).await;
+    assert!(read.text.contains(marker));
+    let response = server
+        .authed(Method::POST, "/cv")
+        .json(&json!({"text": cv}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let refused = format!("%PDF-1.4 {marker}");
+    assert_eq!(
+        post_file(&server, refused.into_bytes()).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    let metrics = server
+        .authed(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("/cv"), "the requests were counted");
+    assert!(!metrics.contains(marker));
+    let lines = logs.lines();
+    assert!(
+        lines.iter().any(|l| l.to_string().contains("CV read")),
+        "the requests were logged"
+    );
+    let leaked: Vec<_> = lines
+        .iter()
+        .filter(|l| l.to_string().contains(marker))
+        .collect();
+    assert!(leaked.is_empty(), "{leaked:?}");
+}
+
+#[tokio::test]
+async fn text_markdown_latin_1_rtf_and_json_are_read() {
+    let server = start(common::env()).await;
+    let markdown = "# Jean Martin\n\n## Compétences\n\n- **Python**, [PostgreSQL](https://www.postgresql.org)\n\n## Langues\n\n- Anglais : courant\n";
+    let cv = analysis(&server, markdown.as_bytes().to_vec()).await;
+    assert!(
+        cv.text.starts_with("Jean Martin\n\nCompétences"),
+        "{:?}",
+        cv.text
+    );
+    assert_eq!(cv.languages.len(), 1);
+    let latin1: Vec<u8> = "Compétences\nPython, gestion de projet\n"
+        .chars()
+        .map(|c| c as u8)
+        .collect();
+    let cv = analysis(&server, latin1).await;
+    assert!(
+        cv.text.contains("Compétences")
+            && cv.skills.iter().any(|s| s.evidence == "gestion de projet"),
+        "{cv:?}"
+    );
+    let rtf = documents::from_html(&html("cv-fr"), "rtf");
+    let cv = analysis(&server, rtf).await;
+    assert!(
+        cv.text.contains("Banque Rhodanienne") && cv.text.contains("Compétences"),
+        "{}",
+        cv.text
+    );
+    let response = server
+        .authed(Method::POST, "/cv")
+        .json(&json!({"text": markdown}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

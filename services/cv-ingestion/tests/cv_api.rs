@@ -1,0 +1,323 @@
+//! POST /cv on real documents: CVs written in HTML (tests/data) and turned into PDF,
+//! DOCX, ODT and RTF by LibreOffice when the tests run, parsed in the service's real
+//! child processes, analysed with the real referential and embedded with the real
+//! model.
+
+mod common;
+
+use chrono::{Datelike, NaiveDate};
+use common::{analysis, html, start};
+
+use shared::{CvAnalysis, CvSectionKind as Kind};
+use testkit::documents;
+
+fn date(y: i32, m: u32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(y, m, 1)
+}
+
+/// Months from `start` to this month, both counted (a job still held).
+fn months_to_now(start: NaiveDate) -> u32 {
+    let today = chrono::Utc::now().date_naive();
+    ((today.year() - start.year()) * 12 + today.month() as i32 - start.month() as i32 + 1) as u32
+}
+
+fn kinds(cv: &CvAnalysis) -> Vec<Kind> {
+    cv.sections.iter().map(|s| s.kind).collect()
+}
+
+fn jobs(
+    cv: &CvAnalysis,
+) -> Vec<(
+    &str,
+    Option<&str>,
+    Option<NaiveDate>,
+    Option<NaiveDate>,
+    Option<u32>,
+)> {
+    cv.experiences
+        .iter()
+        .map(|e| {
+            (
+                e.title.as_str(),
+                e.employer.as_deref(),
+                e.start,
+                e.end,
+                e.months,
+            )
+        })
+        .collect()
+}
+
+fn skill_labels(cv: &CvAnalysis) -> Vec<&str> {
+    cv.skills.iter().map(|s| s.label.as_str()).collect()
+}
+
+/// What holds for every analysis: evidence is the text at its offsets, sections are
+/// within the text, the embedding is a unit vector of the model.
+fn assert_consistent(cv: &CvAnalysis) {
+    for skill in &cv.skills {
+        assert_eq!(
+            &cv.text[skill.start..skill.end],
+            skill.evidence,
+            "{skill:?}"
+        );
+    }
+    for section in &cv.sections {
+        assert!(
+            section.start <= section.end && section.end <= cv.text.len(),
+            "{section:?}"
+        );
+    }
+    assert_eq!(cv.embedding.len(), 384);
+    let norm: f32 = cv.embedding.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4, "norm {norm}");
+    assert_eq!(cv.embedding_model, shared::embedding::DEFAULT_MODEL);
+    assert!(
+        !cv.text
+            .contains(['\u{FB01}', '\u{FB02}', '\u{FB03}', '\u{AD}']),
+        "ligatures and soft hyphens are spelled out"
+    );
+}
+
+#[tokio::test]
+async fn a_french_cv_reads_the_same_from_pdf_docx_and_odt() {
+    let server = start(common::env()).await;
+    let source = html("cv-fr");
+    let mut texts = Vec::new();
+    for format in ["pdf", "docx", "odt"] {
+        let cv = analysis(&server, documents::from_html(&source, format)).await;
+        assert_consistent(&cv);
+        assert_eq!(cv.language.as_deref(), Some("fr"), "{format}");
+        assert_eq!(
+            kinds(&cv),
+            [
+                Kind::Summary,
+                Kind::Experience,
+                Kind::Education,
+                Kind::Skills,
+                Kind::Languages,
+                Kind::Interests
+            ],
+            "{format}"
+        );
+        assert_eq!(
+            jobs(&cv),
+            [
+                (
+                    "Développeuse backend senior",
+                    Some("Banque Rhodanienne"),
+                    date(2019, 1),
+                    None,
+                    Some(months_to_now(date(2019, 1).unwrap()))
+                ),
+                (
+                    "Développeuse data",
+                    Some("Datalyse SAS"),
+                    date(2016, 3),
+                    date(2018, 12),
+                    Some(34)
+                ),
+                (
+                    "Ingénieure études et développement",
+                    Some("Groupe Mutualis"),
+                    date(2014, 1),
+                    date(2016, 1),
+                    Some(24)
+                ),
+                (
+                    "Développeuse web en alternance",
+                    Some("Atelier Numérique des Alpes"),
+                    date(2012, 9),
+                    date(2014, 6),
+                    Some(22)
+                ),
+            ],
+            "{format}"
+        );
+        // Sep 2012 - Dec 2015 (jobs 3 and 4 overlap), Mar 2016 - Dec 2018, Jan 2019 - now.
+        let months = 40 + 34 + months_to_now(date(2019, 1).unwrap());
+        assert_eq!(
+            cv.total_experience_years,
+            Some((f64::from(months) / 1.2).round() / 10.0),
+            "{format}"
+        );
+        let education: Vec<_> = cv
+            .education
+            .iter()
+            .map(|e| (e.title.as_str(), e.institution.as_deref(), e.year))
+            .collect();
+        assert_eq!(
+            education,
+            [
+                (
+                    "Master Informatique",
+                    Some("Université de Lyon"),
+                    Some(2014)
+                ),
+                (
+                    "Licence Informatique",
+                    Some("Université Grenoble Alpes"),
+                    Some(2012)
+                ),
+                (
+                    "Baccalauréat scientifique",
+                    Some("Lycée Jean-Moulin"),
+                    Some(2009)
+                ),
+            ],
+            "{format}"
+        );
+        let languages: Vec<_> = cv
+            .languages
+            .iter()
+            .map(|l| (l.language.as_str(), l.level.as_deref()))
+            .collect();
+        assert_eq!(
+            languages,
+            [
+                ("Anglais", Some("C1")),
+                ("Espagnol", Some("notions")),
+                ("Français", Some("langue maternelle"))
+            ],
+            "{format}"
+        );
+        let skills = skill_labels(&cv);
+        for expected in [
+            "Python",
+            "Rust",
+            "PostgreSQL",
+            "Docker",
+            "Kubernetes",
+            "Java",
+            "JavaScript",
+            "SQL",
+            "pandas",
+            "Airflow",
+            "scikit-learn",
+            "Git",
+            "Jira",
+            "Linux",
+            "gestion de projet",
+            "Scrum",
+            "PHP",
+            "scripts shell",
+        ] {
+            assert!(
+                skills.contains(&expected),
+                "{format}: {expected} missing from {skills:?}"
+            );
+        }
+        assert!(cv.skills.iter().all(|s| s
+            .code
+            .as_deref()
+            .is_none_or(|c| c.starts_with("http://data.europa.eu/esco/skill/"))));
+        let shell = cv
+            .skills
+            .iter()
+            .find(|s| s.label == "scripts shell")
+            .unwrap();
+        assert!(
+            shell.evidence.contains("Bash"),
+            "a synonym, normalized to the referential's label: {shell:?}"
+        );
+        assert!(
+            !skills.contains(&"randonnée")
+                && !cv.skills.iter().any(|s| s.evidence == "photographie"),
+            "hobbies are not skills"
+        );
+        assert!(
+            cv.text.contains("efficacité")
+                && cv.text.contains("certification")
+                && cv.text.contains("flux")
+        );
+        texts.push(cv.text);
+    }
+    // The same words whatever the format (line breaks may differ).
+    let words = |t: &str| {
+        t.split_whitespace()
+            .filter(|w| *w != "•")
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(words(&texts[1]), words(&texts[2]), "DOCX and ODT");
+}
+
+#[tokio::test]
+async fn an_english_cv_reads_its_dates_languages_and_skills() {
+    let server = start(common::env()).await;
+    let cv = analysis(&server, documents::from_html(&html("cv-en"), "pdf")).await;
+    assert_consistent(&cv);
+    assert_eq!(cv.language.as_deref(), Some("en"));
+    assert_eq!(
+        kinds(&cv),
+        [
+            Kind::Summary,
+            Kind::Experience,
+            Kind::Education,
+            Kind::Skills,
+            Kind::Languages
+        ]
+    );
+    let starts: Vec<_> = cv.experiences.iter().map(|e| (e.start, e.end)).collect();
+    assert_eq!(
+        starts,
+        [
+            (date(2020, 3), None),
+            (date(2017, 1), date(2020, 2)),
+            (date(2014, 1), date(2016, 1)),
+            (date(2012, 6), date(2013, 12))
+        ]
+    );
+    let languages: Vec<_> = cv
+        .languages
+        .iter()
+        .map(|l| (l.language.as_str(), l.level.as_deref()))
+        .collect();
+    assert_eq!(
+        languages,
+        [
+            ("French", Some("native")),
+            ("English", Some("fluent")),
+            ("German", Some("B1"))
+        ]
+    );
+    assert!(!cv.skills.is_empty());
+}
+
+#[tokio::test]
+async fn two_column_cvs_keep_each_column_whole() {
+    let server = start(common::env()).await;
+    for (name, sidebar_skill, main_heading) in [
+        (
+            "cv-fr-2col",
+            "Gestion des stocks",
+            "Expérience professionnelle",
+        ),
+        ("cv-en-2col", "Risk management", "Work Experience"),
+    ] {
+        let cv = analysis(&server, documents::from_html(&html(name), "pdf")).await;
+        assert_consistent(&cv);
+        let skills = cv
+            .sections
+            .iter()
+            .find(|s| s.kind == Kind::Skills)
+            .unwrap_or_else(|| panic!("{name}: {:?}", cv.sections));
+        let body = &cv.text[skills.start..skills.end];
+        assert!(
+            body.contains(sidebar_skill),
+            "{name}: the sidebar's skills stay together: {body:?}"
+        );
+        assert!(
+            !body.contains(main_heading),
+            "{name}: no main-column text inside the sidebar: {body:?}"
+        );
+        assert_eq!(cv.experiences.len(), 3, "{name}: {:?}", cv.experiences);
+        assert!(
+            cv.experiences
+                .iter()
+                .all(|e| e.employer.is_some() && e.start.is_some()),
+            "{name}: {:?}",
+            cv.experiences
+        );
+    }
+}
