@@ -11,7 +11,7 @@ ENV := . $(JOBMATCH_CACHE)/env
 # cargo-nextest runs each test in its own process (and in parallel); cargo test otherwise.
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: setup run test check fmt bench-embed bench-ingest bench-match
+.PHONY: setup run test check fmt bench-embed bench-ingest bench-match bench-cv
 
 ## setup: install and start what the suite needs (idempotent; run as root)
 setup:
@@ -47,3 +47,8 @@ check:
 
 fmt:
 	cargo fmt --all
+
+## bench-cv: CVs/s for a 2-page PDF and DOCX: parse only, parse in the child, whole POST /cv
+bench-cv:
+	@bash scripts/setup.sh --for-tests
+	$(ENV) && cargo bench --locked -p cv-ingestion --bench cv

@@ -134,8 +134,7 @@ fn template_name() -> String {
         }
     }
     let digest = hash.finalize();
-    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{TEMPLATE_PREFIX}{hex}")
+    format!("{TEMPLATE_PREFIX}{}", crate::hex(&digest[..6]))
 }
 
 async fn ensure_template(admin: Url) -> anyhow::Result<String> {

@@ -7,6 +7,8 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
+use crate::hex;
+
 /// `html` converted by LibreOffice Writer to `format` (`pdf`, `docx`, `odt`, `rtf`...).
 pub fn from_html(html: &str, format: &str) -> Vec<u8> {
     let key = hex(&Sha256::digest(format!("{format}\n{html}")));
@@ -85,8 +87,4 @@ fn tempfile_dir(parent: &Path) -> PathBuf {
     let dir = parent.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("create a scratch dir");
     dir
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

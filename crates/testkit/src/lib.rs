@@ -63,3 +63,8 @@ pub fn env() -> Env {
 pub fn env_with_db(db: &TestDb) -> Env {
     env().with("DATABASE_URL", db.url())
 }
+
+/// Lower-case hexadecimal of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -25,15 +25,16 @@ fn kinds(cv: &CvAnalysis) -> Vec<Kind> {
     cv.sections.iter().map(|s| s.kind).collect()
 }
 
-fn jobs(
-    cv: &CvAnalysis,
-) -> Vec<(
-    &str,
-    Option<&str>,
+/// A job as (title, employer, start, end, months).
+type Job<'a> = (
+    &'a str,
+    Option<&'a str>,
     Option<NaiveDate>,
     Option<NaiveDate>,
     Option<u32>,
-)> {
+);
+
+fn jobs(cv: &CvAnalysis) -> Vec<Job<'_>> {
     cv.experiences
         .iter()
         .map(|e| {

@@ -138,10 +138,10 @@ fn starts_with_any(text: &str, words: &[&str]) -> bool {
 /// The last year (1950..=2100) written in `text`.
 fn last_year(text: &str) -> Option<i32> {
     text.split(|c: char| !c.is_ascii_digit())
+        .rev()
         .filter(|t| t.len() == 4)
         .filter_map(|t| t.parse().ok())
-        .filter(|y| (1950..=2100).contains(y))
-        .last()
+        .find(|y| (1950..=2100).contains(y))
 }
 
 #[cfg(test)]

@@ -167,11 +167,6 @@ impl Referential {
         self.phrases.entry(key).or_insert(Phrase { skill, case });
     }
 
-    /// Number of skills.
-    pub fn len(&self) -> usize {
-        self.skills.len()
-    }
-
     /// The skills evidenced in `text`, each once (at its first evidence), skipping the
     /// byte ranges in `skip` (interests, contact details). Labels in English for an
     /// English CV, else in French where the table has them.
