@@ -3,7 +3,8 @@
 //! Services turn their own error enums into a [`Problem`]. The [`middleware`] then gives
 //! every error response the same shape: it fills in `instance` and `request_id`, and
 //! rewrites error responses that are not problem+json yet (axum's plain-text rejections,
-//! 405 from the router, 413 from the body limit) so that none of them leaks.
+//! 405 from the router, 413 from the body limit) so that none of them leaks. HTML error
+//! pages (the GUI's, for people) are left as they are.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -132,6 +133,15 @@ pub async fn middleware(State(limits): State<Limits>, req: Request, next: Next) 
     let response = next.run(req).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    // A page made for people (the GUI's French error pages) stays one.
+    let is_page = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if is_page {
         return response;
     }
     let (mut parts, body) = response.into_parts();

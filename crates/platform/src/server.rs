@@ -208,7 +208,9 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    // The peer's address reaches handlers (`ConnectInfo`): the GUI limits attempts by it.
+    let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("finishing in-flight requests");
         let _ = stopping_tx.send(true);

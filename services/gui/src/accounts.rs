@@ -1,0 +1,405 @@
+//! Accounts: sign-up, log-in, log-out, the account page, the download of all of a
+//! candidate's data (RGPD access) and the deletion of the account with everything
+//! attached to it (RGPD erasure).
+//!
+//! Messages never tell whether an address has an account: a sign-up with a known
+//! address gets the same answer as a new one, and a failed log-in says "address or
+//! password incorrect" after the same work (an Argon2 verification) either way.
+
+use std::net::SocketAddr;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use askama::Template;
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::rate_limit::{self, Limit};
+use crate::session::{self, Session, CSRF_COOKIE, SESSION_COOKIE};
+use crate::web::{render, PageError};
+use crate::AppState;
+
+const MIN_PASSWORD_CHARS: usize = 12;
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+const SIGN_UPS_PER_ADDRESS: Limit = Limit {
+    max: 5,
+    window: Duration::from_secs(3600),
+};
+const LOG_INS_PER_ADDRESS: Limit = Limit {
+    max: 20,
+    window: Duration::from_secs(900),
+};
+const LOG_INS_PER_ACCOUNT: Limit = Limit {
+    max: 10,
+    window: Duration::from_secs(900),
+};
+
+/// A hash verified when the address is unknown, so that both cases cost the same.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash("not a real password").expect("argon2"));
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/inscription", get(sign_up_page).post(sign_up))
+        .route("/connexion", get(log_in_page).post(log_in))
+        .route("/deconnexion", post(log_out))
+        .route("/compte", get(account_page))
+        .route("/compte/donnees", get(export))
+        .route("/compte/suppression", post(delete))
+}
+
+/// A response with the session's new cookies, if any.
+fn with_cookies(state: &AppState, session: &Session, response: impl IntoResponse) -> Response {
+    let cookies = session.cookies(state.cookie_secure);
+    let mut response = response.into_response();
+    for (name, value) in cookies {
+        response.headers_mut().append(name, value);
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    csrf: String,
+    email: Option<String>,
+}
+
+async fn home(State(state): State<AppState>, session: Session) -> Response {
+    let page = HomePage {
+        csrf: session.csrf.clone(),
+        email: session.user.as_ref().map(|u| u.email.clone()),
+    };
+    with_cookies(&state, &session, render(&page))
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignUpPage {
+    csrf: String,
+    email: String,
+    error: Option<&'static str>,
+}
+
+async fn sign_up_page(State(state): State<AppState>, session: Session) -> Response {
+    let page = SignUpPage {
+        csrf: session.csrf.clone(),
+        email: String::new(),
+        error: None,
+    };
+    with_cookies(&state, &session, render(&page))
+}
+
+#[derive(Deserialize)]
+struct SignUpForm {
+    csrf: String,
+    email: String,
+    password: String,
+    confirm: String,
+}
+
+async fn sign_up(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    Form(form): Form<SignUpForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(&form.csrf)?;
+    if !rate_limit::allow(
+        &state.db,
+        &format!("sign-up:{}", peer.ip()),
+        SIGN_UPS_PER_ADDRESS,
+    )
+    .await?
+    {
+        return Err(PageError::TooManyAttempts);
+    }
+    let email = form.email.trim().to_owned();
+    let invalid = |error| {
+        let page = SignUpPage {
+            csrf: session.csrf.clone(),
+            email: email.clone(),
+            error: Some(error),
+        };
+        (axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
+    };
+    if !plausible_email(&email) {
+        return Ok(invalid("Cette adresse e-mail n’est pas valide."));
+    }
+    if form.password.chars().count() < MIN_PASSWORD_CHARS
+        || form.password.len() > MAX_PASSWORD_BYTES
+    {
+        return Ok(invalid(
+            "Le mot de passe doit compter au moins 12 caractères.",
+        ));
+    }
+    if form.password != form.confirm {
+        return Ok(invalid("Les deux mots de passe ne sont pas identiques."));
+    }
+    let password = form.password;
+    let hashed = tokio::task::spawn_blocking(move || hash(&password))
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .map_err(PageError::Internal)?;
+    // A known address changes nothing, and the answer is the same.
+    sqlx::query(
+        "INSERT INTO gui.users (id, email, password_hash) VALUES ($1, $2, $3)
+         ON CONFLICT ((lower(email))) DO NOTHING",
+    )
+    .bind(Uuid::now_v7())
+    .bind(&email)
+    .bind(hashed)
+    .execute(&state.db)
+    .await?;
+    Ok(Redirect::to("/connexion?inscription=1").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LogInPage {
+    csrf: String,
+    email: String,
+    notice: Option<&'static str>,
+    error: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+struct LogInQuery {
+    inscription: Option<String>,
+}
+
+async fn log_in_page(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Query(query): axum::extract::Query<LogInQuery>,
+) -> Response {
+    let notice = query
+        .inscription
+        .map(|_| "Si cette adresse n’avait pas encore de compte, il est créé : connectez-vous.");
+    let page = LogInPage {
+        csrf: session.csrf.clone(),
+        email: String::new(),
+        notice,
+        error: None,
+    };
+    with_cookies(&state, &session, render(&page))
+}
+
+#[derive(Deserialize)]
+struct LogInForm {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+async fn log_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    Form(form): Form<LogInForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(&form.csrf)?;
+    let email = form.email.trim().to_owned();
+    let per_address = rate_limit::allow(
+        &state.db,
+        &format!("log-in:{}", peer.ip()),
+        LOG_INS_PER_ADDRESS,
+    )
+    .await?;
+    let per_account = rate_limit::allow(
+        &state.db,
+        &format!("log-in:{}", email.to_lowercase()),
+        LOG_INS_PER_ACCOUNT,
+    )
+    .await?;
+    if !(per_address && per_account) {
+        return Err(PageError::TooManyAttempts);
+    }
+    let user: Option<(Uuid, String)> =
+        sqlx::query_as("SELECT id, password_hash FROM gui.users WHERE lower(email) = lower($1)")
+            .bind(&email)
+            .fetch_optional(&state.db)
+            .await?;
+    let known = user.is_some();
+    let (id, stored) = user.unwrap_or((Uuid::nil(), DUMMY_HASH.clone()));
+    let password = form.password;
+    let verified = verify(password, stored).await?;
+    if !(known && verified) {
+        let page = LogInPage {
+            csrf: session.csrf.clone(),
+            email,
+            notice: None,
+            error: Some("Adresse e-mail ou mot de passe incorrect."),
+        };
+        return Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)).into_response());
+    }
+    let expires = chrono::Utc::now() + state.session_ttl;
+    let token = session::open(&state.db, id, expires).await?;
+    let cookie = session::set_cookie(
+        SESSION_COOKIE,
+        &token,
+        Some(state.session_ttl.num_seconds()),
+        state.cookie_secure,
+    );
+    Ok(([cookie], Redirect::to("/")).into_response())
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn log_out(
+    State(state): State<AppState>,
+    session: Session,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(&form.csrf)?;
+    if let Some(token) = session::cookie(&headers, SESSION_COOKIE) {
+        session::close(&state.db, token).await?;
+    }
+    let cookie = session::set_cookie(SESSION_COOKIE, "", None, state.cookie_secure);
+    Ok(([cookie], Redirect::to("/")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    csrf: String,
+    email: String,
+    error: Option<&'static str>,
+}
+
+async fn account_page(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, PageError> {
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let page = AccountPage {
+        csrf: session.csrf.clone(),
+        email: user.email,
+        error: None,
+    };
+    Ok(with_cookies(&state, &session, render(&page)))
+}
+
+/// Everything kept about the candidate, as one JSON document.
+async fn export(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
+    let user = session.user.ok_or(PageError::NotSignedIn)?;
+    let data: serde_json::Value = sqlx::query_scalar(EXPORT_SQL)
+        .bind(user.id)
+        .fetch_one(&state.db)
+        .await?;
+    let body = serde_json::to_vec_pretty(&data).map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (CONTENT_TYPE, "application/json".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                "attachment; filename=\"jobmatch-mes-donnees.json\"".to_owned(),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The candidate's data from every table that holds some (never the password hash or
+/// session tokens).
+const EXPORT_SQL: &str = "SELECT jsonb_build_object(
+    'account', (SELECT jsonb_build_object('email', email, 'created_at', created_at) FROM gui.users WHERE id = $1),
+    'profile', (SELECT to_jsonb(p) - 'user_id' - 'cv_embedding' - 'profile_embedding' FROM gui.profiles p WHERE user_id = $1),
+    'skills', (SELECT coalesce(jsonb_agg(to_jsonb(s) - 'user_id'), '[]') FROM gui.profile_skills s WHERE user_id = $1),
+    'experiences', (SELECT coalesce(jsonb_agg(to_jsonb(e) - 'user_id' ORDER BY position), '[]') FROM gui.profile_experiences e WHERE user_id = $1),
+    'matches', (SELECT coalesce(jsonb_agg(to_jsonb(m) - 'user_id' ORDER BY score DESC), '[]') FROM gui.match_results m WHERE user_id = $1),
+    'interactions', (SELECT coalesce(jsonb_agg(to_jsonb(i) - 'user_id'), '[]') FROM gui.offer_interactions i WHERE user_id = $1),
+    'notifications', (SELECT coalesce(jsonb_agg(to_jsonb(n) - 'user_id' ORDER BY created_at), '[]') FROM gui.notifications n WHERE user_id = $1),
+    'sessions', (SELECT coalesce(jsonb_agg(jsonb_build_object('created_at', created_at, 'last_seen_at', last_seen_at, 'expires_at', expires_at)), '[]') FROM gui.sessions WHERE user_id = $1)
+)";
+
+#[derive(Deserialize)]
+struct DeleteForm {
+    csrf: String,
+    password: String,
+}
+
+/// Deletes the account and, by cascade, everything attached to it.
+async fn delete(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<DeleteForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(&form.csrf)?;
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM gui.users WHERE id = $1")
+        .bind(user.id)
+        .fetch_one(&state.db)
+        .await?;
+    let password = form.password;
+    let verified = verify(password, stored).await?;
+    if !verified {
+        let page = AccountPage {
+            csrf: session.csrf.clone(),
+            email: user.email,
+            error: Some("Mot de passe incorrect : le compte n’est pas supprimé."),
+        };
+        return Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)).into_response());
+    }
+    delete_user(&state.db, user.id).await?;
+    let cookie = session::set_cookie(SESSION_COOKIE, "", None, state.cookie_secure);
+    let csrf = session::set_cookie(CSRF_COOKIE, "", None, state.cookie_secure);
+    Ok(([cookie, csrf], Redirect::to("/")).into_response())
+}
+
+async fn delete_user(db: &PgPool, user: Uuid) -> Result<(), sqlx::Error> {
+    // Every table refers to users ON DELETE CASCADE.
+    sqlx::query("DELETE FROM gui.users WHERE id = $1")
+        .bind(user)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Whether `password` is the one `stored` (an Argon2 PHC string) was made from, checked
+/// off the async runtime (it takes tens of milliseconds on purpose).
+async fn verify(password: String, stored: String) -> Result<bool, PageError> {
+    tokio::task::spawn_blocking(move || {
+        password.len() <= MAX_PASSWORD_BYTES
+            && Argon2::default()
+                .verify_password(password.as_bytes(), stored.as_str())
+                .is_ok()
+    })
+    .await
+    .map_err(|e| PageError::Internal(e.to_string()))
+}
+
+fn hash(password: &str) -> Result<String, String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// One `@` with something on both sides and a dot in the domain; the rest is the mail
+/// server's business.
+fn plausible_email(email: &str) -> bool {
+    email.len() <= 254
+        && !email.contains(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        })
+}

@@ -1,0 +1,171 @@
+//! Sessions in PostgreSQL behind a cookie, and CSRF protection of every form.
+//!
+//! The session cookie holds 32 random bytes; the database keeps only their SHA-256, so a
+//! leak of the table does not open sessions. CSRF: each browser gets a random token in a
+//! cookie of its own, and every form carries it in a hidden field; a POST whose field
+//! does not equal the cookie is refused (double submit). Both cookies are HttpOnly and
+//! SameSite=Lax (Strict would drop the session on links from e-mails).
+
+use axum::extract::FromRequestParts;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::web::PageError;
+use crate::AppState;
+
+pub const SESSION_COOKIE: &str = "jm_session";
+pub const CSRF_COOKIE: &str = "jm_csrf";
+
+/// 32 random bytes, URL-safe base64.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the system's random source");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// The value of cookie `name` in the request's headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// A `Set-Cookie` header: HttpOnly, SameSite=Lax, Path=/, Secure when configured;
+/// `max_age` None removes the cookie.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+    secure: bool,
+) -> (axum::http::HeaderName, HeaderValue) {
+    let age = max_age.unwrap_or(0);
+    let secure = if secure { "; Secure" } else { "" };
+    let header = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}{secure}");
+    (
+        SET_COOKIE,
+        HeaderValue::from_str(&header).expect("cookie values are base64"),
+    )
+}
+
+/// The signed-in candidate, if any.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: Uuid,
+    pub email: String,
+}
+
+/// The request's session: the candidate (if signed in) and the CSRF token its forms
+/// must carry (a new one when the browser has none yet: see [`Session::cookies`]).
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: Option<CurrentUser>,
+    pub csrf: String,
+    /// The CSRF token is new: the response must set its cookie.
+    csrf_is_new: bool,
+}
+
+impl Session {
+    /// Cookies the response must set (the CSRF cookie when it is new).
+    pub fn cookies(&self, secure: bool) -> Vec<(axum::http::HeaderName, HeaderValue)> {
+        if self.csrf_is_new {
+            vec![set_cookie(
+                CSRF_COOKIE,
+                &self.csrf,
+                Some(365 * 24 * 3600),
+                secure,
+            )]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The form's token must be the browser's.
+    pub fn check_csrf(&self, form_token: &str) -> Result<(), PageError> {
+        let same: bool = self.csrf.as_bytes().ct_eq(form_token.as_bytes()).into();
+        if self.csrf_is_new || !same {
+            return Err(PageError::Csrf);
+        }
+        Ok(())
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let (csrf, csrf_is_new) = match cookie(&parts.headers, CSRF_COOKIE) {
+            Some(token) => (token.to_owned(), false),
+            None => (random_token(), true),
+        };
+        let user = match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(token) => user_of(&state.db, token).await?,
+            None => None,
+        };
+        Ok(Self {
+            user,
+            csrf,
+            csrf_is_new,
+        })
+    }
+}
+
+/// The candidate a session token belongs to, while the session lasts.
+async fn user_of(db: &PgPool, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
+    let row: Option<(Uuid, String)> = sqlx::query_as(
+        "UPDATE gui.sessions s SET last_seen_at = now()
+         FROM gui.users u
+         WHERE s.token_hash = $1 AND s.expires_at > now() AND u.id = s.user_id
+         RETURNING u.id, u.email",
+    )
+    .bind(digest(token))
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(id, email)| CurrentUser { id, email }))
+}
+
+/// Opens a session for `user`: the token to put in the cookie.
+pub async fn open(
+    db: &PgPool,
+    user: Uuid,
+    expires_at: DateTime<Utc>,
+) -> Result<String, sqlx::Error> {
+    let token = random_token();
+    sqlx::query("INSERT INTO gui.sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(digest(&token))
+        .bind(user)
+        .bind(expires_at)
+        .execute(db)
+        .await?;
+    // Expired sessions go as new ones come.
+    sqlx::query("DELETE FROM gui.sessions WHERE expires_at < now() - interval '1 day'")
+        .execute(db)
+        .await?;
+    Ok(token)
+}
+
+/// Closes the session of `token`.
+pub async fn close(db: &PgPool, token: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM gui.sessions WHERE token_hash = $1")
+        .bind(digest(token))
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! Pages: askama templates rendered as HTML, and the French error page every failure
+//! of a page becomes (never a stack of JSON for a person).
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+/// Renders `page` as a 200 HTML response.
+pub fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => PageError::Internal(e.to_string()).into_response(),
+    }
+}
+
+/// Why a page could not be shown, each with a French message.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// A form without the browser's CSRF token (forged, or from a stale page).
+    #[error("csrf token mismatch")]
+    Csrf,
+    /// Too many attempts from this address or on this account.
+    #[error("rate limited")]
+    TooManyAttempts,
+    /// The page needs a signed-in candidate.
+    #[error("not signed in")]
+    NotSignedIn,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    title: &'static str,
+    message: &'static str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match &self {
+            Self::NotSignedIn => return Redirect::to("/connexion").into_response(),
+            Self::Csrf => (
+                StatusCode::FORBIDDEN,
+                "Formulaire expiré",
+                "Ce formulaire n’est plus valable. Rechargez la page, puis réessayez.",
+            ),
+            Self::TooManyAttempts => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Trop de tentatives",
+                "Trop de tentatives en peu de temps. Patientez quelques minutes, puis réessayez.",
+            ),
+            Self::Database(_) | Self::Internal(_) => {
+                tracing::error!(error = %self, "page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Erreur",
+                    "Une erreur est survenue de notre côté. Réessayez dans un instant.",
+                )
+            }
+        };
+        let html = ErrorPage { title, message }
+            .render()
+            .unwrap_or_else(|_| message.to_owned());
+        (status, Html(html)).into_response()
+    }
+}

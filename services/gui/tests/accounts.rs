@@ -1,0 +1,402 @@
+//! Accounts over real HTTP with the real database: sign-up, log-in, log-out, CSRF,
+//! rate limits, generic messages, the data download and the deletion of an account.
+
+use std::collections::HashMap;
+
+use gui::{AppState, Config};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Response, StatusCode};
+use testkit::{TestDb, TestServer};
+
+const PASSWORD: &str = "correct horse battery";
+
+struct App {
+    _db: TestDb,
+    pool: sqlx::PgPool,
+    server: TestServer,
+}
+
+async fn app() -> App {
+    let db = TestDb::new().await;
+    let config =
+        Config::from_env(&testkit::env_with_db(&db).with("COOKIE_SECURE", "false")).unwrap();
+    let state = AppState::connect(&config).await.unwrap();
+    let server = testkit::spawn(gui::router(&config, state)).await;
+    App {
+        pool: db.pool().await,
+        _db: db,
+        server,
+    }
+}
+
+/// A browser: keeps its cookies, does not follow redirects.
+struct Browser<'a> {
+    app: &'a App,
+    http: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a App) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            app,
+            http,
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn keep_cookies(&mut self, response: &Response) {
+        for header in response.headers().get_all(SET_COOKIE) {
+            let header = header.to_str().unwrap();
+            let (pair, attributes) = header.split_once(';').unwrap_or((header, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            assert!(
+                attributes.contains("HttpOnly") && attributes.contains("SameSite=Lax"),
+                "{header}"
+            );
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> Response {
+        let response = self
+            .http
+            .get(self.app.server.url(path))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    async fn page(&mut self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.text().await.unwrap()
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+        let response = self
+            .http
+            .post(self.app.server.url(path))
+            .header(COOKIE, self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    /// Submits a form the way a person does: the page first, then the form with the
+    /// page's CSRF token.
+    async fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
+        let html = self.page(page).await;
+        let csrf = csrf_of(&html);
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.post(action, &form).await
+    }
+
+    async fn sign_up(&mut self, email: &str) -> Response {
+        self.submit(
+            "/inscription",
+            "/inscription",
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await
+    }
+
+    async fn log_in(&mut self, email: &str, password: &str) -> Response {
+        self.submit(
+            "/connexion",
+            "/connexion",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with its CSRF token")
+        + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
+fn location(response: &Response) -> &str {
+    response.headers()[LOCATION].to_str().unwrap()
+}
+
+async fn count(app: &App, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn sign_up_then_log_in_and_out() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    let response = browser.sign_up("Camille.Rouviere@exemple.fr").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/connexion?inscription=1");
+    assert!(browser
+        .page("/connexion?inscription=1")
+        .await
+        .contains("connectez-vous"));
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM gui.users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains(PASSWORD));
+
+    let response = browser
+        .log_in("camille.rouviere@exemple.fr", PASSWORD)
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "the address is matched regardless of case"
+    );
+    assert_eq!(location(&response), "/");
+    let token = browser.cookies["jm_session"].clone();
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM gui.sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_ne!(
+        stored,
+        token.as_bytes(),
+        "only the token's digest is stored"
+    );
+    let home = browser.page("/").await;
+    assert!(
+        home.contains("Vous êtes connecté avec l’adresse Camille.Rouviere@exemple.fr"),
+        "{home}"
+    );
+    assert!(home.contains("<main") && home.contains("lang=\"fr\""));
+
+    let response = browser.submit("/", "/deconnexion", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(count(&app, "SELECT count(*) FROM gui.sessions").await, 0);
+    assert!(!browser.cookies.contains_key("jm_session"));
+    // The old cookie opens nothing any more.
+    browser.cookies.insert("jm_session".into(), token);
+    assert!(browser.page("/").await.contains("Créer un compte"));
+    assert_eq!(browser.get("/compte").await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn messages_never_tell_whether_an_account_exists() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_up("lea@exemple.fr").await;
+    let again = browser.sign_up("LEA@exemple.fr").await;
+    assert_eq!(
+        (again.status(), location(&again)),
+        (StatusCode::SEE_OTHER, "/connexion?inscription=1"),
+        "same answer as a new address"
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM gui.users").await, 1);
+
+    let wrong_password = browser
+        .log_in("lea@exemple.fr", "not the password at all")
+        .await;
+    assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
+    let wrong_password = wrong_password.text().await.unwrap();
+    let unknown = browser.log_in("nobody@exemple.fr", PASSWORD).await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    let unknown = unknown.text().await.unwrap();
+    let message = "Adresse e-mail ou mot de passe incorrect.";
+    assert!(wrong_password.contains(message) && unknown.contains(message));
+    assert_eq!(count(&app, "SELECT count(*) FROM gui.sessions").await, 0);
+}
+
+#[tokio::test]
+async fn bad_sign_ups_say_what_is_wrong_and_create_nothing() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    for (email, password, confirm, message) in [
+        (
+            "not-an-address",
+            PASSWORD,
+            PASSWORD,
+            "adresse e-mail n’est pas valide",
+        ),
+        ("a@exemple.fr", "short", "short", "au moins 12 caractères"),
+        (
+            "a@exemple.fr",
+            PASSWORD,
+            "another password!",
+            "pas identiques",
+        ),
+    ] {
+        let response = browser
+            .submit(
+                "/inscription",
+                "/inscription",
+                &[
+                    ("email", email),
+                    ("password", password),
+                    ("confirm", confirm),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = response.text().await.unwrap();
+        assert!(html.contains(message), "{html}");
+        assert!(html.contains("role=\"alert\""));
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM gui.users").await, 0);
+}
+
+#[tokio::test]
+async fn forms_without_the_browsers_csrf_token_are_refused() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_up("paul@exemple.fr").await;
+    browser.page("/connexion").await;
+    let form = |csrf: &'static str| {
+        [
+            ("csrf", csrf),
+            ("email", "paul@exemple.fr"),
+            ("password", PASSWORD),
+        ]
+    };
+    for csrf in ["", "forged-token"] {
+        let response = browser.post("/connexion", &form(csrf)).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        assert!(response.text().await.unwrap().contains("Formulaire expiré"));
+    }
+    // Another site's page cannot post with a token of its own browser either.
+    let mut attacker = Browser::new(&app);
+    let attackers_token = csrf_of(&attacker.page("/connexion").await);
+    let response = browser
+        .post(
+            "/connexion",
+            &[
+                ("csrf", attackers_token.as_str()),
+                ("email", "paul@exemple.fr"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(count(&app, "SELECT count(*) FROM gui.sessions").await, 0);
+}
+
+#[tokio::test]
+async fn log_ins_and_sign_ups_are_rate_limited() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_up("zoe@exemple.fr").await;
+    for _ in 0..10 {
+        assert_eq!(
+            browser
+                .log_in("zoe@exemple.fr", "wrong password here")
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let response = browser.log_in("zoe@exemple.fr", PASSWORD).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even with the right password, for now"
+    );
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Trop de tentatives"));
+
+    for i in 0..4 {
+        assert_eq!(
+            browser
+                .sign_up(&format!("user{i}@exemple.fr"))
+                .await
+                .status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+    assert_eq!(
+        browser.sign_up("one-more@exemple.fr").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM gui.users").await, 5);
+}
+
+#[tokio::test]
+async fn a_candidate_downloads_their_data_and_deletes_the_account() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_up("ines@exemple.fr").await;
+    browser.log_in("ines@exemple.fr", PASSWORD).await;
+    let response = browser.get("/compte/donnees").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let text = response.text().await.unwrap();
+    assert!(
+        !text.contains("argon2") && !text.contains("token"),
+        "{text}"
+    );
+    let data: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(data["account"]["email"], "ines@exemple.fr");
+    assert_eq!(data["sessions"].as_array().unwrap().len(), 1);
+
+    let response = browser
+        .submit(
+            "/compte",
+            "/compte/suppression",
+            &[("password", "not my password!")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM gui.users").await,
+        1,
+        "nothing deleted"
+    );
+
+    let response = browser
+        .submit("/compte", "/compte/suppression", &[("password", PASSWORD)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(count(&app, "SELECT count(*) FROM gui.users").await, 0);
+    assert_eq!(count(&app, "SELECT count(*) FROM gui.sessions").await, 0);
+    assert_eq!(browser.get("/compte").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.log_in("ines@exemple.fr", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
