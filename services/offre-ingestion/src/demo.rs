@@ -6,9 +6,11 @@
 //! salary text, numeric partner ids, skills in under half of the offers, HTML entities.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use places::read;
+pub use places::Commune;
 use platform::{ConfigError, Env};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -44,18 +46,6 @@ impl DemoConfig {
     }
 }
 
-/// A commune where offers can be placed.
-#[derive(Debug, Clone)]
-pub struct Commune {
-    pub code: String,
-    pub name: String,
-    pub departement: String,
-    pub postal_codes: Vec<String>,
-    pub latitude: f64,
-    pub longitude: f64,
-    population: u64,
-}
-
 #[derive(Debug, Clone)]
 pub struct Job {
     pub rome_code: String,
@@ -69,27 +59,6 @@ pub struct Referentials {
     /// Cumulative populations, to draw communes in proportion to their size.
     weights: Vec<u64>,
     pub jobs: Vec<Job>,
-}
-
-#[derive(Deserialize)]
-struct EtalabCommune {
-    code: String,
-    nom: String,
-    #[serde(rename = "type")]
-    kind: String,
-    departement: Option<String>,
-    #[serde(rename = "codesPostaux", default)]
-    postal_codes: Vec<String>,
-    population: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct GeoPlace {
-    name: String,
-    lat: String,
-    lng: String,
-    country: String,
-    admin2: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -109,69 +78,10 @@ struct RomeEntry {
     libelle: String,
 }
 
-fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Result<T> {
-    let path = dir.join(file);
-    let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-}
-
-/// Lower case, accents and punctuation dropped: "Saint-Étienne" and "Saint Etienne" meet.
-fn name_key(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars().flat_map(char::to_lowercase) {
-        let plain = match c {
-            'à' | 'â' | 'ä' | 'á' => "a",
-            'é' | 'è' | 'ê' | 'ë' => "e",
-            'î' | 'ï' | 'í' => "i",
-            'ô' | 'ö' | 'ó' => "o",
-            'ù' | 'û' | 'ü' | 'ú' => "u",
-            'ÿ' => "y",
-            'ç' => "c",
-            'œ' => "oe",
-            'æ' => "ae",
-            '-' | '\'' | '’' | ' ' => " ",
-            _ => {
-                out.push(c);
-                continue;
-            }
-        };
-        out.push_str(plain);
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 impl Referentials {
     pub fn load(config: &DemoConfig) -> anyhow::Result<Self> {
         let dir = &config.referentials;
-        let places: Vec<GeoPlace> = read(dir, "geonames-cities.json")?;
-        let coordinates: HashMap<(String, String), (f64, f64)> = places
-            .into_iter()
-            .filter(|p| p.country == "FR")
-            .filter_map(|p| {
-                let lat = p.lat.parse().ok()?;
-                let lng = p.lng.parse().ok()?;
-                Some(((p.admin2?, name_key(&p.name)), (lat, lng)))
-            })
-            .collect();
-        let etalab: Vec<EtalabCommune> = read(dir, "communes.json")?;
-        let communes: Vec<Commune> = etalab
-            .into_iter()
-            .filter(|c| c.kind == "commune-actuelle" && !c.postal_codes.is_empty())
-            .filter_map(|c| {
-                let departement = c.departement?;
-                let &(latitude, longitude) =
-                    coordinates.get(&(departement.clone(), name_key(&c.nom)))?;
-                Some(Commune {
-                    code: c.code,
-                    name: c.nom,
-                    departement,
-                    postal_codes: c.postal_codes,
-                    latitude,
-                    longitude,
-                    population: c.population.unwrap_or(1).max(1),
-                })
-            })
-            .collect();
+        let communes = places::load(dir)?;
         let mut total = 0;
         let weights = communes
             .iter()

@@ -1,0 +1,121 @@
+//! French communes with their postal codes (Etalab) and coordinates (GeoNames), from
+//! the referentials `make setup` installs (`REFERENTIALS_DIR`): where demo offers are
+//! placed, and where candidates say they live.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// A commune with coordinates.
+#[derive(Debug, Clone)]
+pub struct Commune {
+    pub code: String,
+    pub name: String,
+    pub departement: String,
+    pub postal_codes: Vec<String>,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub population: u64,
+}
+
+#[derive(Deserialize)]
+struct EtalabCommune {
+    code: String,
+    nom: String,
+    #[serde(rename = "type")]
+    kind: String,
+    departement: Option<String>,
+    #[serde(rename = "codesPostaux", default)]
+    postal_codes: Vec<String>,
+    population: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct GeoPlace {
+    name: String,
+    lat: String,
+    lng: String,
+    country: String,
+    admin2: Option<String>,
+}
+
+/// A JSON file of the referentials directory.
+pub fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Result<T> {
+    let path = dir.join(file);
+    let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// Lower case, accents and punctuation dropped: "Saint-Étienne" and "Saint Etienne" meet.
+pub fn name_key(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        let plain = match c {
+            'à' | 'â' | 'ä' | 'á' => "a",
+            'é' | 'è' | 'ê' | 'ë' => "e",
+            'î' | 'ï' | 'í' => "i",
+            'ô' | 'ö' | 'ó' => "o",
+            'ù' | 'û' | 'ü' | 'ú' => "u",
+            'ÿ' => "y",
+            'ç' => "c",
+            'œ' => "oe",
+            'æ' => "ae",
+            '-' | '\'' | '’' | ' ' => " ",
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        out.push_str(plain);
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The current communes that have postal codes and coordinates (`communes.json` and
+/// `geonames-cities.json` in `dir`).
+pub fn load(dir: &Path) -> anyhow::Result<Vec<Commune>> {
+    let places: Vec<GeoPlace> = read(dir, "geonames-cities.json")?;
+    let coordinates: HashMap<(String, String), (f64, f64)> = places
+        .into_iter()
+        .filter(|p| p.country == "FR")
+        .filter_map(|p| {
+            let lat = p.lat.parse().ok()?;
+            let lng = p.lng.parse().ok()?;
+            Some(((p.admin2?, name_key(&p.name)), (lat, lng)))
+        })
+        .collect();
+    let etalab: Vec<EtalabCommune> = read(dir, "communes.json")?;
+    Ok(etalab
+        .into_iter()
+        .filter(|c| c.kind == "commune-actuelle" && !c.postal_codes.is_empty())
+        .filter_map(|c| {
+            let departement = c.departement?;
+            let &(latitude, longitude) =
+                coordinates.get(&(departement.clone(), name_key(&c.nom)))?;
+            Some(Commune {
+                code: c.code,
+                name: c.nom,
+                departement,
+                postal_codes: c.postal_codes,
+                latitude,
+                longitude,
+                population: c.population.unwrap_or(1).max(1),
+            })
+        })
+        .collect())
+}
+
+/// The commune a person means by `query`: a postal code ("69007") or a name ("Lyon",
+/// "saint etienne"), the most populous when several match.
+pub fn find<'a>(communes: &'a [Commune], query: &str) -> Option<&'a Commune> {
+    let query = query.trim();
+    let matches = |c: &&Commune| {
+        if query.len() == 5 && query.bytes().all(|b| b.is_ascii_digit()) {
+            c.postal_codes.iter().any(|p| p == query)
+        } else {
+            name_key(&c.name) == name_key(query)
+        }
+    };
+    communes.iter().filter(matches).max_by_key(|c| c.population)
+}
