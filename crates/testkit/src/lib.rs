@@ -44,7 +44,11 @@ pub fn redis_url() -> String {
 /// The configuration every test service starts from. Each call gets its own Redis
 /// stream prefix, so that parallel tests never read each other's events.
 pub fn env() -> Env {
-    Env::from_pairs([
+    // What `make setup` installed (models, referentials), as its env file says.
+    let installed = ["EMBEDDING_MODEL_DIR", "ORT_DYLIB_PATH", "REFERENTIALS_DIR"]
+        .into_iter()
+        .filter_map(|name| std::env::var(name).ok().map(|value| (name, value)));
+    let env = Env::from_pairs([
         ("SERVICE_TOKEN", SERVICE_TOKEN.to_owned()),
         ("BIND_ADDR", "127.0.0.1:0".to_owned()),
         (
@@ -56,7 +60,8 @@ pub fn env() -> Env {
             "EVENTS_STREAM_PREFIX",
             format!("test-{}:", uuid::Uuid::new_v4().simple()),
         ),
-    ])
+    ]);
+    installed.fold(env, |env, (name, value)| env.with(name, value))
 }
 
 /// [`env`] with `DATABASE_URL` pointing at `db` as its owner.

@@ -25,10 +25,7 @@ async fn run() -> anyhow::Result<()> {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/data/cv-fr.html"
     ))?;
-    let mut env = testkit::env().with("CV_PARSER", env!("CARGO_BIN_EXE_cv-ingestion"));
-    for name in ["EMBEDDING_MODEL_DIR", "ORT_DYLIB_PATH", "REFERENTIALS_DIR"] {
-        env = env.with(name, std::env::var(name)?);
-    }
+    let env = testkit::env().with("CV_PARSER", env!("CARGO_BIN_EXE_cv-ingestion"));
     let config = Config::from_env(&env)?;
     let state = AppState::load(&config).await?;
     let server = testkit::spawn(cv_ingestion::router(&config, state)).await;

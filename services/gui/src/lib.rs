@@ -2,15 +2,22 @@
 //! schema and calls the other services.
 
 pub mod accounts;
+pub mod cv_client;
+pub mod profile;
 pub mod rate_limit;
 pub mod session;
 pub mod web;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::routing::get;
 use axum::Router;
 use platform::config::{DatabaseConfig, ServiceConfig, ServiceDefaults};
 use platform::health::ReadinessCheck;
+use platform::http_client::ServiceClient;
 use platform::{ConfigError, Env, ServiceApp};
 use sqlx::PgPool;
 use utoipa::OpenApi;
@@ -20,7 +27,8 @@ pub const NAME: &str = "gui";
 const DEFAULTS: ServiceDefaults = ServiceDefaults {
     name: NAME,
     port: 8080,
-    body_limit: 1024 * 1024,
+    // A CV of 10 MiB and the rest of its form.
+    body_limit: 11 * 1024 * 1024,
 };
 
 #[derive(Debug, Clone)]
@@ -33,6 +41,13 @@ pub struct Config {
     pub cookie_secure: bool,
     /// `SESSION_TTL_HOURS` (168): how long a session lasts after log-in.
     pub session_ttl_hours: u32,
+    /// `CV_INGESTION_URL` (http://127.0.0.1:8083): reads CVs and embeds profiles.
+    pub cv_ingestion_url: reqwest::Url,
+    /// `CV_INGESTION_TIMEOUT_SECS` (30): reading a CV takes seconds.
+    pub cv_ingestion_timeout: Duration,
+    /// `REFERENTIALS_DIR` (from `make setup`'s env file): communes for the candidates'
+    /// places.
+    pub referentials: PathBuf,
 }
 
 impl Config {
@@ -41,11 +56,26 @@ impl Config {
         if session_ttl_hours == 0 {
             return Err(ConfigError::new("SESSION_TTL_HOURS", "must be at least 1"));
         }
+        let service = ServiceConfig::from_env(env, DEFAULTS)?;
+        let database = DatabaseConfig::from_env(env)?;
+        let referentials: PathBuf = env.optional("REFERENTIALS_DIR")?.ok_or_else(|| {
+            ConfigError::new(
+                "REFERENTIALS_DIR",
+                "missing: run `make setup` and source $JOBMATCH_CACHE/env",
+            )
+        })?;
         Ok(Self {
-            service: ServiceConfig::from_env(env, DEFAULTS)?,
-            database: DatabaseConfig::from_env(env)?,
+            service,
+            database,
             cookie_secure: env.or("COOKIE_SECURE", true)?,
             session_ttl_hours,
+            cv_ingestion_url: env.or(
+                "CV_INGESTION_URL",
+                "http://127.0.0.1:8083".parse().expect("a URL"),
+            )?,
+            cv_ingestion_timeout: env
+                .seconds("CV_INGESTION_TIMEOUT_SECS", Duration::from_secs(30))?,
+            referentials,
         })
     }
 }
@@ -55,16 +85,27 @@ pub struct AppState {
     pub db: PgPool,
     pub cookie_secure: bool,
     pub session_ttl: chrono::TimeDelta,
+    pub cv: ServiceClient,
+    pub communes: Arc<Vec<places::Commune>>,
 }
 
 impl AppState {
     /// Connects and brings the `gui` schema up to date.
     pub async fn connect(config: &Config) -> anyhow::Result<Self> {
         platform::db::migrate(&config.database, NAME, &platform::db::GUI).await?;
+        let dir = config.referentials.clone();
+        let communes = tokio::task::spawn_blocking(move || places::load(&dir)).await??;
+        let token = config.service.service_token.clone();
         Ok(Self {
             db: platform::db::pool(&config.database, NAME)?,
             cookie_secure: config.cookie_secure,
             session_ttl: chrono::TimeDelta::hours(i64::from(config.session_ttl_hours)),
+            cv: ServiceClient::new(
+                config.cv_ingestion_url.clone(),
+                token,
+                config.cv_ingestion_timeout,
+            )?,
+            communes: Arc::new(communes),
         })
     }
 }
@@ -77,6 +118,7 @@ const STYLESHEET: &str = include_str!("../static/app.css");
 
 pub fn router(config: &Config, state: AppState) -> Router {
     let pages = accounts::routes()
+        .merge(profile::routes())
         .route(
             "/static/app.css",
             get(|| async {

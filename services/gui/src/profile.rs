@@ -1,0 +1,598 @@
+//! The candidate's profile: the CV (read by cv-ingestion), the skills and experiences
+//! understood from it and edited by the candidate, the place, search radius and
+//! contract preferences. Every change marks the cached matches out of date at once and
+//! recomputes the profile's embedding (CV, skills and experiences together), so that a
+//! profile change changes the matches.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{Multipart, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::NaiveDate;
+use pgvector::Vector;
+use serde::Deserialize;
+use shared::CvAnalysis;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::cv_client::{self, CvRefused};
+use crate::rate_limit::{self, Limit};
+use crate::session::{CurrentUser, Session};
+use crate::web::{render, PageError};
+use crate::AppState;
+
+const UPLOADS_PER_CANDIDATE: Limit = Limit {
+    max: 20,
+    window: Duration::from_secs(3600),
+};
+/// Contract types offered as preferences (France Travail codes) and their labels.
+pub const CONTRACTS: [(&str, &str); 6] = [
+    ("CDI", "CDI"),
+    ("CDD", "CDD"),
+    ("MIS", "Intérim"),
+    ("SAI", "Saisonnier"),
+    ("LIB", "Profession libérale"),
+    ("FRA", "Franchise"),
+];
+pub const RADII_KM: [u32; 6] = [5, 10, 20, 30, 50, 100];
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/profil", get(page))
+        .route("/profil/cv", post(upload_cv))
+        .route("/profil/competences", post(add_skill))
+        .route("/profil/competences/supprimer", post(remove_skill))
+        .route("/profil/experiences", post(add_experience))
+        .route("/profil/experiences/supprimer", post(remove_experience))
+        .route("/profil/preferences", post(save_preferences))
+}
+
+/// What the profile page shows.
+#[derive(Debug, Default)]
+pub struct Profile {
+    pub cv_updated_at: Option<String>,
+    pub skills: Vec<(String, bool)>,
+    pub experiences: Vec<ExperienceRow>,
+    pub education: Vec<String>,
+    pub languages: Vec<String>,
+    pub place: Option<String>,
+    pub radius_km: Option<f64>,
+    pub contract_types: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct ExperienceRow {
+    pub id: Uuid,
+    pub title: String,
+    pub employer: Option<String>,
+    pub period: String,
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage<'a> {
+    csrf: String,
+    profile: Profile,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+    /// Code, label, checked.
+    contracts: Vec<(&'a str, &'a str, bool)>,
+    /// Kilometres, selected.
+    radii: Vec<(u32, bool)>,
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    cv: Option<String>,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, PageError> {
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let notice = query
+        .cv
+        .map(|_| "Votre CV a été lu : vérifiez ce que nous avons compris ci-dessous.");
+    show(&state, &session, &user, notice, None, StatusCode::OK).await
+}
+
+async fn show(
+    state: &AppState,
+    session: &Session,
+    user: &CurrentUser,
+    notice: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let profile = load(&state.db, user.id).await?;
+    let contracts = CONTRACTS
+        .iter()
+        .map(|(code, label)| {
+            (
+                *code,
+                *label,
+                profile.contract_types.iter().any(|c| c == code),
+            )
+        })
+        .collect();
+    let radii = RADII_KM
+        .iter()
+        .map(|&r| (r, profile.radius_km == Some(f64::from(r))))
+        .collect();
+    let page = ProfilePage {
+        csrf: session.csrf.clone(),
+        profile,
+        notice,
+        error,
+        contracts,
+        radii,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+/// A profile as stored.
+#[derive(sqlx::FromRow)]
+struct ProfileRow {
+    cv_updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    cv_analysis: Option<sqlx::types::Json<CvAnalysis>>,
+    place_label: Option<String>,
+    radius_km: Option<f64>,
+    contract_types: Vec<String>,
+}
+
+/// An experience as stored.
+#[derive(sqlx::FromRow)]
+struct ExperienceRecord {
+    id: Uuid,
+    title: String,
+    employer: Option<String>,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+}
+
+pub async fn load(db: &PgPool, user: Uuid) -> Result<Profile, sqlx::Error> {
+    let row: Option<ProfileRow> = sqlx::query_as(
+        "SELECT cv_updated_at, cv_analysis, place_label, radius_km, contract_types FROM gui.profiles WHERE user_id = $1",
+    )
+    .bind(user)
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Profile::default());
+    };
+    let skills: Vec<(String, String)> = sqlx::query_as(
+        "SELECT label, source FROM gui.profile_skills WHERE user_id = $1 ORDER BY source, label",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    let experiences: Vec<ExperienceRecord> = sqlx::query_as(
+        "SELECT id, title, employer, start_date, end_date FROM gui.profile_experiences WHERE user_id = $1 ORDER BY position",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    let analysis = row.cv_analysis.map(|a| a.0);
+    Ok(Profile {
+        cv_updated_at: row.cv_updated_at.map(|t| t.format("%d/%m/%Y").to_string()),
+        skills: skills
+            .into_iter()
+            .map(|(label, source)| (label, source == "declared"))
+            .collect(),
+        experiences: experiences
+            .into_iter()
+            .map(|e| ExperienceRow {
+                id: e.id,
+                title: e.title,
+                employer: e.employer,
+                period: period(e.start_date, e.end_date),
+            })
+            .collect(),
+        education: analysis
+            .iter()
+            .flat_map(|a| &a.education)
+            .map(|e| {
+                let mut line = e.title.clone();
+                if let Some(i) = &e.institution {
+                    line.push_str(&format!(", {i}"));
+                }
+                if let Some(y) = e.year {
+                    line.push_str(&format!(" ({y})"));
+                }
+                line
+            })
+            .collect(),
+        languages: analysis
+            .iter()
+            .flat_map(|a| &a.languages)
+            .map(|l| match &l.level {
+                Some(level) => format!("{} : {level}", l.language),
+                None => l.language.clone(),
+            })
+            .collect(),
+        place: row.place_label,
+        radius_km: row.radius_km,
+        contract_types: row.contract_types,
+    })
+}
+
+/// "janv. 2019 – aujourd’hui", "2014 – 2016".
+fn period(start: Option<NaiveDate>, end: Option<NaiveDate>) -> String {
+    const MONTHS: [&str; 12] = [
+        "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.",
+        "déc.",
+    ];
+    let month = |d: NaiveDate| {
+        format!(
+            "{} {}",
+            MONTHS[chrono::Datelike::month0(&d) as usize],
+            chrono::Datelike::year(&d)
+        )
+    };
+    match (start, end) {
+        (Some(s), Some(e)) => format!("{} – {}", month(s), month(e)),
+        (Some(s), None) => format!("depuis {}", month(s)),
+        _ => String::new(),
+    }
+}
+
+/// The CV upload: a multipart form with the CSRF token and the file.
+async fn upload_cv(
+    State(state): State<AppState>,
+    session: Session,
+    mut form: Multipart,
+) -> Result<Response, PageError> {
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let (mut csrf, mut file) = (String::new(), None);
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("cv") => {
+                let name = field.file_name().unwrap_or("cv").to_owned();
+                file = field.bytes().await.ok().map(|b| (name, b.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    session.check_csrf(&csrf)?;
+    if !rate_limit::allow(&state.db, &format!("cv:{}", user.id), UPLOADS_PER_CANDIDATE).await? {
+        return Err(PageError::TooManyAttempts);
+    }
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return show(
+            &state,
+            &session,
+            &user,
+            None,
+            Some("Choisissez le fichier de votre CV."),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let analysis = match cv_client::analyse_file(&state.cv, bytes, &name).await {
+        Ok(analysis) => analysis,
+        Err(refused) => {
+            let status = match refused {
+                CvRefused::Document(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                CvRefused::Unavailable(ref e) => {
+                    tracing::warn!(error = %e, "cv-ingestion unavailable");
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+            };
+            return show(
+                &state,
+                &session,
+                &user,
+                None,
+                Some(&refused.to_string()),
+                status,
+            )
+            .await;
+        }
+    };
+    store_cv(&state.db, user.id, &analysis).await?;
+    refresh_embedding(&state, user.id).await?;
+    Ok(Redirect::to("/profil?cv=1").into_response())
+}
+
+/// Stores a CV's analysis: its text, embedding, skills and experiences (the candidate's
+/// declared skills stay), and marks the cached matches out of date.
+pub async fn store_cv(db: &PgPool, user: Uuid, analysis: &CvAnalysis) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO gui.profiles (user_id, cv_text, cv_analysis, cv_embedding, embedding_model, cv_updated_at, updated_at, matches_invalidated_at)
+         VALUES ($1, $2, $3, $4, $5, now(), now(), now())
+         ON CONFLICT (user_id) DO UPDATE SET cv_text = $2, cv_analysis = $3, cv_embedding = $4, embedding_model = $5,
+             cv_updated_at = now(), updated_at = now(), matches_invalidated_at = now()",
+    )
+    .bind(user)
+    .bind(&analysis.text)
+    .bind(sqlx::types::Json(analysis))
+    .bind(Vector::from(analysis.embedding.clone()))
+    .bind(&analysis.embedding_model)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM gui.profile_skills WHERE user_id = $1 AND source = 'cv'")
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    for skill in &analysis.skills {
+        sqlx::query("INSERT INTO gui.profile_skills (user_id, label, code, source) VALUES ($1, $2, $3, 'cv') ON CONFLICT DO NOTHING")
+            .bind(user)
+            .bind(&skill.label)
+            .bind(&skill.code)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM gui.profile_experiences WHERE user_id = $1")
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    for (position, job) in analysis.experiences.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO gui.profile_experiences (id, user_id, title, employer, start_date, end_date, months, position)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(user)
+        .bind(&job.title)
+        .bind(&job.employer)
+        .bind(job.start)
+        .bind(job.end)
+        .bind(job.months.map(|m| m as i32))
+        .bind(position as i32)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// The profile's text: the CV, then the skills and experiences as they are now.
+async fn profile_text(db: &PgPool, user: Uuid) -> Result<String, sqlx::Error> {
+    let cv: Option<String> =
+        sqlx::query_scalar("SELECT cv_text FROM gui.profiles WHERE user_id = $1")
+            .bind(user)
+            .fetch_optional(db)
+            .await?
+            .flatten();
+    let skills: Vec<String> = sqlx::query_scalar(
+        "SELECT label FROM gui.profile_skills WHERE user_id = $1 ORDER BY label",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    let jobs: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT title, employer FROM gui.profile_experiences WHERE user_id = $1 ORDER BY position",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    let mut text = cv.unwrap_or_default();
+    if !skills.is_empty() {
+        text.push_str(&format!("\nCompétences : {}", skills.join(", ")));
+    }
+    for (title, employer) in jobs {
+        text.push_str(&format!(
+            "\nExpérience : {title}{}",
+            employer.map(|e| format!(", {e}")).unwrap_or_default()
+        ));
+    }
+    Ok(text)
+}
+
+/// Recomputes the profile's embedding through cv-ingestion. When it is unavailable the
+/// previous embedding stays (the matches are marked out of date anyway).
+pub async fn refresh_embedding(state: &AppState, user: Uuid) -> Result<(), sqlx::Error> {
+    let text = profile_text(&state.db, user).await?;
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    match cv_client::analyse_text(&state.cv, &text).await {
+        Ok(analysis) => {
+            sqlx::query("UPDATE gui.profiles SET profile_embedding = $2, embedding_model = $3 WHERE user_id = $1")
+                .bind(user)
+                .bind(Vector::from(analysis.embedding))
+                .bind(analysis.embedding_model)
+                .execute(&state.db)
+                .await?;
+        }
+        Err(e) => tracing::warn!(error = %e, "profile embedding not refreshed"),
+    }
+    Ok(())
+}
+
+/// Marks the cached matches out of date (the profile changed) and re-embeds the profile.
+async fn changed(state: &AppState, user: Uuid) -> Result<Response, PageError> {
+    sqlx::query("UPDATE gui.profiles SET updated_at = now(), matches_invalidated_at = now() WHERE user_id = $1")
+        .bind(user)
+        .execute(&state.db)
+        .await?;
+    refresh_embedding(state, user).await?;
+    Ok(Redirect::to("/profil").into_response())
+}
+
+/// A profile row, for a candidate who edits before giving a CV.
+async fn ensure_profile(db: &PgPool, user: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO gui.profiles (user_id) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind(user)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct SkillForm {
+    csrf: String,
+    label: String,
+}
+
+async fn add_skill(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<SkillForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(&form.csrf)?;
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let label = form.label.trim();
+    if label.is_empty() || label.chars().count() > 200 {
+        return show(
+            &state,
+            &session,
+            &user,
+            None,
+            Some("Indiquez une compétence (200 caractères au plus)."),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    ensure_profile(&state.db, user.id).await?;
+    sqlx::query(
+        "INSERT INTO gui.profile_skills (user_id, label, source) VALUES ($1, $2, 'declared')
+         ON CONFLICT (user_id, label) DO UPDATE SET source = 'declared'",
+    )
+    .bind(user.id)
+    .bind(label)
+    .execute(&state.db)
+    .await?;
+    changed(&state, user.id).await
+}
+
+async fn remove_skill(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<SkillForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(&form.csrf)?;
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    sqlx::query("DELETE FROM gui.profile_skills WHERE user_id = $1 AND label = $2")
+        .bind(user.id)
+        .bind(&form.label)
+        .execute(&state.db)
+        .await?;
+    changed(&state, user.id).await
+}
+
+#[derive(Deserialize)]
+struct ExperienceForm {
+    csrf: String,
+    title: String,
+    employer: String,
+    /// `YYYY-MM` (an `<input type="month">`), optional.
+    start: String,
+    end: String,
+}
+
+async fn add_experience(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<ExperienceForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(&form.csrf)?;
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let month = |s: &str| NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d").ok();
+    let (start, end) = (month(&form.start), month(&form.end));
+    let title = form.title.trim();
+    let bad_dates = (!form.start.trim().is_empty() && start.is_none())
+        || (!form.end.trim().is_empty() && end.is_none())
+        || matches!((start, end), (Some(s), Some(e)) if e < s);
+    if title.is_empty() || title.chars().count() > 300 || bad_dates {
+        return show(&state, &session, &user, None, Some("Indiquez l’intitulé du poste, et des dates au format mois/année, la fin après le début."), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    ensure_profile(&state.db, user.id).await?;
+    let employer = Some(form.employer.trim()).filter(|e| !e.is_empty());
+    sqlx::query(
+        "INSERT INTO gui.profile_experiences (id, user_id, title, employer, start_date, end_date, position)
+         VALUES ($1, $2, $3, $4, $5, $6, (SELECT coalesce(max(position), -1) + 1 FROM gui.profile_experiences WHERE user_id = $2))",
+    )
+    .bind(Uuid::now_v7())
+    .bind(user.id)
+    .bind(title)
+    .bind(employer)
+    .bind(start)
+    .bind(end)
+    .execute(&state.db)
+    .await?;
+    changed(&state, user.id).await
+}
+
+#[derive(Deserialize)]
+struct RemoveExperienceForm {
+    csrf: String,
+    id: Uuid,
+}
+
+async fn remove_experience(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<RemoveExperienceForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(&form.csrf)?;
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    sqlx::query("DELETE FROM gui.profile_experiences WHERE user_id = $1 AND id = $2")
+        .bind(user.id)
+        .bind(form.id)
+        .execute(&state.db)
+        .await?;
+    changed(&state, user.id).await
+}
+
+/// Place, radius and contract preferences. Checkboxes arrive as `contract_<CODE>`.
+async fn save_preferences(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    session.check_csrf(form.get("csrf").map_or("", String::as_str))?;
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let place = form.get("place").map_or("", |p| p.trim());
+    let commune = if place.is_empty() {
+        None
+    } else {
+        match places::find(&state.communes, place) {
+            Some(c) => Some(c),
+            None => {
+                return show(
+                    &state,
+                    &session,
+                    &user,
+                    None,
+                    Some("Commune inconnue : indiquez un nom de commune ou un code postal."),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+        }
+    };
+    let radius: Option<f64> = form
+        .get("radius_km")
+        .and_then(|r| r.parse::<u32>().ok())
+        .filter(|r| RADII_KM.contains(r))
+        .map(f64::from);
+    let contracts: Vec<&str> = CONTRACTS
+        .iter()
+        .map(|(code, _)| *code)
+        .filter(|code| form.contains_key(&format!("contract_{code}")))
+        .collect();
+    ensure_profile(&state.db, user.id).await?;
+    sqlx::query(
+        "UPDATE gui.profiles SET place_label = $2, latitude = $3, longitude = $4, radius_km = $5, contract_types = $6,
+             updated_at = now(), matches_invalidated_at = now()
+         WHERE user_id = $1",
+    )
+    .bind(user.id)
+    .bind(commune.map(|c| c.name.clone()))
+    .bind(commune.map(|c| c.latitude))
+    .bind(commune.map(|c| c.longitude))
+    .bind(commune.and(radius))
+    .bind(&contracts)
+    .execute(&state.db)
+    .await?;
+    Ok(Redirect::to("/profil").into_response())
+}

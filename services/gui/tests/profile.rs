@@ -1,0 +1,230 @@
+//! The profile with the real cv-ingestion: a real PDF CV uploaded through the page,
+//! what was understood shown and editable, every change marking the matches out of
+//! date and changing the profile's embedding.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use testkit::documents;
+
+fn cv_html() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../cv-ingestion/tests/data/cv-fr.html"
+    ))
+    .unwrap()
+}
+
+async fn embedding(app: &App) -> Vec<f32> {
+    let v: pgvector::Vector = sqlx::query_scalar("SELECT profile_embedding FROM gui.profiles")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    v.to_vec()
+}
+
+async fn invalidated_at(app: &App) -> chrono::DateTime<chrono::Utc> {
+    sqlx::query_scalar("SELECT matches_invalidated_at FROM gui.profiles")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_pdf_cv_is_read_shown_and_editable() {
+    let cv = cv_ingestion().await;
+    let app = app_with(|env| env.with("CV_INGESTION_URL", cv.base_url().as_str())).await;
+    let mut browser = Browser::new(&app);
+    browser.signed_in("camille@exemple.fr").await;
+
+    let response = browser
+        .upload_cv(documents::from_html(&cv_html(), "pdf"), "cv.pdf")
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/profil?cv=1");
+    let page = browser.page("/profil?cv=1").await;
+    for shown in [
+        "Votre CV a été lu",
+        "Python",
+        "PostgreSQL",
+        "gestion de projet",
+        "Développeuse backend senior",
+        "Banque Rhodanienne",
+        "depuis janv. 2019",
+        "Master Informatique, Université de Lyon (2014)",
+        "Anglais : C1",
+    ] {
+        assert!(
+            page.contains(shown),
+            "{shown} missing from the profile page"
+        );
+    }
+    let cv_embedding: pgvector::Vector =
+        sqlx::query_scalar("SELECT cv_embedding FROM gui.profiles")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(cv_embedding.to_vec().len(), 384);
+    let first = embedding(&app).await;
+    assert_eq!(first.len(), 384);
+    let cv_skills = count(
+        &app,
+        "SELECT count(*) FROM gui.profile_skills WHERE source = 'cv'",
+    )
+    .await;
+    assert!(cv_skills > 10, "{cv_skills} skills from the CV");
+
+    // A declared skill changes the profile's embedding and marks the matches out of date.
+    let before = invalidated_at(&app).await;
+    let response = browser
+        .submit(
+            "/profil",
+            "/profil/competences",
+            &[("label", "Soudure TIG")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(browser.page("/profil").await.contains("Soudure TIG"));
+    let second = embedding(&app).await;
+    assert_ne!(first, second, "the profile's embedding follows its skills");
+    assert!(invalidated_at(&app).await > before);
+
+    let response = browser
+        .submit(
+            "/profil",
+            "/profil/competences/supprimer",
+            &[("label", "Python")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM gui.profile_skills WHERE label = 'Python'"
+        )
+        .await,
+        0
+    );
+    assert_ne!(embedding(&app).await, second);
+
+    let response = browser
+        .submit(
+            "/profil",
+            "/profil/experiences",
+            &[
+                ("title", "Soudeuse"),
+                ("employer", "Chantiers de l'Atlantique"),
+                ("start", "2010-01"),
+                ("end", "2011-06"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(browser
+        .page("/profil")
+        .await
+        .contains("janv. 2010 – juin 2011"));
+    let bad = browser
+        .submit(
+            "/profil",
+            "/profil/experiences",
+            &[
+                ("title", "Soudeuse"),
+                ("employer", ""),
+                ("start", "2012-01"),
+                ("end", "2011-06"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn place_radius_and_contracts_are_kept() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    browser.signed_in("leo@exemple.fr").await;
+    let response = browser
+        .submit(
+            "/profil",
+            "/profil/preferences",
+            &[
+                ("place", "69007"),
+                ("radius_km", "30"),
+                ("contract_CDI", "on"),
+                ("contract_MIS", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (place, lat, radius, contracts): (String, f64, f64, Vec<String>) =
+        sqlx::query_as("SELECT place_label, latitude, radius_km, contract_types FROM gui.profiles")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (place.as_str(), radius, contracts),
+        ("Lyon", 30.0, vec!["CDI".to_owned(), "MIS".to_owned()])
+    );
+    assert!((lat - 45.76).abs() < 0.1);
+    let page = browser.page("/profil").await;
+    assert!(page.contains("value=\"Lyon\"") && page.contains("<option value=\"30\" selected>"));
+
+    let response = browser
+        .submit(
+            "/profil",
+            "/profil/preferences",
+            &[("place", "Atlantis"), ("radius_km", "30")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("Commune inconnue"));
+    let place: String = sqlx::query_scalar("SELECT place_label FROM gui.profiles")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(place, "Lyon", "kept");
+}
+
+#[tokio::test]
+async fn an_unreadable_cv_or_a_missing_service_says_what_to_do_in_french() {
+    let cv = cv_ingestion().await;
+    let app = app_with(|env| env.with("CV_INGESTION_URL", cv.base_url().as_str())).await;
+    let mut browser = Browser::new(&app);
+    browser.signed_in("ana@exemple.fr").await;
+    let encrypted = documents::encrypt_pdf(&documents::from_html(&cv_html(), "pdf"), "s3cret");
+    let response = browser.upload_cv(encrypted, "cv.pdf").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("protégé par un mot de passe"));
+    let response = browser
+        .upload_cv(b"\x89PNG\r\n\x1a\n\x00\x00".to_vec(), "photo.png")
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("format n’est pas pris en charge"));
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM gui.profiles WHERE cv_text IS NOT NULL"
+        )
+        .await,
+        0
+    );
+
+    let app = app_with(|env| env.with("CV_INGESTION_URL", "http://127.0.0.1:9")).await;
+    let mut browser = Browser::new(&app);
+    browser.signed_in("ana@exemple.fr").await;
+    let response = browser
+        .upload_cv(b"Jean Martin, soudeur".to_vec(), "cv.txt")
+        .await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.text().await.unwrap().contains("ne répond pas"));
+}
