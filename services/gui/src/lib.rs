@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod cv_client;
+pub mod matches;
 pub mod profile;
 pub mod rate_limit;
 pub mod session;
@@ -45,6 +46,13 @@ pub struct Config {
     pub cv_ingestion_url: reqwest::Url,
     /// `CV_INGESTION_TIMEOUT_SECS` (30): reading a CV takes seconds.
     pub cv_ingestion_timeout: Duration,
+    /// `MATCHING_URL` (http://127.0.0.1:8081) and `OFFRE_INGESTION_URL`
+    /// (http://127.0.0.1:8082): the matches and the offers' details.
+    pub matching_url: reqwest::Url,
+    pub offre_ingestion_url: reqwest::Url,
+    /// `DOWNSTREAM_TIMEOUT_SECS` (3): past it, matching or offre-ingestion counts as
+    /// down and the cached matches are shown, marked out of date.
+    pub downstream_timeout: Duration,
     /// `REFERENTIALS_DIR` (from `make setup`'s env file): communes for the candidates'
     /// places.
     pub referentials: PathBuf,
@@ -75,6 +83,15 @@ impl Config {
             )?,
             cv_ingestion_timeout: env
                 .seconds("CV_INGESTION_TIMEOUT_SECS", Duration::from_secs(30))?,
+            matching_url: env.or(
+                "MATCHING_URL",
+                "http://127.0.0.1:8081".parse().expect("a URL"),
+            )?,
+            offre_ingestion_url: env.or(
+                "OFFRE_INGESTION_URL",
+                "http://127.0.0.1:8082".parse().expect("a URL"),
+            )?,
+            downstream_timeout: env.seconds("DOWNSTREAM_TIMEOUT_SECS", Duration::from_secs(3))?,
             referentials,
         })
     }
@@ -86,6 +103,8 @@ pub struct AppState {
     pub cookie_secure: bool,
     pub session_ttl: chrono::TimeDelta,
     pub cv: ServiceClient,
+    pub matching: ServiceClient,
+    pub offers: ServiceClient,
     pub communes: Arc<Vec<places::Commune>>,
 }
 
@@ -102,8 +121,18 @@ impl AppState {
             session_ttl: chrono::TimeDelta::hours(i64::from(config.session_ttl_hours)),
             cv: ServiceClient::new(
                 config.cv_ingestion_url.clone(),
-                token,
+                token.clone(),
                 config.cv_ingestion_timeout,
+            )?,
+            matching: ServiceClient::new(
+                config.matching_url.clone(),
+                token.clone(),
+                config.downstream_timeout,
+            )?,
+            offers: ServiceClient::new(
+                config.offre_ingestion_url.clone(),
+                token,
+                config.downstream_timeout,
             )?,
             communes: Arc::new(communes),
         })
@@ -119,6 +148,7 @@ const STYLESHEET: &str = include_str!("../static/app.css");
 pub fn router(config: &Config, state: AppState) -> Router {
     let pages = accounts::routes()
         .merge(profile::routes())
+        .merge(matches::routes())
         .route(
             "/static/app.css",
             get(|| async {

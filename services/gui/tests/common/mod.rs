@@ -24,7 +24,11 @@ pub async fn app() -> App {
 
 /// The GUI with its configuration changed by `configure`.
 pub async fn app_with(configure: impl FnOnce(platform::Env) -> platform::Env) -> App {
-    let db = TestDb::new().await;
+    app_on(TestDb::new().await, configure).await
+}
+
+/// The GUI on `db`, with its configuration changed by `configure`.
+pub async fn app_on(db: TestDb, configure: impl FnOnce(platform::Env) -> platform::Env) -> App {
     let env = configure(testkit::env_with_db(&db).with("COOKIE_SECURE", "false"));
     let config = Config::from_env(&env).unwrap();
     let state = AppState::connect(&config).await.unwrap();

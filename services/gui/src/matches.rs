@@ -1,0 +1,475 @@
+//! The matches page: the 20 offers nearest the profile (matching), with their details
+//! (offre-ingestion), cached per the architecture's policy:
+//!
+//! | event | action |
+//! |---|---|
+//! | results older than 24 h | re-match at the next access |
+//! | CV or profile changed | invalidated at once (`matches_invalidated_at`) |
+//! | new offers ingested | re-match lazily at the next access (`offers_marker`) |
+//! | matching or offre-ingestion down or slow | the cached results, marked out of date |
+//!
+//! "Actualiser" forces a refresh.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{DateTime, TimeDelta, Utc};
+use pgvector::Vector;
+use reqwest::Method;
+use serde::Deserialize;
+use shared::{GeoFilter, MatchFilters, MatchHit, MatchRequest, OfferDetail};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::session::Session;
+use crate::web::{render, PageError};
+use crate::AppState;
+
+/// Offers shown.
+pub const MATCHES: u32 = 20;
+/// Cached results older than this are re-matched at the next access.
+pub const MAX_AGE: TimeDelta = TimeDelta::hours(24);
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/offres", get(page))
+        .route("/offres/actualiser", post(refresh_now))
+}
+
+/// Why cached results must be matched again, if they must.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// Never matched.
+    Empty,
+    /// Older than [`MAX_AGE`].
+    Expired,
+    /// The CV or the profile changed since.
+    ProfileChanged,
+    /// Offers were ingested since.
+    NewOffers,
+    /// The candidate asked ("Actualiser").
+    Asked,
+}
+
+/// The cache's timestamps for one profile.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CacheState {
+    pub matched_at: Option<DateTime<Utc>>,
+    pub invalidated_at: Option<DateTime<Utc>>,
+    pub offers_ingested_at: Option<DateTime<Utc>>,
+}
+
+impl CacheState {
+    /// None when the cached results can be shown as they are.
+    pub fn refresh(&self, now: DateTime<Utc>, asked: bool) -> Option<Refresh> {
+        let Some(matched_at) = self.matched_at else {
+            return Some(Refresh::Empty);
+        };
+        if asked {
+            Some(Refresh::Asked)
+        } else if self.invalidated_at.is_some_and(|t| t >= matched_at) {
+            Some(Refresh::ProfileChanged)
+        } else if self.offers_ingested_at.is_some_and(|t| t >= matched_at) {
+            Some(Refresh::NewOffers)
+        } else if now - matched_at > MAX_AGE {
+            Some(Refresh::Expired)
+        } else {
+            None
+        }
+    }
+}
+
+/// What a profile is matched with.
+#[derive(sqlx::FromRow)]
+struct Query {
+    profile_embedding: Option<Vector>,
+    embedding_model: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    radius_km: Option<f64>,
+    contract_types: Vec<String>,
+    matches_invalidated_at: Option<DateTime<Utc>>,
+}
+
+/// One offer of the page.
+pub struct MatchRow {
+    pub id: String,
+    pub title: String,
+    pub company: Option<String>,
+    pub location: Option<String>,
+    pub contract: Option<String>,
+    pub salary: Option<String>,
+    pub percent: u32,
+    /// The offer's skills the profile has, and those it lacks.
+    pub has: Vec<String>,
+    pub lacks: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "matches.html")]
+struct MatchesPage {
+    csrf: String,
+    rows: Vec<MatchRow>,
+    has_profile: bool,
+    stale: bool,
+    matched_on: Option<String>,
+}
+
+async fn page(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
+    show(&state, &session, false).await
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn refresh_now(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(&form.csrf)?;
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let outcome = matches_for(&state, user.id, true).await?;
+    if outcome.stale {
+        // Shown with the notice, rather than redirected away from it.
+        return show(&state, &session, false).await;
+    }
+    Ok(Redirect::to("/offres").into_response())
+}
+
+async fn show(state: &AppState, session: &Session, asked: bool) -> Result<Response, PageError> {
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let outcome = matches_for(state, user.id, asked).await?;
+    let page = MatchesPage {
+        csrf: session.csrf.clone(),
+        rows: rows(&state.db, user.id).await?,
+        has_profile: outcome.has_profile,
+        stale: outcome.stale,
+        matched_on: outcome
+            .matched_at
+            .map(|t| t.format("%d/%m/%Y à %H:%M").to_string()),
+    };
+    Ok(render(&page))
+}
+
+/// The state of a candidate's matches after this access.
+pub struct Outcome {
+    pub has_profile: bool,
+    /// The results shown could not be refreshed when they should have been.
+    pub stale: bool,
+    pub matched_at: Option<DateTime<Utc>>,
+    /// Why they were refreshed (or should have been).
+    pub refresh: Option<Refresh>,
+}
+
+/// Refreshes a candidate's cached matches when the policy says so.
+pub async fn matches_for(
+    state: &AppState,
+    user: Uuid,
+    asked: bool,
+) -> Result<Outcome, sqlx::Error> {
+    let query: Option<Query> = sqlx::query_as(
+        "SELECT profile_embedding, embedding_model, latitude, longitude, radius_km, contract_types, matches_invalidated_at
+         FROM gui.profiles WHERE user_id = $1",
+    )
+    .bind(user)
+    .fetch_optional(&state.db)
+    .await?;
+    let Some(query) = query.filter(|q| q.profile_embedding.is_some()) else {
+        return Ok(Outcome {
+            has_profile: false,
+            stale: false,
+            matched_at: None,
+            refresh: None,
+        });
+    };
+    let cache = CacheState {
+        matched_at: sqlx::query_scalar(
+            "SELECT max(matched_at) FROM gui.match_results WHERE user_id = $1",
+        )
+        .bind(user)
+        .fetch_one(&state.db)
+        .await?,
+        invalidated_at: query.matches_invalidated_at,
+        offers_ingested_at: sqlx::query_scalar("SELECT ingested_at FROM gui.offers_marker")
+            .fetch_optional(&state.db)
+            .await?,
+    };
+    let refresh = cache.refresh(Utc::now(), asked);
+    let mut outcome = Outcome {
+        has_profile: true,
+        stale: false,
+        matched_at: cache.matched_at,
+        refresh,
+    };
+    if refresh.is_some() {
+        match fetch(state, &query).await {
+            Ok((hits, offers)) => {
+                store(&state.db, user, &hits, &offers).await?;
+                outcome.matched_at = Some(Utc::now());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, reason = ?refresh, "matches not refreshed; showing the cached ones");
+                outcome.stale = true;
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// The best offers from matching, and their details from offre-ingestion.
+async fn fetch(
+    state: &AppState,
+    query: &Query,
+) -> anyhow::Result<(Vec<MatchHit>, Vec<OfferDetail>)> {
+    let near = match (query.latitude, query.longitude, query.radius_km) {
+        (Some(lat), Some(lon), Some(radius_km)) => Some(GeoFilter {
+            lat,
+            lon,
+            radius_km,
+        }),
+        _ => None,
+    };
+    let contracts = (!query.contract_types.is_empty()).then(|| query.contract_types.clone());
+    let request = MatchRequest {
+        cv_embedding: query.profile_embedding.clone().expect("checked").to_vec(),
+        limit: Some(MATCHES),
+        filters: (near.is_some() || contracts.is_some()).then(|| MatchFilters {
+            contract_types: contracts,
+            near,
+            ..MatchFilters::default()
+        }),
+        model: query.embedding_model.clone(),
+    };
+    let response = state
+        .matching
+        .request(Method::POST, "/match")?
+        .json(&request)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "matching answered {}",
+        response.status()
+    );
+    let hits: Vec<MatchHit> = response.json().await?;
+    if hits.is_empty() {
+        return Ok((hits, Vec::new()));
+    }
+    let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+    let response = state
+        .offers
+        .get(&format!("/offers?ids={}", ids.join(",")))?
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "offre-ingestion answered {}",
+        response.status()
+    );
+    Ok((hits, response.json().await?))
+}
+
+/// Replaces the candidate's cached matches and refreshes the offers' local copies, in
+/// one transaction.
+async fn store(
+    db: &PgPool,
+    user: Uuid,
+    hits: &[MatchHit],
+    offers: &[OfferDetail],
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    for offer in offers {
+        sqlx::query(
+            "INSERT INTO gui.job_offers (external_id, title, description, company_name, location, postal_code, latitude, longitude,
+                 contract_type, experience_required, salary, rome_code, rome_label, sector, url, published_at, archived, synced_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, now())
+             ON CONFLICT (external_id) DO UPDATE SET title = $2, description = $3, company_name = $4, location = $5,
+                 postal_code = $6, latitude = $7, longitude = $8, contract_type = $9, experience_required = $10, salary = $11,
+                 rome_code = $12, rome_label = $13, sector = $14, url = $15, published_at = $16, archived = $17, synced_at = now()",
+        )
+        .bind(&offer.id)
+        .bind(&offer.intitule)
+        .bind(&offer.description)
+        .bind(&offer.entreprise)
+        .bind(&offer.lieu)
+        .bind(&offer.code_postal)
+        .bind(offer.latitude)
+        .bind(offer.longitude)
+        .bind(&offer.type_contrat)
+        .bind(&offer.experience_libelle)
+        .bind(&offer.salaire)
+        .bind(&offer.rome_code)
+        .bind(&offer.rome_libelle)
+        .bind(&offer.secteur_activite_libelle)
+        .bind(&offer.url_origine)
+        .bind(offer.date_creation)
+        .bind(offer.archived)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM gui.job_offer_skills WHERE offer_external_id = $1")
+            .bind(&offer.id)
+            .execute(&mut *tx)
+            .await?;
+        for skill in &offer.competences {
+            sqlx::query(
+                "INSERT INTO gui.job_offer_skills (offer_external_id, name, is_required) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(&offer.id)
+            .bind(&skill.libelle)
+            .bind(skill.exigence.as_deref() == Some("E"))
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    sqlx::query("DELETE FROM gui.match_results WHERE user_id = $1")
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    let known: std::collections::HashSet<&str> = offers.iter().map(|o| o.id.as_str()).collect();
+    for hit in hits.iter().filter(|h| known.contains(h.id.as_str())) {
+        sqlx::query("INSERT INTO gui.match_results (user_id, offer_external_id, score, matched_at) VALUES ($1, $2, $3, now())")
+            .bind(user)
+            .bind(&hit.id)
+            .bind(hit.score)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
+/// A cached match, with the offer's local copy.
+#[derive(sqlx::FromRow)]
+struct CachedMatch {
+    external_id: String,
+    title: String,
+    company_name: Option<String>,
+    location: Option<String>,
+    contract_type: Option<String>,
+    salary: Option<String>,
+    score: f64,
+}
+
+/// The cached matches, best first, with what explains them.
+pub async fn rows(db: &PgPool, user: Uuid) -> Result<Vec<MatchRow>, sqlx::Error> {
+    let cached: Vec<CachedMatch> = sqlx::query_as(
+        "SELECT o.external_id, o.title, o.company_name, o.location, o.contract_type, o.salary, m.score
+         FROM gui.match_results m JOIN gui.job_offers o ON o.external_id = m.offer_external_id
+         WHERE m.user_id = $1 ORDER BY m.score DESC, o.external_id",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    let skills: Vec<String> =
+        sqlx::query_scalar("SELECT label FROM gui.profile_skills WHERE user_id = $1")
+            .bind(user)
+            .fetch_all(db)
+            .await?;
+    let offer_skills: Vec<(String, String)> = sqlx::query_as(
+        "SELECT s.offer_external_id, s.name FROM gui.job_offer_skills s
+         JOIN gui.match_results m ON m.offer_external_id = s.offer_external_id AND m.user_id = $1
+         ORDER BY s.is_required DESC, s.name",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    let mut by_offer: HashMap<String, Vec<String>> = HashMap::new();
+    for (offer, name) in offer_skills {
+        by_offer.entry(offer).or_default().push(name);
+    }
+    let profile: Vec<String> = skills.iter().map(|s| places::name_key(s)).collect();
+    Ok(cached
+        .into_iter()
+        .map(|m| {
+            let (has, lacks) = by_offer
+                .remove(&m.external_id)
+                .unwrap_or_default()
+                .into_iter()
+                .partition(|name| covers(&profile, name));
+            MatchRow {
+                percent: (m.score.clamp(0.0, 1.0) * 100.0).round() as u32,
+                id: m.external_id,
+                title: m.title,
+                company: m.company_name,
+                location: m.location,
+                contract: m.contract_type,
+                salary: m.salary,
+                has,
+                lacks,
+            }
+        })
+        .collect())
+}
+
+/// Whether one of the profile's (folded) skills names the offer's skill: equal, or one
+/// contained in the other as whole words ("Python" in "Développer en Python").
+fn covers(profile: &[String], offer_skill: &str) -> bool {
+    let offer = format!(" {} ", places::name_key(offer_skill));
+    profile.iter().any(|skill| {
+        let skill = format!(" {skill} ");
+        offer.contains(&skill) || skill.contains(&offer)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hours_ago: i64) -> Option<DateTime<Utc>> {
+        Some(Utc::now() - TimeDelta::hours(hours_ago))
+    }
+
+    #[test]
+    fn the_cache_policy_row_by_row() {
+        let now = Utc::now();
+        let fresh = CacheState {
+            matched_at: at(1),
+            invalidated_at: at(2),
+            offers_ingested_at: at(3),
+        };
+        assert_eq!(fresh.refresh(now, false), None);
+        assert_eq!(
+            CacheState::default().refresh(now, false),
+            Some(Refresh::Empty)
+        );
+        let old = CacheState {
+            matched_at: at(25),
+            invalidated_at: at(30),
+            offers_ingested_at: at(30),
+        };
+        assert_eq!(old.refresh(now, false), Some(Refresh::Expired));
+        assert_eq!(
+            CacheState {
+                invalidated_at: at(0),
+                ..fresh
+            }
+            .refresh(now, false),
+            Some(Refresh::ProfileChanged)
+        );
+        assert_eq!(
+            CacheState {
+                offers_ingested_at: at(0),
+                ..fresh
+            }
+            .refresh(now, false),
+            Some(Refresh::NewOffers)
+        );
+        assert_eq!(fresh.refresh(now, true), Some(Refresh::Asked));
+    }
+
+    #[test]
+    fn skills_cover_offer_skills_as_whole_words() {
+        let profile = vec!["python".to_owned(), "gestion de projet".to_owned()];
+        assert!(covers(&profile, "Python"));
+        assert!(covers(&profile, "Développer en Python"));
+        assert!(covers(&profile, "Gestion de projet"));
+        assert!(!covers(&profile, "Pythonneries"));
+        assert!(!covers(&profile, "Soudure"));
+    }
+}

@@ -1,0 +1,262 @@
+//! The matches page with all four services really running (in-process, real HTTP, one
+//! real database) and the real model: the cache policy row by row, and the stale mode
+//! with matching cut off.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use shared::embedding::{self, EmbeddingConfig};
+use testkit::{documents, TcpProxy, TestDb, TestServer};
+
+const JOBS: [(&str, &str, &str, &[&str]); 4] = [
+    (
+        "M1805",
+        "Développeur backend Rust et Python",
+        "Conception de microservices en Rust et Python, bases PostgreSQL, Docker et Kubernetes.",
+        &["Python", "PostgreSQL", "Docker"],
+    ),
+    (
+        "J1506",
+        "Infirmier de nuit",
+        "Soins aux patients en service de chirurgie, surveillance post-opératoire.",
+        &["Soins infirmiers"],
+    ),
+    (
+        "N4101",
+        "Chauffeur poids lourd",
+        "Livraisons régionales en semi-remorque, chargement et déchargement.",
+        &["Permis CE"],
+    ),
+    (
+        "M1203",
+        "Comptable",
+        "Tenue de la comptabilité, déclarations fiscales et paie.",
+        &["Comptabilité"],
+    ),
+];
+
+fn offers() -> Vec<Value> {
+    (0..48)
+        .map(|i| {
+            let (rome, title, mission, skills) = JOBS[i % 4];
+            json!({
+                "id": format!("G{i:03}"), "intitule": format!("{title} {i}"), "description": mission,
+                "romeCode": rome, "typeContrat": if i % 8 < 4 { "CDI" } else { "CDD" },
+                "entreprise": {"nom": format!("Entreprise {i}")},
+                "lieuTravail": {"libelle": "69 - LYON", "latitude": 45.76, "longitude": 4.83},
+                "salaire": {"libelle": "Mensuel de 2500 Euros"},
+                "competences": skills.iter().map(|s| json!({"libelle": s, "exigence": "E"})).collect::<Vec<_>>(),
+                "dateCreation": "2026-11-20T08:00:00.000Z", "dateActualisation": "2026-11-26T08:00:00.000Z"
+            })
+        })
+        .collect()
+}
+
+struct Suite {
+    app: App,
+    matching_proxy: TcpProxy,
+    _servers: Vec<TestServer>,
+}
+
+/// Offers ingested and embedded; matching (behind a proxy that can cut it off),
+/// offre-ingestion, cv-ingestion and the GUI serving.
+async fn suite() -> Suite {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("offers.jsonl");
+    std::fs::write(
+        &path,
+        offers()
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    let embedder = embedding::from_config(&EmbeddingConfig::from_env(&testkit::env()).unwrap())
+        .await
+        .unwrap();
+    offre_ingestion::ingest::ingest_file(&pool, &path, Some(&embedder), 36500)
+        .await
+        .unwrap();
+
+    let matching_config = matching::Config::from_env(
+        &testkit::env().with("DATABASE_URL", db.url_as("jobmatch_matching")),
+    )
+    .unwrap();
+    let matching = testkit::spawn(matching::router(
+        &matching_config,
+        matching::AppState::connect(&matching_config).unwrap(),
+    ))
+    .await;
+    let matching_proxy = TcpProxy::start(matching.addr).await;
+    let offers_config = offre_ingestion::Config::from_env(&testkit::env_with_db(&db)).unwrap();
+    let offers = testkit::spawn(offre_ingestion::router(
+        &offers_config,
+        offre_ingestion::AppState::connect(&offers_config)
+            .await
+            .unwrap(),
+    ))
+    .await;
+    let cv = cv_ingestion().await;
+    let urls = [
+        ("MATCHING_URL", format!("http://{}", matching_proxy.addr)),
+        ("OFFRE_INGESTION_URL", offers.base_url().to_string()),
+        ("CV_INGESTION_URL", cv.base_url().to_string()),
+        ("DOWNSTREAM_TIMEOUT_SECS", "2".to_owned()),
+    ];
+    let app = app_on(db, |env| {
+        urls.into_iter().fold(env, |env, (k, v)| env.with(k, v))
+    })
+    .await;
+    Suite {
+        app,
+        matching_proxy,
+        _servers: vec![matching, offers, cv],
+    }
+}
+
+async fn matched_at(app: &App) -> chrono::DateTime<chrono::Utc> {
+    sqlx::query_scalar("SELECT max(matched_at) FROM gui.match_results")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// The offers of the page, in order, with their percentages.
+fn listed(html: &str) -> Vec<(String, u32)> {
+    html.split("<article")
+        .skip(1)
+        .map(|article| {
+            let link = &article[article.find("<a href=\"/offres/").unwrap()..];
+            let title = link[link.find('>').unwrap() + 1..link.find("</a>").unwrap()].to_owned();
+            let percent = article
+                .split("<strong>")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            (title, percent)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn twenty_offers_by_score_cached_per_the_policy() {
+    let suite = suite().await;
+    let app = &suite.app;
+    let mut browser = Browser::new(app);
+    browser.signed_in("camille@exemple.fr").await;
+    let html = browser.page("/offres").await;
+    assert!(html.contains("Déposez votre CV"), "no profile yet");
+
+    let cv_html = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../cv-ingestion/tests/data/cv-fr.html"
+    ))
+    .unwrap();
+    assert_eq!(
+        browser
+            .upload_cv(documents::from_html(&cv_html, "pdf"), "cv.pdf")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let html = browser.page("/offres").await;
+    let offers = listed(&html);
+    assert_eq!(offers.len(), 20, "{html}");
+    assert!(
+        offers.windows(2).all(|w| w[0].1 >= w[1].1),
+        "best first: {offers:?}"
+    );
+    assert!(
+        offers[0].0.starts_with("Développeur backend"),
+        "a developer's CV: {offers:?}"
+    );
+    assert!(
+        html.contains("Vous avez : Docker, PostgreSQL, Python"),
+        "why: the offer's skills the profile has"
+    );
+    assert!(
+        html.contains("Entreprise")
+            && html.contains("Mensuel de 2500 Euros")
+            && html.contains("CDI")
+    );
+    assert!(!html.contains("peuvent ne pas être à jour"));
+    let first = matched_at(app).await;
+
+    // Fresh: served from the cache, even with matching cut off.
+    suite.matching_proxy.set_up(false);
+    let html = browser.page("/offres").await;
+    assert_eq!(listed(&html).len(), 20);
+    assert!(!html.contains("peuvent ne pas être à jour"));
+    assert_eq!(matched_at(app).await, first, "no new search");
+
+    // The profile changes: out of date at once; matching down: the cached results,
+    // with the notice, never an error page.
+    let response = browser
+        .submit(
+            "/profil",
+            "/profil/competences",
+            &[("label", "Soudure TIG")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let html = browser.page("/offres").await;
+    assert_eq!(listed(&html).len(), 20);
+    assert!(html.contains("Les résultats peuvent ne pas être à jour"));
+    suite.matching_proxy.set_up(true);
+    browser.page("/offres").await;
+    let after_profile_change = matched_at(app).await;
+    assert!(
+        after_profile_change > first,
+        "re-matched once matching is back"
+    );
+
+    // Older than 24 h: re-matched at the next access.
+    sqlx::query("UPDATE gui.match_results SET matched_at = now() - interval '25 hours'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    browser.page("/offres").await;
+    let after_expiry = matched_at(app).await;
+    assert!(after_expiry > after_profile_change);
+
+    // New offers ingested (the marker the events worker sets): re-matched lazily.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    sqlx::query("INSERT INTO gui.offers_marker (ingested_at) VALUES (now()) ON CONFLICT (singleton) DO UPDATE SET ingested_at = now()")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    browser.page("/offres").await;
+    let after_new_offers = matched_at(app).await;
+    assert!(after_new_offers > after_expiry);
+    browser.page("/offres").await;
+    assert_eq!(matched_at(app).await, after_new_offers, "then cached again");
+
+    // "Actualiser" forces a search.
+    let response = browser.submit("/offres", "/offres/actualiser", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(matched_at(app).await > after_new_offers);
+
+    // Contract preference: only CDI offers.
+    browser
+        .submit(
+            "/profil",
+            "/profil/preferences",
+            &[("place", ""), ("contract_CDI", "on")],
+        )
+        .await;
+    let html = browser.page("/offres").await;
+    let cdd = count(app, "SELECT count(*) FROM gui.match_results m JOIN gui.job_offers o ON o.external_id = m.offer_external_id WHERE o.contract_type <> 'CDI'").await;
+    assert_eq!(cdd, 0, "{html}");
+    assert_eq!(listed(&html).len(), 20, "24 CDI offers, 20 shown");
+}
