@@ -73,7 +73,7 @@ async fn run() -> anyhow::Result<()> {
             response.bytes().await?;
         }
         let whole = rate(REQUESTS, started.elapsed());
-        println!("{format:<8}{parse:>16.1}{child:>22.1}{whole:>26.1}");
+        println!("{format:<8}{parse:>12.1}{child:>20.1}{whole:>34.1}");
     }
     Ok(())
 }

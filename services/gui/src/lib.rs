@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod cv_client;
+pub mod interactions;
 pub mod matches;
 pub mod profile;
 pub mod rate_limit;
@@ -149,6 +150,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
     let pages = accounts::routes()
         .merge(profile::routes())
         .merge(matches::routes())
+        .merge(interactions::routes())
         .route(
             "/static/app.css",
             get(|| async {

@@ -276,15 +276,17 @@ async fn fetch(
     Ok((hits, response.json().await?))
 }
 
-/// Replaces the candidate's cached matches and refreshes the offers' local copies, in
-/// one transaction.
-async fn store(
-    db: &PgPool,
-    user: Uuid,
-    hits: &[MatchHit],
+/// Refreshes the local copies of `offers` and their skills.
+pub async fn store_offers(db: &PgPool, offers: &[OfferDetail]) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    upsert_offers(&mut tx, offers).await?;
+    tx.commit().await
+}
+
+async fn upsert_offers(
+    tx: &mut sqlx::PgConnection,
     offers: &[OfferDetail],
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
     for offer in offers {
         sqlx::query(
             "INSERT INTO gui.job_offers (external_id, title, description, company_name, location, postal_code, latitude, longitude,
@@ -328,6 +330,19 @@ async fn store(
             .await?;
         }
     }
+    Ok(())
+}
+
+/// Replaces the candidate's cached matches and refreshes the offers' local copies, in
+/// one transaction.
+async fn store(
+    db: &PgPool,
+    user: Uuid,
+    hits: &[MatchHit],
+    offers: &[OfferDetail],
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    upsert_offers(&mut tx, offers).await?;
     sqlx::query("DELETE FROM gui.match_results WHERE user_id = $1")
         .bind(user)
         .execute(&mut *tx)

@@ -25,6 +25,11 @@ pub enum PageError {
     /// The page needs a signed-in candidate.
     #[error("not signed in")]
     NotSignedIn,
+    #[error("not found")]
+    NotFound,
+    /// A service the page needs does not answer.
+    #[error("a service is unavailable")]
+    Unavailable,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error("{0}")]
@@ -46,6 +51,16 @@ impl IntoResponse for PageError {
                 StatusCode::FORBIDDEN,
                 "Formulaire expiré",
                 "Ce formulaire n’est plus valable. Rechargez la page, puis réessayez.",
+            ),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page introuvable",
+                "Cette page n’existe pas, ou l’offre n’est plus publiée.",
+            ),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service indisponible",
+                "Cette information n’est pas disponible pour l’instant. Réessayez dans quelques minutes.",
             ),
             Self::TooManyAttempts => (
                 StatusCode::TOO_MANY_REQUESTS,

@@ -260,3 +260,110 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     assert_eq!(cdd, 0, "{html}");
     assert_eq!(listed(&html).len(), 20, "24 CDI offers, 20 shown");
 }
+
+#[tokio::test]
+async fn an_offer_is_viewed_saved_applied_and_followed_up() {
+    let suite = suite().await;
+    let app = &suite.app;
+    let mut browser = Browser::new(app);
+    browser.signed_in("nina@exemple.fr").await;
+
+    // Not in the local cache yet: fetched from offre-ingestion, then kept.
+    let html = browser.page("/offres/G000").await;
+    for shown in [
+        "Développeur backend Rust et Python 0",
+        "Entreprise 0",
+        "Compétences exigées",
+        "PostgreSQL",
+        "Mensuel de 2500 Euros",
+        "Voir l’offre d’origine",
+        "Pas encore de suivi",
+    ] {
+        assert!(html.contains(shown), "{shown} missing");
+    }
+    let (viewed, viewed_at): (bool, Option<chrono::DateTime<chrono::Utc>>) =
+        sqlx::query_as("SELECT viewed, viewed_at FROM gui.offer_interactions")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(viewed && viewed_at.is_some());
+
+    // The beacon adds the time spent, at most an hour a visit.
+    let csrf = csrf_of(&html);
+    for seconds in ["42", "999999"] {
+        let response = browser
+            .post(
+                "/offres/G000/temps",
+                &[("csrf", csrf.as_str()), ("seconds", seconds)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+    let spent: i32 = sqlx::query_scalar("SELECT time_spent_seconds FROM gui.offer_interactions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(spent, 42 + 3600);
+
+    assert_eq!(
+        browser
+            .submit("/offres/G000", "/offres/G000/enregistrer", &[])
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(browser
+        .page("/favoris")
+        .await
+        .contains("Développeur backend Rust et Python 0"));
+    assert_eq!(
+        browser
+            .submit("/offres/G000", "/offres/G000/postule", &[])
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let applications = browser.page("/candidatures").await;
+    assert!(
+        applications.contains("Développeur backend Rust et Python 0")
+            && applications.contains("Postulé le"),
+        "{applications}"
+    );
+    browser
+        .submit("/offres/G000", "/offres/G000/entretien", &[])
+        .await;
+    assert!(browser
+        .page("/candidatures")
+        .await
+        .contains("Entretien obtenu"));
+    browser
+        .submit("/offres/G000", "/offres/G000/embauche", &[])
+        .await;
+    assert!(browser
+        .page("/candidatures")
+        .await
+        .contains("Embauche obtenue"));
+    browser
+        .submit("/offres/G000", "/offres/G000/retirer", &[])
+        .await;
+    assert!(!browser.page("/favoris").await.contains("G000"));
+    let rows: (i64, bool, bool, bool) = sqlx::query_as(
+        "SELECT count(*), bool_and(applied AND applied_at IS NOT NULL), bool_and(got_interview), bool_and(got_hired) FROM gui.offer_interactions",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        (1, true, true, true),
+        "one row per candidate and offer"
+    );
+
+    let missing = browser.get("/offres/NOPE404").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.text().await.unwrap().contains("Page introuvable"));
+    let forged = browser
+        .post("/offres/G000/enregistrer", &[("csrf", "forged")])
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+}

@@ -1,0 +1,330 @@
+//! An offer's page and what the candidate does with it, one `offer_interactions` row
+//! per (candidate, offer): viewed (first time, and the time spent, sent by a beacon when
+//! the page is left), saved, applied, then interview and hire outcomes, with the match
+//! score at the first view. The saved offers and the applications have pages of their
+//! own.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use shared::OfferDetail;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::session::Session;
+use crate::web::{render, PageError};
+use crate::AppState;
+
+/// Longest time one beacon may add (a tab left open overnight is not reading).
+const MAX_SECONDS_PER_VISIT: i32 = 3600;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/offres/{id}", get(offer_page))
+        .route("/offres/{id}/temps", post(time_spent))
+        .route("/offres/{id}/{action}", post(act))
+        .route("/favoris", get(saved_page))
+        .route("/candidatures", get(applications_page))
+}
+
+#[derive(sqlx::FromRow)]
+pub struct Offer {
+    pub external_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub company_name: Option<String>,
+    pub location: Option<String>,
+    pub contract_type: Option<String>,
+    pub experience_required: Option<String>,
+    pub salary: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(sqlx::FromRow, Default)]
+pub struct Interaction {
+    pub saved: bool,
+    pub applied: bool,
+    pub applied_at: Option<DateTime<Utc>>,
+    pub got_interview: bool,
+    pub got_hired: bool,
+    pub match_score: Option<f64>,
+}
+
+#[derive(Template)]
+#[template(path = "offer.html")]
+struct OfferPage {
+    csrf: String,
+    offer: Offer,
+    link: String,
+    required: Vec<String>,
+    wished: Vec<String>,
+    interaction: Interaction,
+    percent: Option<u32>,
+}
+
+/// The offer from the local cache, else from offre-ingestion (then cached).
+async fn offer(state: &AppState, id: &str) -> Result<Option<Offer>, PageError> {
+    let select = "SELECT external_id, title, description, company_name, location, contract_type, experience_required, salary, url
+                  FROM gui.job_offers WHERE external_id = $1";
+    if let Some(offer) = sqlx::query_as(select)
+        .bind(id)
+        .fetch_optional(&state.db)
+        .await?
+    {
+        return Ok(Some(offer));
+    }
+    let valid = !id.is_empty() && id.len() <= 32 && id.chars().all(|c| c.is_ascii_alphanumeric());
+    if !valid {
+        return Ok(None);
+    }
+    let response = state
+        .offers
+        .get(&format!("/offers/{id}"))
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .send()
+        .await
+        .map_err(|_| PageError::Unavailable)?;
+    match response.status() {
+        StatusCode::NOT_FOUND => return Ok(None),
+        s if !s.is_success() => return Err(PageError::Unavailable),
+        _ => {}
+    }
+    let detail: OfferDetail = response.json().await.map_err(|_| PageError::Unavailable)?;
+    crate::matches::store_offers(&state.db, std::slice::from_ref(&detail)).await?;
+    Ok(sqlx::query_as(select)
+        .bind(id)
+        .fetch_optional(&state.db)
+        .await?)
+}
+
+async fn offer_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let Some(offer) = offer(&state, &id).await? else {
+        return Err(PageError::NotFound);
+    };
+    // First view: when, and the score the offer had for the candidate then.
+    sqlx::query(
+        "INSERT INTO gui.offer_interactions (user_id, offer_external_id, viewed, viewed_at, match_score)
+         VALUES ($1, $2, true, now(), (SELECT score FROM gui.match_results WHERE user_id = $1 AND offer_external_id = $2))
+         ON CONFLICT (user_id, offer_external_id) DO UPDATE
+         SET viewed = true, viewed_at = coalesce(gui.offer_interactions.viewed_at, now()),
+             match_score = coalesce(gui.offer_interactions.match_score, excluded.match_score)",
+    )
+    .bind(user.id)
+    .bind(&id)
+    .execute(&state.db)
+    .await?;
+    let interaction: Interaction = sqlx::query_as(
+        "SELECT saved, applied, applied_at, got_interview, got_hired, match_score FROM gui.offer_interactions
+         WHERE user_id = $1 AND offer_external_id = $2",
+    )
+    .bind(user.id)
+    .bind(&id)
+    .fetch_one(&state.db)
+    .await?;
+    let skills: Vec<(String, bool)> =
+        sqlx::query_as("SELECT name, is_required FROM gui.job_offer_skills WHERE offer_external_id = $1 ORDER BY name")
+            .bind(&id)
+            .fetch_all(&state.db)
+            .await?;
+    let (required, wished): (Vec<_>, Vec<_>) =
+        skills.into_iter().partition(|(_, required)| *required);
+    let link = offer.url.clone().unwrap_or_else(|| {
+        format!(
+            "https://candidat.francetravail.fr/offres/recherche/detail/{}",
+            offer.external_id
+        )
+    });
+    let page = OfferPage {
+        csrf: session.csrf.clone(),
+        percent: interaction
+            .match_score
+            .map(|s| (s.clamp(0.0, 1.0) * 100.0).round() as u32),
+        offer,
+        link,
+        required: required.into_iter().map(|(n, _)| n).collect(),
+        wished: wished.into_iter().map(|(n, _)| n).collect(),
+        interaction,
+    };
+    Ok(render(&page))
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+/// Save, unsave, applied, interview, hired: each a form on the offer's page.
+async fn act(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(&form.csrf)?;
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let set = match action.as_str() {
+        "enregistrer" => "saved = true, saved_at = now()",
+        "retirer" => "saved = false, saved_at = NULL",
+        "postule" => "applied = true, applied_at = coalesce(gui.offer_interactions.applied_at, now())",
+        // Outcomes follow an application.
+        "entretien" => "applied = true, applied_at = coalesce(gui.offer_interactions.applied_at, now()), got_interview = true",
+        "embauche" => "applied = true, applied_at = coalesce(gui.offer_interactions.applied_at, now()), got_interview = true, got_hired = true",
+        _ => return Err(PageError::NotFound),
+    };
+    let known: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM gui.job_offers WHERE external_id = $1)")
+            .bind(&id)
+            .fetch_one(&state.db)
+            .await?;
+    if !known {
+        return Err(PageError::NotFound);
+    }
+    record(&state.db, user.id, &id, set).await?;
+    Ok(Redirect::to(&format!("/offres/{id}")).into_response())
+}
+
+async fn record(db: &PgPool, user: Uuid, offer: &str, set: &str) -> Result<(), sqlx::Error> {
+    // `set` is one of the fixed assignments of `act`, never input.
+    sqlx::query(
+        "INSERT INTO gui.offer_interactions (user_id, offer_external_id) VALUES ($1, $2)
+         ON CONFLICT (user_id, offer_external_id) DO NOTHING",
+    )
+    .bind(user)
+    .bind(offer)
+    .execute(db)
+    .await?;
+    sqlx::query(&format!(
+        "UPDATE gui.offer_interactions SET {set}, updated_at = now() WHERE user_id = $1 AND offer_external_id = $2"
+    ))
+    .bind(user)
+    .bind(offer)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct TimeForm {
+    csrf: String,
+    seconds: i32,
+}
+
+/// The beacon sent when the candidate leaves an offer's page.
+async fn time_spent(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<TimeForm>,
+) -> Result<StatusCode, PageError> {
+    session.check_csrf(&form.csrf)?;
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let seconds = form.seconds.clamp(0, MAX_SECONDS_PER_VISIT);
+    sqlx::query(
+        "UPDATE gui.offer_interactions SET time_spent_seconds = time_spent_seconds + $3, updated_at = now()
+         WHERE user_id = $1 AND offer_external_id = $2",
+    )
+    .bind(user.id)
+    .bind(&id)
+    .bind(seconds)
+    .execute(&state.db)
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An offer the candidate saved or applied to.
+#[derive(sqlx::FromRow)]
+pub struct Tracked {
+    pub external_id: String,
+    pub title: String,
+    pub company_name: Option<String>,
+    pub location: Option<String>,
+    pub applied_at: Option<DateTime<Utc>>,
+    pub got_interview: bool,
+    pub got_hired: bool,
+}
+
+impl Tracked {
+    /// "Postulé le 27/11/2026", "Entretien obtenu", "Embauché".
+    pub fn status(&self) -> String {
+        if self.got_hired {
+            "Embauche obtenue".into()
+        } else if self.got_interview {
+            "Entretien obtenu".into()
+        } else {
+            self.applied_at.map_or_else(String::new, |t| {
+                format!("Postulé le {}", t.format("%d/%m/%Y"))
+            })
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tracked.html")]
+struct TrackedPage {
+    csrf: String,
+    title: &'static str,
+    empty: &'static str,
+    offers: Vec<Tracked>,
+}
+
+async fn tracked(
+    state: &AppState,
+    session: &Session,
+    filter: &str,
+    title: &'static str,
+    empty: &'static str,
+) -> Result<Response, PageError> {
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let offers = sqlx::query_as(&format!(
+        "SELECT o.external_id, o.title, o.company_name, o.location, i.applied_at, i.got_interview, i.got_hired
+         FROM gui.offer_interactions i JOIN gui.job_offers o ON o.external_id = i.offer_external_id
+         WHERE i.user_id = $1 AND {filter} ORDER BY i.updated_at DESC"
+    ))
+    .bind(user.id)
+    .fetch_all(&state.db)
+    .await?;
+    Ok(render(&TrackedPage {
+        csrf: session.csrf.clone(),
+        title,
+        empty,
+        offers,
+    }))
+}
+
+async fn saved_page(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, PageError> {
+    tracked(
+        &state,
+        &session,
+        "i.saved",
+        "Mes offres enregistrées",
+        "Vous n’avez enregistré aucune offre.",
+    )
+    .await
+}
+
+async fn applications_page(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, PageError> {
+    tracked(
+        &state,
+        &session,
+        "i.applied",
+        "Mes candidatures",
+        "Vous n’avez encore postulé à aucune offre.",
+    )
+    .await
+}
