@@ -32,8 +32,8 @@ async fn run() -> anyhow::Result<()> {
 
     println!("bench-cv: a 2-page French CV (tests/data/cv-fr.html), CVs per second");
     println!(
-        "{:<8}{:>16}{:>22}{:>26}",
-        "format", "parse only", "parse in a child", "POST /cv (+ analysis, embed)"
+        "{:<8}{:>12}{:>20}{:>34}",
+        "format", "parse only", "parse in a child", "POST /cv (+ analysis, embedding)"
     );
     for format in ["pdf", "docx"] {
         let document = documents::from_html(&html, format);
