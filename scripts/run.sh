@@ -75,6 +75,9 @@ GUI_PORT=${GUI_PORT:-8080}
 MATCHING_PORT=${MATCHING_PORT:-8081}
 OFFRE_INGESTION_PORT=${OFFRE_INGESTION_PORT:-8082}
 CV_INGESTION_PORT=${CV_INGESTION_PORT:-8083}
+# Where the GUI finds the other services.
+export MATCHING_URL=http://127.0.0.1:$MATCHING_PORT OFFRE_INGESTION_URL=http://127.0.0.1:$OFFRE_INGESTION_PORT \
+  CV_INGESTION_URL=http://127.0.0.1:$CV_INGESTION_PORT
 
 # offre-ingestion first: it creates the offers schema and the role matching reads with.
 start offre-ingestion "$OFFRE_INGESTION_PORT" postgres
