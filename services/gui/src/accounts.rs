@@ -276,6 +276,7 @@ async fn log_out(
 #[template(path = "account.html")]
 struct AccountPage {
     csrf: String,
+    unread: i64,
     email: String,
     error: Option<&'static str>,
 }
@@ -287,6 +288,7 @@ async fn account_page(
     let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     let page = AccountPage {
         csrf: session.csrf.clone(),
+        unread: crate::notifications::unread(&state.db, user.id).await?,
         email: user.email,
         error: None,
     };
@@ -350,6 +352,7 @@ async fn delete(
     if !verified {
         let page = AccountPage {
             csrf: session.csrf.clone(),
+            unread: crate::notifications::unread(&state.db, user.id).await?,
             email: user.email,
             error: Some("Mot de passe incorrect : le compte n’est pas supprimé."),
         };

@@ -59,6 +59,7 @@ pub struct Interaction {
 #[template(path = "offer.html")]
 struct OfferPage {
     csrf: String,
+    unread: i64,
     offer: Offer,
     link: String,
     required: Vec<String>,
@@ -146,6 +147,7 @@ async fn offer_page(
     });
     let page = OfferPage {
         csrf: session.csrf.clone(),
+        unread: crate::notifications::unread(&state.db, user.id).await?,
         percent: interaction
             .match_score
             .map(|s| (s.clamp(0.0, 1.0) * 100.0).round() as u32),
@@ -272,6 +274,7 @@ impl Tracked {
 #[template(path = "tracked.html")]
 struct TrackedPage {
     csrf: String,
+    unread: i64,
     title: &'static str,
     empty: &'static str,
     offers: Vec<Tracked>,
@@ -295,6 +298,7 @@ async fn tracked(
     .await?;
     Ok(render(&TrackedPage {
         csrf: session.csrf.clone(),
+        unread: crate::notifications::unread(&state.db, user.id).await?,
         title,
         empty,
         offers,

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod cv_client;
 pub mod interactions;
 pub mod matches;
+pub mod notifications;
 pub mod profile;
 pub mod rate_limit;
 pub mod session;
@@ -151,6 +152,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .merge(profile::routes())
         .merge(matches::routes())
         .merge(interactions::routes())
+        .merge(notifications::routes())
         .route(
             "/static/app.css",
             get(|| async {

@@ -113,6 +113,7 @@ pub struct MatchRow {
 #[template(path = "matches.html")]
 struct MatchesPage {
     csrf: String,
+    unread: i64,
     rows: Vec<MatchRow>,
     has_profile: bool,
     stale: bool,
@@ -148,6 +149,7 @@ async fn show(state: &AppState, session: &Session, asked: bool) -> Result<Respon
     let outcome = matches_for(state, user.id, asked).await?;
     let page = MatchesPage {
         csrf: session.csrf.clone(),
+        unread: crate::notifications::unread(&state.db, user.id).await?,
         rows: rows(&state.db, user.id).await?,
         has_profile: outcome.has_profile,
         stale: outcome.stale,

@@ -77,6 +77,7 @@ pub struct ExperienceRow {
 #[template(path = "profile.html")]
 struct ProfilePage<'a> {
     csrf: String,
+    unread: i64,
     profile: Profile,
     notice: Option<&'a str>,
     error: Option<&'a str>,
@@ -128,6 +129,7 @@ async fn show(
         .collect();
     let page = ProfilePage {
         csrf: session.csrf.clone(),
+        unread: crate::notifications::unread(&state.db, user.id).await?,
         profile,
         notice,
         error,

@@ -1,0 +1,68 @@
+//! Notifications: what the events worker records for a candidate (a new offer that
+//! matches well), listed on their page and counted in the navigation's badge. Opening
+//! the page marks them read.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::session::Session;
+use crate::web::{render, PageError};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/notifications", get(page))
+}
+
+/// Unread notifications, for the badge.
+pub async fn unread(db: &PgPool, user: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM gui.notifications WHERE user_id = $1 AND read_at IS NULL",
+    )
+    .bind(user)
+    .fetch_one(db)
+    .await
+}
+
+#[derive(sqlx::FromRow)]
+pub struct Notification {
+    pub message: String,
+    pub offer_external_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+struct NotificationsPage {
+    csrf: String,
+    unread: i64,
+    notifications: Vec<Notification>,
+}
+
+async fn page(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let notifications: Vec<Notification> = sqlx::query_as(
+        "SELECT message, offer_external_id, created_at, read_at FROM gui.notifications
+         WHERE user_id = $1 ORDER BY created_at DESC LIMIT 100",
+    )
+    .bind(user.id)
+    .fetch_all(&state.db)
+    .await?;
+    sqlx::query(
+        "UPDATE gui.notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL",
+    )
+    .bind(user.id)
+    .execute(&state.db)
+    .await?;
+    Ok(render(&NotificationsPage {
+        csrf: session.csrf.clone(),
+        unread: 0,
+        notifications,
+    }))
+}
