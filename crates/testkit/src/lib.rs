@@ -9,6 +9,7 @@ pub mod documents;
 pub mod logs;
 pub mod proxy;
 pub mod server;
+pub mod webdriver;
 
 use std::path::PathBuf;
 

@@ -3,6 +3,8 @@
 // Each test binary uses its own subset of these helpers.
 #![allow(dead_code)]
 
+pub mod suite;
+
 use std::collections::HashMap;
 
 use gui::{AppState, Config};

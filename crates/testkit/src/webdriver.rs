@@ -1,0 +1,214 @@
+//! A real browser for GUI tests: Debian's headless Chromium driven by its chromedriver
+//! over the W3C WebDriver protocol (JSON over HTTP), which is small enough to speak
+//! here rather than pull a client crate and its dependency tree.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+/// chromedriver on a free port, and one headless Chromium session through it.
+pub struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    session: String,
+}
+
+/// A page element, by its WebDriver reference.
+pub struct Element<'a> {
+    browser: &'a Browser,
+    id: String,
+}
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Browser {
+    /// Starts chromedriver and a Chromium session (French, 1280 px wide).
+    pub async fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed by `make test` (scripts/setup.sh --for-tests)");
+        let http = reqwest::Client::new();
+        let capabilities = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,2000", "--lang=fr-FR"]}}}});
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if let Ok(response) = http
+                .post(format!("{base}/session"))
+                .json(&capabilities)
+                .send()
+                .await
+            {
+                let body: Value = response.json().await.expect("chromedriver answers JSON");
+                let session = body["value"]["sessionId"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("no Chromium session: {body}"))
+                    .to_owned();
+                let browser = Self {
+                    driver,
+                    http,
+                    session: format!("{base}/session/{session}"),
+                };
+                // Elements are waited for (up to 5 s) while a page loads.
+                browser
+                    .call(
+                        reqwest::Method::POST,
+                        "/timeouts",
+                        Some(json!({"implicit": 5000})),
+                    )
+                    .await;
+                return browser;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start");
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.session));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response: Value = request
+            .send()
+            .await
+            .expect("chromedriver")
+            .json()
+            .await
+            .expect("JSON");
+        if let Some(error) = response["value"]["error"].as_str() {
+            panic!(
+                "WebDriver {path}: {error}: {}",
+                response["value"]["message"]
+            );
+        }
+        response["value"].clone()
+    }
+
+    /// Loads `url` and waits for the page.
+    pub async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    /// The first element matching the CSS `selector`.
+    pub async fn find(&self, selector: &str) -> Element<'_> {
+        let value = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": selector})),
+            )
+            .await;
+        let id = value[ELEMENT_KEY]
+            .as_str()
+            .unwrap_or_else(|| panic!("{selector}: {value}"));
+        Element {
+            browser: self,
+            id: id.to_owned(),
+        }
+    }
+
+    /// Every element matching the CSS `selector`.
+    pub async fn find_all(&self, selector: &str) -> Vec<Element<'_>> {
+        let value = self
+            .call(
+                reqwest::Method::POST,
+                "/elements",
+                Some(json!({"using": "css selector", "value": selector})),
+            )
+            .await;
+        value
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|e| Element {
+                browser: self,
+                id: e[ELEMENT_KEY].as_str().expect("an element").to_owned(),
+            })
+            .collect()
+    }
+
+    /// Runs `script` in the page.
+    pub async fn execute(&self, script: &str) {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await;
+    }
+
+    /// A PNG of the window.
+    pub async fn screenshot(&self) -> Vec<u8> {
+        let value = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        base64::engine::general_purpose::STANDARD
+            .decode(value.as_str().expect("base64"))
+            .expect("a PNG")
+    }
+}
+
+impl Element<'_> {
+    pub async fn click(&self) {
+        self.browser
+            .call(
+                reqwest::Method::POST,
+                &format!("/element/{}/click", self.id),
+                Some(json!({})),
+            )
+            .await;
+    }
+
+    /// Types `text` (a file path, for a file input).
+    pub async fn send_keys(&self, text: &str) {
+        self.browser
+            .call(
+                reqwest::Method::POST,
+                &format!("/element/{}/value", self.id),
+                Some(json!({ "text": text })),
+            )
+            .await;
+    }
+
+    pub async fn clear(&self) {
+        self.browser
+            .call(
+                reqwest::Method::POST,
+                &format!("/element/{}/clear", self.id),
+                Some(json!({})),
+            )
+            .await;
+    }
+
+    /// The rendered text.
+    pub async fn text(&self) -> String {
+        let value = self
+            .browser
+            .call(
+                reqwest::Method::GET,
+                &format!("/element/{}/text", self.id),
+                None,
+            )
+            .await;
+        value.as_str().unwrap_or_default().to_owned()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        self.driver.kill().ok();
+        self.driver.wait().ok();
+    }
+}

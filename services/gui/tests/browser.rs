@@ -1,0 +1,154 @@
+//! The candidates' main flow in real headless Chromium (Debian's chromium and
+//! chromedriver, installed by `make test`, driven over WebDriver), with all four
+//! services running: sign up, upload a real PDF CV, see 20 matches by score, open one,
+//! apply, find it on the applications page; a failed log-in; a forged form refused.
+//! Screenshots of the main pages go to `<target>/screenshots/`.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::suite::suite;
+use testkit::documents;
+use testkit::webdriver::Browser;
+
+/// Where screenshots go: `<target>/screenshots`.
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn fill(browser: &Browser, css: &str, text: &str) {
+    let field = browser.find(css).await;
+    field.clear().await;
+    field.send_keys(text).await;
+}
+
+async fn click(browser: &Browser, css: &str) {
+    browser.find(css).await.click().await;
+}
+
+async fn text(browser: &Browser) -> String {
+    browser.find("main").await.text().await
+}
+
+async fn screenshot(browser: &Browser, name: &str) {
+    std::fs::write(
+        screenshots().join(format!("{name}.png")),
+        browser.screenshot().await,
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_candidate_signs_up_uploads_a_cv_and_applies() {
+    let suite = suite().await;
+    let gui = suite.app.server.url("");
+    let browser = Browser::start().await;
+    let page = |path: &str| format!("{gui}{path}");
+
+    browser.goto(&page("/")).await;
+    screenshot(&browser, "accueil").await;
+    click(&browser, "a.button[href='/inscription']").await;
+    fill(&browser, "#email", "camille@exemple.fr").await;
+    fill(&browser, "#password", "correct horse battery").await;
+    fill(&browser, "#confirm", "correct horse battery").await;
+    screenshot(&browser, "inscription").await;
+    click(&browser, "form[action='/inscription'] button").await;
+    assert!(text(&browser).await.contains("connectez-vous"));
+
+    // A wrong password first: a clear message, no session.
+    fill(&browser, "#email", "camille@exemple.fr").await;
+    fill(&browser, "#password", "not the password at all").await;
+    click(&browser, "form[action='/connexion'] button").await;
+    assert!(text(&browser)
+        .await
+        .contains("Adresse e-mail ou mot de passe incorrect."));
+    screenshot(&browser, "connexion-echec").await;
+    fill(&browser, "#email", "camille@exemple.fr").await;
+    fill(&browser, "#password", "correct horse battery").await;
+    click(&browser, "form[action='/connexion'] button").await;
+    assert!(text(&browser).await.contains("Vous êtes connecté"));
+
+    // Upload a real PDF CV from the profile page.
+    let cv_html = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../cv-ingestion/tests/data/cv-fr.html"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("cv-camille.pdf");
+    std::fs::write(&pdf, documents::from_html(&cv_html, "pdf")).unwrap();
+    browser.goto(&page("/profil")).await;
+    browser
+        .find("#fichier-cv")
+        .await
+        .send_keys(pdf.to_str().unwrap())
+        .await;
+    click(&browser, "form[action='/profil/cv'] button").await;
+    let profile = text(&browser).await;
+    assert!(
+        profile.contains("Votre CV a été lu") && profile.contains("Développeuse backend senior"),
+        "{profile}"
+    );
+    screenshot(&browser, "profil").await;
+
+    // 20 matches, best first.
+    browser.goto(&page("/offres")).await;
+    let scores: Vec<u32> = {
+        let mut scores = Vec::new();
+        for element in browser.find_all(".matches .score strong").await {
+            scores.push(
+                element
+                    .text()
+                    .await
+                    .trim_end_matches('%')
+                    .trim()
+                    .parse()
+                    .unwrap(),
+            );
+        }
+        scores
+    };
+    assert_eq!(scores.len(), 20, "{scores:?}");
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by score: {scores:?}"
+    );
+    screenshot(&browser, "offres").await;
+
+    // Open the best one and apply.
+    let first = browser.find(".matches article h2 a").await;
+    let title = first.text().await;
+    first.click().await;
+    assert!(text(&browser).await.contains(&title));
+    screenshot(&browser, "offre").await;
+    click(&browser, "form[action$='/postule'] button").await;
+    assert!(text(&browser).await.contains("Vous avez postulé."));
+    browser.goto(&page("/candidatures")).await;
+    let applications = text(&browser).await;
+    assert!(
+        applications.contains(&title) && applications.contains("Postulé le"),
+        "{applications}"
+    );
+    screenshot(&browser, "candidatures").await;
+
+    // A form whose CSRF token was tampered with is refused.
+    browser.goto(&page("/profil")).await;
+    browser
+        .execute("document.querySelector(\"form[action='/profil/competences'] input[name=csrf]\").value = 'forged';")
+        .await;
+    fill(&browser, "#nouvelle-competence", "Soudure TIG").await;
+    click(&browser, "form[action='/profil/competences'] button").await;
+    assert!(text(&browser).await.contains("Formulaire expiré"));
+    let skills = common::count(
+        &suite.app,
+        "SELECT count(*) FROM gui.profile_skills WHERE label = 'Soudure TIG'",
+    )
+    .await;
+    assert_eq!(skills, 0);
+}

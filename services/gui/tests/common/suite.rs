@@ -1,0 +1,117 @@
+//! All four services running in-process on one real database: offers ingested and
+//! embedded with the real model; matching behind a proxy that can cut it off.
+
+use serde_json::{json, Value};
+use shared::embedding::{self, EmbeddingConfig};
+use testkit::{TcpProxy, TestDb, TestServer};
+
+use super::{app_on, cv_ingestion, App};
+
+const JOBS: [(&str, &str, &str, &[&str]); 4] = [
+    (
+        "M1805",
+        "Développeur backend Rust et Python",
+        "Conception de microservices en Rust et Python, bases PostgreSQL, Docker et Kubernetes.",
+        &["Python", "PostgreSQL", "Docker"],
+    ),
+    (
+        "J1506",
+        "Infirmier de nuit",
+        "Soins aux patients en service de chirurgie, surveillance post-opératoire.",
+        &["Soins infirmiers"],
+    ),
+    (
+        "N4101",
+        "Chauffeur poids lourd",
+        "Livraisons régionales en semi-remorque, chargement et déchargement.",
+        &["Permis CE"],
+    ),
+    (
+        "M1203",
+        "Comptable",
+        "Tenue de la comptabilité, déclarations fiscales et paie.",
+        &["Comptabilité"],
+    ),
+];
+
+pub fn offers() -> Vec<Value> {
+    (0..48)
+        .map(|i| {
+            let (rome, title, mission, skills) = JOBS[i % 4];
+            json!({
+                "id": format!("G{i:03}"), "intitule": format!("{title} {i}"), "description": mission,
+                "romeCode": rome, "typeContrat": if i % 8 < 4 { "CDI" } else { "CDD" },
+                "entreprise": {"nom": format!("Entreprise {i}")},
+                "lieuTravail": {"libelle": "69 - LYON", "latitude": 45.76, "longitude": 4.83},
+                "salaire": {"libelle": "Mensuel de 2500 Euros"},
+                "competences": skills.iter().map(|s| json!({"libelle": s, "exigence": "E"})).collect::<Vec<_>>(),
+                "dateCreation": "2026-11-20T08:00:00.000Z", "dateActualisation": "2026-11-26T08:00:00.000Z"
+            })
+        })
+        .collect()
+}
+
+pub struct Suite {
+    pub app: App,
+    pub matching_proxy: TcpProxy,
+    pub servers: Vec<TestServer>,
+}
+
+/// Offers ingested and embedded; matching (behind a proxy that can cut it off),
+/// offre-ingestion, cv-ingestion and the GUI serving.
+pub async fn suite() -> Suite {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("offers.jsonl");
+    std::fs::write(
+        &path,
+        offers()
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    let embedder = embedding::from_config(&EmbeddingConfig::from_env(&testkit::env()).unwrap())
+        .await
+        .unwrap();
+    offre_ingestion::ingest::ingest_file(&pool, &path, Some(&embedder), 36500)
+        .await
+        .unwrap();
+
+    let matching_config = matching::Config::from_env(
+        &testkit::env().with("DATABASE_URL", db.url_as("jobmatch_matching")),
+    )
+    .unwrap();
+    let matching = testkit::spawn(matching::router(
+        &matching_config,
+        matching::AppState::connect(&matching_config).unwrap(),
+    ))
+    .await;
+    let matching_proxy = TcpProxy::start(matching.addr).await;
+    let offers_config = offre_ingestion::Config::from_env(&testkit::env_with_db(&db)).unwrap();
+    let offers = testkit::spawn(offre_ingestion::router(
+        &offers_config,
+        offre_ingestion::AppState::connect(&offers_config)
+            .await
+            .unwrap(),
+    ))
+    .await;
+    let cv = cv_ingestion().await;
+    let urls = [
+        ("MATCHING_URL", format!("http://{}", matching_proxy.addr)),
+        ("OFFRE_INGESTION_URL", offers.base_url().to_string()),
+        ("CV_INGESTION_URL", cv.base_url().to_string()),
+        ("DOWNSTREAM_TIMEOUT_SECS", "2".to_owned()),
+    ];
+    let app = app_on(db, |env| {
+        urls.into_iter().fold(env, |env, (k, v)| env.with(k, v))
+    })
+    .await;
+    Suite {
+        app,
+        matching_proxy,
+        servers: vec![matching, offers, cv],
+    }
+}
