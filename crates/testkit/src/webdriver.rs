@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 /// chromedriver on a free port, and one headless Chromium session through it.
 pub struct Browser {
-    driver: Child,
+    _driver: Driver,
     http: reqwest::Client,
     session: String,
 }
@@ -32,12 +32,14 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver is installed by `make test` (scripts/setup.sh --for-tests)");
+        let driver = Driver(
+            Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver is installed by `make test` (scripts/setup.sh --for-tests)"),
+        );
         let http = reqwest::Client::new();
         let capabilities = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
@@ -57,7 +59,7 @@ impl Browser {
                     .unwrap_or_else(|| panic!("no Chromium session: {body}"))
                     .to_owned();
                 let browser = Self {
-                    driver,
+                    _driver: driver,
                     http,
                     session: format!("{base}/session/{session}"),
                 };
@@ -206,9 +208,12 @@ impl Element<'_> {
     }
 }
 
-impl Drop for Browser {
+/// The chromedriver process, stopped with the browser.
+struct Driver(Child);
+
+impl Drop for Driver {
     fn drop(&mut self) {
-        self.driver.kill().ok();
-        self.driver.wait().ok();
+        self.0.kill().ok();
+        self.0.wait().ok();
     }
 }
