@@ -11,7 +11,7 @@ ENV := . $(JOBMATCH_CACHE)/env
 # cargo-nextest runs each test in its own process (and in parallel); cargo test otherwise.
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: setup run test check fmt bench-embed bench-ingest bench-match bench-cv
+.PHONY: setup run test check fmt bench-embed bench-ingest bench-match bench-cv bench-gui
 
 ## setup: install and start what the suite needs (idempotent; run as root)
 setup:
@@ -52,3 +52,8 @@ fmt:
 bench-cv:
 	@bash scripts/setup.sh --for-tests
 	$(ENV) && cargo bench --locked -p cv-ingestion --bench cv
+
+## bench-gui: server time of the matches page, cached and cold, with the downstream calls' shares
+bench-gui:
+	@bash scripts/setup.sh --for-tests
+	$(ENV) && cargo bench --locked -p gui --bench gui
