@@ -101,6 +101,7 @@ fn cv_analysis_round_trips() {
     let analysis: CvAnalysis = round_trip(json!({
         "text": "Développeuse Rust depuis 2019",
         "language": "fr",
+        "sections": [{"kind": "experience", "heading": "Expérience", "start": 0, "end": 29}],
         "skills": [{"label": "Rust", "evidence": "Rust", "start": 14, "end": 18}],
         "experiences": [{"title": "Développeuse", "employer": "ACME", "start": "2019-01-01", "months": 70}],
         "education": [{"title": "Master informatique", "year": 2018}],
@@ -111,6 +112,7 @@ fn cv_analysis_round_trips() {
     }));
     assert_eq!(&analysis.text[14..18], "Rust");
     assert!(analysis.experiences[0].end.is_none(), "current job");
+    assert_eq!(analysis.sections[0].kind, shared::CvSectionKind::Experience);
 }
 
 #[test]
