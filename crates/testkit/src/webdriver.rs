@@ -143,6 +143,30 @@ impl Browser {
             .collect()
     }
 
+    /// The text of the first element matching `selector`, or None while there is none
+    /// (or the page is being replaced: its elements are then stale).
+    pub async fn text_of(&self, selector: &str) -> Option<String> {
+        let find = self
+            .http
+            .post(format!("{}/element", self.session))
+            .json(&json!({"using": "css selector", "value": selector}))
+            .send()
+            .await
+            .ok()?;
+        let found: Value = find.json().await.ok()?;
+        let id = found["value"][ELEMENT_KEY].as_str()?;
+        let text: Value = self
+            .http
+            .get(format!("{}/element/{id}/text", self.session))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        text["value"].as_str().map(str::to_owned)
+    }
+
     /// Runs `script` in the page.
     pub async fn execute(&self, script: &str) {
         self.call(

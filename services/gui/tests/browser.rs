@@ -36,6 +36,20 @@ async fn text(browser: &Browser) -> String {
     browser.find("main").await.text().await
 }
 
+/// The page's text once it contains `needle` (a form's answer may still be loading
+/// when the click returns), or as it is after 10 s.
+async fn text_with(browser: &Browser, needle: &str) -> String {
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = browser.text_of("main").await.unwrap_or_default();
+        if text.contains(needle) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    text
+}
+
 async fn screenshot(browser: &Browser, name: &str) {
     std::fs::write(
         screenshots().join(format!("{name}.png")),
@@ -59,20 +73,26 @@ async fn a_candidate_signs_up_uploads_a_cv_and_applies() {
     fill(&browser, "#confirm", "correct horse battery").await;
     screenshot(&browser, "inscription").await;
     click(&browser, "form[action='/inscription'] button").await;
-    assert!(text(&browser).await.contains("connectez-vous"));
+    assert!(text_with(&browser, "connectez-vous")
+        .await
+        .contains("connectez-vous"));
 
     // A wrong password first: a clear message, no session.
     fill(&browser, "#email", "camille@exemple.fr").await;
     fill(&browser, "#password", "not the password at all").await;
     click(&browser, "form[action='/connexion'] button").await;
-    assert!(text(&browser)
-        .await
-        .contains("Adresse e-mail ou mot de passe incorrect."));
+    assert!(
+        text_with(&browser, "Adresse e-mail ou mot de passe incorrect.")
+            .await
+            .contains("Adresse e-mail ou mot de passe incorrect.")
+    );
     screenshot(&browser, "connexion-echec").await;
     fill(&browser, "#email", "camille@exemple.fr").await;
     fill(&browser, "#password", "correct horse battery").await;
     click(&browser, "form[action='/connexion'] button").await;
-    assert!(text(&browser).await.contains("Vous êtes connecté"));
+    assert!(text_with(&browser, "Vous êtes connecté")
+        .await
+        .contains("Vous êtes connecté"));
 
     // Upload a real PDF CV from the profile page.
     let cv_html = std::fs::read_to_string(concat!(
@@ -90,7 +110,7 @@ async fn a_candidate_signs_up_uploads_a_cv_and_applies() {
         .send_keys(pdf.to_str().unwrap())
         .await;
     click(&browser, "form[action='/profil/cv'] button").await;
-    let profile = text(&browser).await;
+    let profile = text_with(&browser, "Votre CV a été lu").await;
     assert!(
         profile.contains("Votre CV a été lu") && profile.contains("Développeuse backend senior"),
         "{profile}"
@@ -125,10 +145,12 @@ async fn a_candidate_signs_up_uploads_a_cv_and_applies() {
     let first = browser.find(".matches article h2 a").await;
     let title = first.text().await;
     first.click().await;
-    assert!(text(&browser).await.contains(&title));
+    assert!(text_with(&browser, &title).await.contains(&title));
     screenshot(&browser, "offre").await;
     click(&browser, "form[action$='/postule'] button").await;
-    assert!(text(&browser).await.contains("Vous avez postulé."));
+    assert!(text_with(&browser, "Vous avez postulé.")
+        .await
+        .contains("Vous avez postulé."));
     browser.goto(&page("/candidatures")).await;
     let applications = text(&browser).await;
     assert!(
@@ -144,7 +166,9 @@ async fn a_candidate_signs_up_uploads_a_cv_and_applies() {
         .await;
     fill(&browser, "#nouvelle-competence", "Soudure TIG").await;
     click(&browser, "form[action='/profil/competences'] button").await;
-    assert!(text(&browser).await.contains("Formulaire expiré"));
+    assert!(text_with(&browser, "Formulaire expiré")
+        .await
+        .contains("Formulaire expiré"));
     let skills = common::count(
         &suite.app,
         "SELECT count(*) FROM gui.profile_skills WHERE label = 'Soudure TIG'",
