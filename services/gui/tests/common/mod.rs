@@ -31,7 +31,7 @@ pub async fn app_with(configure: impl FnOnce(platform::Env) -> platform::Env) ->
 
 /// The GUI on `db`, with its configuration changed by `configure`.
 pub async fn app_on(db: TestDb, configure: impl FnOnce(platform::Env) -> platform::Env) -> App {
-    let env = configure(testkit::env_with_db(&db).with("COOKIE_SECURE", "false"));
+    let env = configure(testkit::env_with_db(&db));
     let config = Config::from_env(&env).unwrap();
     let state = AppState::connect(&config).await.unwrap();
     let server = testkit::spawn(gui::router(&config, state)).await;
@@ -68,7 +68,9 @@ impl<'a> Browser<'a> {
             let (pair, attributes) = header.split_once(';').unwrap_or((header, ""));
             let (name, value) = pair.split_once('=').unwrap();
             assert!(
-                attributes.contains("HttpOnly") && attributes.contains("SameSite=Lax"),
+                attributes.contains("HttpOnly")
+                    && attributes.contains("SameSite=Lax")
+                    && attributes.contains("Secure"),
                 "{header}"
             );
             if value.is_empty() {
