@@ -35,6 +35,7 @@ pub struct ServiceApp {
     readiness: Vec<ReadinessCheck>,
     internal: Router,
     public: Router,
+    fallback: Option<axum::routing::MethodRouter>,
 }
 
 impl ServiceApp {
@@ -46,6 +47,7 @@ impl ServiceApp {
             readiness: Vec::new(),
             internal: Router::new(),
             public: Router::new(),
+            fallback: None,
         }
     }
 
@@ -73,6 +75,13 @@ impl ServiceApp {
         self
     }
 
+    /// What answers paths no route serves (problem+json 404 by default); the GUI answers
+    /// browsers with a page.
+    pub fn fallback(mut self, fallback: axum::routing::MethodRouter) -> Self {
+        self.fallback = Some(fallback);
+        self
+    }
+
     pub fn into_router(self) -> Router {
         let Self {
             config,
@@ -81,6 +90,7 @@ impl ServiceApp {
             readiness,
             internal,
             public,
+            fallback,
         } = self;
         let name = config.name;
         let metrics = metrics.unwrap_or_else(|| Metrics::new(name, |_| {}));
@@ -109,7 +119,7 @@ impl ServiceApp {
         platform
             .merge(internal)
             .merge(public)
-            .fallback(problem::not_found)
+            .fallback_service(fallback.unwrap_or_else(|| axum::routing::any(problem::not_found)))
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(DefaultBodyLimit::max(config.body_limit))
             .layer(RequestBodyLimitLayer::new(config.body_limit))

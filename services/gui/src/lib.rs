@@ -169,6 +169,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
     ServiceApp::new(&config.service, ApiDoc::openapi())
         .readiness(ReadinessCheck::database(state.db))
         .public(pages)
+        .fallback(axum::routing::any(web::not_found))
         .into_router()
 }
 

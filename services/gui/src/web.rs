@@ -82,3 +82,17 @@ impl IntoResponse for PageError {
         (status, Html(html)).into_response()
     }
 }
+
+/// Paths no page serves: a French page for a browser, problem+json for the rest.
+pub async fn not_found(request: axum::extract::Request) -> Response {
+    let wants_page = request
+        .headers()
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_page {
+        PageError::NotFound.into_response()
+    } else {
+        platform::problem::not_found(request).await.into_response()
+    }
+}

@@ -252,3 +252,23 @@ async fn a_candidate_downloads_their_data_and_deletes_the_account() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn unknown_pages_are_french_pages_for_browsers_and_problems_for_programs() {
+    let app = app().await;
+    let page = app
+        .server
+        .get("/nulle-part")
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(page.text().await.unwrap().contains("Page introuvable"));
+    let problem = app.server.get("/nulle-part").send().await.unwrap();
+    assert_eq!(problem.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        problem.headers()["content-type"],
+        "application/problem+json"
+    );
+}
