@@ -60,6 +60,8 @@ pub struct Interaction {
 struct OfferPage {
     csrf: String,
     unread: i64,
+    /// The offer's id, for the tracking section (`offer_tracking.html`).
+    id: String,
     offer: Offer,
     link: String,
     required: Vec<String>,
@@ -146,6 +148,7 @@ async fn offer_page(
         )
     });
     let page = OfferPage {
+        id: offer.external_id.clone(),
         csrf: session.csrf.clone(),
         unread: crate::notifications::unread(&state.db, user.id).await?,
         percent: interaction
@@ -165,11 +168,23 @@ struct CsrfForm {
     csrf: String,
 }
 
-/// Save, unsave, applied, interview, hired: each a form on the offer's page.
+/// The offer page's tracking section alone, what htmx swaps in place.
+#[derive(Template)]
+#[template(path = "offer_tracking.html")]
+struct TrackingSection {
+    csrf: String,
+    id: String,
+    interaction: Interaction,
+}
+
+/// Save, unsave, applied, interview, hired: each a form on the offer's page. Without
+/// JavaScript the page is reloaded; with htmx (`HX-Request`), only the tracking
+/// section comes back.
 async fn act(
     State(state): State<AppState>,
     session: Session,
     Path((id, action)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
@@ -192,6 +207,21 @@ async fn act(
         return Err(PageError::NotFound);
     }
     record(&state.db, user.id, &id, set).await?;
+    if headers.contains_key("hx-request") {
+        let interaction = sqlx::query_as(
+            "SELECT saved, applied, applied_at, got_interview, got_hired, match_score FROM gui.offer_interactions
+             WHERE user_id = $1 AND offer_external_id = $2",
+        )
+        .bind(user.id)
+        .bind(&id)
+        .fetch_one(&state.db)
+        .await?;
+        return Ok(render(&TrackingSection {
+            csrf: session.csrf.clone(),
+            id,
+            interaction,
+        }));
+    }
     Ok(Redirect::to(&format!("/offres/{id}")).into_response())
 }
 

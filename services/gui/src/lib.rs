@@ -146,6 +146,8 @@ impl AppState {
 struct ApiDoc;
 
 const STYLESHEET: &str = include_str!("../static/app.css");
+/// htmx, vendored (static/VENDORED.md).
+const HTMX: &str = include_str!("../static/htmx.min.js");
 
 pub fn router(config: &Config, state: AppState) -> Router {
     let pages = accounts::routes()
@@ -162,6 +164,18 @@ pub fn router(config: &Config, state: AppState) -> Router {
                         (CACHE_CONTROL, "public, max-age=3600"),
                     ],
                     STYLESHEET,
+                )
+            }),
+        )
+        .route(
+            "/static/htmx.min.js",
+            get(|| async {
+                (
+                    [
+                        (CONTENT_TYPE, "text/javascript"),
+                        (CACHE_CONTROL, "public, max-age=86400"),
+                    ],
+                    HTMX,
                 )
             }),
         )

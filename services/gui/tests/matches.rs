@@ -249,6 +249,28 @@ async fn an_offer_is_viewed_saved_applied_and_followed_up() {
         "one row per candidate and offer"
     );
 
+    // With htmx, a tracking button gets its section back, not a redirect.
+    let csrf = csrf_of(&browser.page("/offres/G000").await);
+    let response = browser
+        .http
+        .post(app.server.url("/offres/G000/enregistrer"))
+        .header("cookie", browser.cookie_header())
+        .header("hx-request", "true")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let section = response.text().await.unwrap();
+    assert!(
+        section.starts_with("<section id=\"suivi-offre\"") && !section.contains("<html"),
+        "{section}"
+    );
+    assert!(section.contains("Retirer des offres enregistrées"));
+    let htmx = browser.get("/static/htmx.min.js").await;
+    assert_eq!(htmx.status(), StatusCode::OK);
+    assert!(htmx.text().await.unwrap().starts_with("var htmx="));
+
     let missing = browser.get("/offres/NOPE404").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert!(missing.text().await.unwrap().contains("Page introuvable"));
