@@ -126,14 +126,7 @@ async fn offer_page(
     .bind(&id)
     .execute(&state.db)
     .await?;
-    let interaction: Interaction = sqlx::query_as(
-        "SELECT saved, applied, applied_at, got_interview, got_hired, match_score FROM gui.offer_interactions
-         WHERE user_id = $1 AND offer_external_id = $2",
-    )
-    .bind(user.id)
-    .bind(&id)
-    .fetch_one(&state.db)
-    .await?;
+    let interaction = interaction(&state.db, user.id, &id).await?;
     let skills: Vec<(String, bool)> =
         sqlx::query_as("SELECT name, is_required FROM gui.job_offer_skills WHERE offer_external_id = $1 ORDER BY name")
             .bind(&id)
@@ -208,14 +201,7 @@ async fn act(
     }
     record(&state.db, user.id, &id, set).await?;
     if headers.contains_key("hx-request") {
-        let interaction = sqlx::query_as(
-            "SELECT saved, applied, applied_at, got_interview, got_hired, match_score FROM gui.offer_interactions
-             WHERE user_id = $1 AND offer_external_id = $2",
-        )
-        .bind(user.id)
-        .bind(&id)
-        .fetch_one(&state.db)
-        .await?;
+        let interaction = interaction(&state.db, user.id, &id).await?;
         return Ok(render(&TrackingSection {
             csrf: session.csrf.clone(),
             id,
@@ -223,6 +209,18 @@ async fn act(
         }));
     }
     Ok(Redirect::to(&format!("/offres/{id}")).into_response())
+}
+
+/// The candidate's row for an offer (it exists once the offer was viewed or acted on).
+async fn interaction(db: &PgPool, user: Uuid, offer: &str) -> Result<Interaction, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT saved, applied, applied_at, got_interview, got_hired, match_score FROM gui.offer_interactions
+         WHERE user_id = $1 AND offer_external_id = $2",
+    )
+    .bind(user)
+    .bind(offer)
+    .fetch_one(db)
+    .await
 }
 
 async fn record(db: &PgPool, user: Uuid, offer: &str, set: &str) -> Result<(), sqlx::Error> {
