@@ -44,6 +44,9 @@ SKILLS_CSV_SHA256=7e0ccb8e5029201ba4ea81c392b73732d5483bd2cb332cce82e5241ff662b2
 # What only the tests use: LibreOffice makes real PDF/DOCX/ODT CVs, qpdf encrypts one,
 # Chromium and its WebDriver run the GUI in a real browser.
 TEST_PACKAGES=(libreoffice-writer-nogui qpdf fonts-dejavu-core fonts-linuxlibertine chromium chromium-driver)
+# axe-core audits the GUI's pages for accessibility in the browser tests.
+AXE_VERSION=4.10.2
+AXE_TGZ_SHA256=9ea2d2d6917da998122bdacfd3b473e31ead53f4b87146c716a12edf89158100
 SWAGGER_UI_VERSION=5.35.0
 SWAGGER_UI_TGZ_SHA256=1b8e891893404ea4c3558b6a87e2a3e494e7eedba41168c2ece5800a391a6ea6
 # sympy: the ORT transformer optimizer's symbolic shape inference (optimize_onnx.py).
@@ -434,7 +437,20 @@ step_skills() {
   changed "skills referential (ESCO v1.1.1, $SKILLS_WHEEL)"
 }
 
-step_test_tools() { apt_install "${TEST_PACKAGES[@]}"; }
+step_test_tools() {
+  apt_install "${TEST_PACKAGES[@]}"
+  local axe=$CACHE/axe-core/axe.min.js
+  if [[ -s $axe && $(cat "$CACHE/axe-core/.version" 2>/dev/null) == "$AXE_VERSION" ]]; then return 0; fi
+  command -v npm >/dev/null || apt_install npm
+  mktmp; local t=$T
+  run env -C "$t" npm pack --silent --no-fund --no-audit --no-update-notifier "axe-core@$AXE_VERSION"
+  [[ $(sha256 "$t/axe-core-$AXE_VERSION.tgz") == "$AXE_TGZ_SHA256" ]] || die "axe-core $AXE_VERSION tarball sha256 mismatch"
+  run tar -xzf "$t/axe-core-$AXE_VERSION.tgz" -C "$t" package/axe.min.js
+  mkdir -p "$CACHE/axe-core"
+  cp "$t/package/axe.min.js" "$axe"
+  echo "$AXE_VERSION" >"$CACHE/axe-core/.version"
+  changed "axe-core $AXE_VERSION (accessibility audits in tests)"
+}
 
 step_env_file() {
   local f=$CACHE/env want

@@ -177,6 +177,32 @@ impl Browser {
         .await;
     }
 
+    /// The page's WCAG 2.x A and AA violations found by axe-core (installed by `make
+    /// test`), one line each: rule, help, number of elements.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let axe_path = crate::cache_dir().join("axe-core/axe.min.js");
+        let axe = std::fs::read_to_string(&axe_path)
+            .unwrap_or_else(|e| panic!("{}: {e} (installed by `make test`)", axe_path.display()));
+        self.execute(&axe).await;
+        let script = "const done = arguments[arguments.length - 1];
+            axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})
+               .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ')')))
+               .catch(e => done(['axe failed: ' + e]));";
+        let value = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/async",
+                Some(json!({"script": script, "args": []})),
+            )
+            .await;
+        value
+            .as_array()
+            .expect("a list of violations")
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     /// A PNG of the window.
     pub async fn screenshot(&self) -> Vec<u8> {
         let value = self.call(reqwest::Method::GET, "/screenshot", None).await;

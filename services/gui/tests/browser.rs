@@ -2,7 +2,8 @@
 //! chromedriver, installed by `make test`, driven over WebDriver), with all four
 //! services running: sign up, upload a real PDF CV, see 20 matches by score, open one,
 //! apply, find it on the applications page; a failed log-in; a forged form refused.
-//! Screenshots of the main pages go to `<target>/screenshots/`.
+//! Screenshots of the main pages go to `<target>/screenshots/`; each of those pages is
+//! audited by axe-core (WCAG 2.1 A and AA).
 
 mod common;
 
@@ -175,4 +176,14 @@ async fn a_candidate_signs_up_uploads_a_cv_and_applies() {
     )
     .await;
     assert_eq!(skills, 0);
+
+    // The audit itself finds what it should: an image without a text alternative.
+    browser
+        .execute("document.querySelector('main').appendChild(document.createElement('img'));")
+        .await;
+    let violations = browser.accessibility_violations().await;
+    assert!(
+        violations.iter().any(|v| v.starts_with("image-alt")),
+        "{violations:?}"
+    );
 }
