@@ -289,49 +289,67 @@ async fn upsert_offers(
     tx: &mut sqlx::PgConnection,
     offers: &[OfferDetail],
 ) -> Result<(), sqlx::Error> {
-    for offer in offers {
-        sqlx::query(
-            "INSERT INTO gui.job_offers (external_id, title, description, company_name, location, postal_code, latitude, longitude,
-                 contract_type, experience_required, salary, rome_code, rome_label, sector, url, published_at, archived, synced_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, now())
-             ON CONFLICT (external_id) DO UPDATE SET title = $2, description = $3, company_name = $4, location = $5,
-                 postal_code = $6, latitude = $7, longitude = $8, contract_type = $9, experience_required = $10, salary = $11,
-                 rome_code = $12, rome_label = $13, sector = $14, url = $15, published_at = $16, archived = $17, synced_at = now()",
-        )
-        .bind(&offer.id)
-        .bind(&offer.intitule)
-        .bind(&offer.description)
-        .bind(&offer.entreprise)
-        .bind(&offer.lieu)
-        .bind(&offer.code_postal)
-        .bind(offer.latitude)
-        .bind(offer.longitude)
-        .bind(&offer.type_contrat)
-        .bind(&offer.experience_libelle)
-        .bind(&offer.salaire)
-        .bind(&offer.rome_code)
-        .bind(&offer.rome_libelle)
-        .bind(&offer.secteur_activite_libelle)
-        .bind(&offer.url_origine)
-        .bind(offer.date_creation)
-        .bind(offer.archived)
+    // One statement for all the offers, one for their skills: a refresh stores 20
+    // offers at once.
+    let column = |f: fn(&OfferDetail) -> Option<String>| offers.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(
+        "INSERT INTO gui.job_offers (external_id, title, description, company_name, location, postal_code, latitude, longitude,
+             contract_type, experience_required, salary, rome_code, rome_label, sector, url, published_at, archived, synced_at)
+         SELECT *, now() FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+             $7::float8[], $8::float8[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+             $15::text[], $16::timestamptz[], $17::bool[])
+         ON CONFLICT (external_id) DO UPDATE SET title = excluded.title, description = excluded.description,
+             company_name = excluded.company_name, location = excluded.location, postal_code = excluded.postal_code,
+             latitude = excluded.latitude, longitude = excluded.longitude, contract_type = excluded.contract_type,
+             experience_required = excluded.experience_required, salary = excluded.salary, rome_code = excluded.rome_code,
+             rome_label = excluded.rome_label, sector = excluded.sector, url = excluded.url,
+             published_at = excluded.published_at, archived = excluded.archived, synced_at = now()",
+    )
+    .bind(offers.iter().map(|o| o.id.clone()).collect::<Vec<_>>())
+    .bind(offers.iter().map(|o| o.intitule.clone()).collect::<Vec<_>>())
+    .bind(column(|o| o.description.clone()))
+    .bind(column(|o| o.entreprise.clone()))
+    .bind(column(|o| o.lieu.clone()))
+    .bind(column(|o| o.code_postal.clone()))
+    .bind(offers.iter().map(|o| o.latitude).collect::<Vec<_>>())
+    .bind(offers.iter().map(|o| o.longitude).collect::<Vec<_>>())
+    .bind(column(|o| o.type_contrat.clone()))
+    .bind(column(|o| o.experience_libelle.clone()))
+    .bind(column(|o| o.salaire.clone()))
+    .bind(column(|o| o.rome_code.clone()))
+    .bind(column(|o| o.rome_libelle.clone()))
+    .bind(column(|o| o.secteur_activite_libelle.clone()))
+    .bind(column(|o| o.url_origine.clone()))
+    .bind(offers.iter().map(|o| o.date_creation).collect::<Vec<_>>())
+    .bind(offers.iter().map(|o| o.archived).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    let ids: Vec<&str> = offers.iter().map(|o| o.id.as_str()).collect();
+    sqlx::query("DELETE FROM gui.job_offer_skills WHERE offer_external_id = ANY($1)")
+        .bind(&ids)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM gui.job_offer_skills WHERE offer_external_id = $1")
-            .bind(&offer.id)
-            .execute(&mut *tx)
-            .await?;
-        for skill in &offer.competences {
-            sqlx::query(
-                "INSERT INTO gui.job_offer_skills (offer_external_id, name, is_required) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(&offer.id)
-            .bind(&skill.libelle)
-            .bind(skill.exigence.as_deref() == Some("E"))
-            .execute(&mut *tx)
-            .await?;
-        }
-    }
+    let skills: Vec<(&str, &str, bool)> = offers
+        .iter()
+        .flat_map(|o| {
+            o.competences.iter().map(|s| {
+                (
+                    o.id.as_str(),
+                    s.libelle.as_str(),
+                    s.exigence.as_deref() == Some("E"),
+                )
+            })
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO gui.job_offer_skills (offer_external_id, name, is_required)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bool[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(skills.iter().map(|s| s.0).collect::<Vec<_>>())
+    .bind(skills.iter().map(|s| s.1).collect::<Vec<_>>())
+    .bind(skills.iter().map(|s| s.2).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
@@ -350,14 +368,19 @@ async fn store(
         .execute(&mut *tx)
         .await?;
     let known: std::collections::HashSet<&str> = offers.iter().map(|o| o.id.as_str()).collect();
-    for hit in hits.iter().filter(|h| known.contains(h.id.as_str())) {
-        sqlx::query("INSERT INTO gui.match_results (user_id, offer_external_id, score, matched_at) VALUES ($1, $2, $3, now())")
-            .bind(user)
-            .bind(&hit.id)
-            .bind(hit.score)
-            .execute(&mut *tx)
-            .await?;
-    }
+    let kept: Vec<&MatchHit> = hits
+        .iter()
+        .filter(|h| known.contains(h.id.as_str()))
+        .collect();
+    sqlx::query(
+        "INSERT INTO gui.match_results (user_id, offer_external_id, score, matched_at)
+         SELECT $1, id, score, now() FROM UNNEST($2::text[], $3::float8[]) AS hit(id, score)",
+    )
+    .bind(user)
+    .bind(kept.iter().map(|h| h.id.as_str()).collect::<Vec<_>>())
+    .bind(kept.iter().map(|h| h.score).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await
 }
 
