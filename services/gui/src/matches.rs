@@ -121,7 +121,9 @@ struct MatchesPage {
 }
 
 async fn page(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
-    show(&state, &session, false).await
+    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+    let outcome = matches_for(&state, user.id, false).await?;
+    show(&state, &session, user.id, outcome).await
 }
 
 #[derive(Deserialize)]
@@ -138,19 +140,23 @@ async fn refresh_now(
     let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     let outcome = matches_for(&state, user.id, true).await?;
     if outcome.stale {
-        // Shown with the notice, rather than redirected away from it.
-        return show(&state, &session, false).await;
+        // Shown with the notice, rather than redirected away from it (and without
+        // waiting for the unavailable services a second time).
+        return show(&state, &session, user.id, outcome).await;
     }
     Ok(Redirect::to("/offres").into_response())
 }
 
-async fn show(state: &AppState, session: &Session, asked: bool) -> Result<Response, PageError> {
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
-    let outcome = matches_for(state, user.id, asked).await?;
+async fn show(
+    state: &AppState,
+    session: &Session,
+    user: Uuid,
+    outcome: Outcome,
+) -> Result<Response, PageError> {
     let page = MatchesPage {
         csrf: session.csrf.clone(),
-        unread: crate::notifications::unread(&state.db, user.id).await?,
-        rows: rows(&state.db, user.id).await?,
+        unread: crate::notifications::unread(&state.db, user).await?,
+        rows: rows(&state.db, user).await?,
         has_profile: outcome.has_profile,
         stale: outcome.stale,
         matched_on: outcome
@@ -166,8 +172,6 @@ pub struct Outcome {
     /// The results shown could not be refreshed when they should have been.
     pub stale: bool,
     pub matched_at: Option<DateTime<Utc>>,
-    /// Why they were refreshed (or should have been).
-    pub refresh: Option<Refresh>,
 }
 
 /// Refreshes a candidate's cached matches when the policy says so.
@@ -188,7 +192,6 @@ pub async fn matches_for(
             has_profile: false,
             stale: false,
             matched_at: None,
-            refresh: None,
         });
     };
     let cache = CacheState {
@@ -208,7 +211,6 @@ pub async fn matches_for(
         has_profile: true,
         stale: false,
         matched_at: cache.matched_at,
-        refresh,
     };
     if refresh.is_some() {
         match fetch(state, &query).await {
