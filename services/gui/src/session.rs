@@ -127,13 +127,16 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
-/// The candidate a session token belongs to, while the session lasts.
+/// The candidate a session token belongs to, while the session lasts. `last_seen_at`
+/// is written at most once a minute, not on every page view.
 async fn user_of(db: &PgPool, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
     let row: Option<(Uuid, String)> = sqlx::query_as(
-        "UPDATE gui.sessions s SET last_seen_at = now()
-         FROM gui.users u
-         WHERE s.token_hash = $1 AND s.expires_at > now() AND u.id = s.user_id
-         RETURNING u.id, u.email",
+        "WITH touched AS (
+             UPDATE gui.sessions SET last_seen_at = now()
+             WHERE token_hash = $1 AND last_seen_at < now() - interval '1 minute'
+         )
+         SELECT u.id, u.email FROM gui.sessions s JOIN gui.users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_at > now()",
     )
     .bind(digest(token))
     .fetch_optional(db)

@@ -50,6 +50,29 @@ async fn sign_up_then_log_in_and_out() {
     );
     assert!(home.contains("<main") && home.contains("lang=\"fr\""));
 
+    // The session's last visit is written at most once a minute, not on every page.
+    sqlx::query("UPDATE gui.sessions SET last_seen_at = now() - interval '2 minutes'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    browser.page("/").await;
+    let seen: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT last_seen_at FROM gui.sessions")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        chrono::Utc::now() - seen < chrono::TimeDelta::seconds(30),
+        "touched after a minute"
+    );
+    browser.page("/").await;
+    let again: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT last_seen_at FROM gui.sessions")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(again, seen, "not written again within the minute");
+
     let response = browser.submit("/", "/deconnexion", &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(count(&app, "SELECT count(*) FROM gui.sessions").await, 0);
