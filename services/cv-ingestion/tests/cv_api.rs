@@ -282,7 +282,20 @@ async fn an_english_cv_reads_its_dates_languages_and_skills() {
             ("German", Some("B1"))
         ]
     );
-    assert!(!cv.skills.is_empty());
+    let skills = skill_labels(&cv);
+    // English labels for an English CV.
+    for expected in [
+        "infection control",
+        "intravenous infusion",
+        "apply wound dressings",
+        "administer prescribed medication",
+        "intensive care medicine",
+    ] {
+        assert!(
+            skills.contains(&expected),
+            "{expected} missing from {skills:?}"
+        );
+    }
 }
 
 #[tokio::test]
