@@ -22,7 +22,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::rate_limit::{self, Limit};
-use crate::session::{self, Session, CSRF_COOKIE, SESSION_COOKIE};
+use crate::session::{self, Session, SignedIn, CSRF_COOKIE, SESSION_COOKIE};
 use crate::web::{render, PageError};
 use crate::AppState;
 
@@ -283,9 +283,8 @@ struct AccountPage {
 
 async fn account_page(
     State(state): State<AppState>,
-    session: Session,
+    SignedIn { session, user }: SignedIn,
 ) -> Result<Response, PageError> {
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     let page = AccountPage {
         csrf: session.csrf.clone(),
         unread: crate::notifications::unread(&state.db, user.id).await?,
@@ -296,8 +295,10 @@ async fn account_page(
 }
 
 /// Everything kept about the candidate, as one JSON document.
-async fn export(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
-    let user = session.user.ok_or(PageError::NotSignedIn)?;
+async fn export(
+    State(state): State<AppState>,
+    SignedIn { user, .. }: SignedIn,
+) -> Result<Response, PageError> {
     let data: serde_json::Value = sqlx::query_scalar(EXPORT_SQL)
         .bind(user.id)
         .fetch_one(&state.db)
@@ -338,11 +339,10 @@ struct DeleteForm {
 /// Deletes the account and, by cascade, everything attached to it.
 async fn delete(
     State(state): State<AppState>,
-    session: Session,
+    SignedIn { session, user }: SignedIn,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     let stored: String = sqlx::query_scalar("SELECT password_hash FROM gui.users WHERE id = $1")
         .bind(user.id)
         .fetch_one(&state.db)

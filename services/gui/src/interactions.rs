@@ -16,7 +16,7 @@ use shared::OfferDetail;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::session::Session;
+use crate::session::SignedIn;
 use crate::web::{render, PageError};
 use crate::AppState;
 
@@ -107,10 +107,9 @@ async fn offer(state: &AppState, id: &str) -> Result<Option<Offer>, PageError> {
 
 async fn offer_page(
     State(state): State<AppState>,
-    session: Session,
+    SignedIn { session, user }: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     let Some(offer) = offer(&state, &id).await? else {
         return Err(PageError::NotFound);
     };
@@ -175,13 +174,12 @@ struct TrackingSection {
 /// section comes back.
 async fn act(
     State(state): State<AppState>,
-    session: Session,
+    SignedIn { session, user }: SignedIn,
     Path((id, action)): Path<(String, String)>,
     headers: axum::http::HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     let set = match action.as_str() {
         "enregistrer" => "saved = true, saved_at = now()",
         "retirer" => "saved = false, saved_at = NULL",
@@ -252,12 +250,11 @@ struct TimeForm {
 /// The beacon sent when the candidate leaves an offer's page.
 async fn time_spent(
     State(state): State<AppState>,
-    session: Session,
+    SignedIn { session, user }: SignedIn,
     Path(id): Path<String>,
     Form(form): Form<TimeForm>,
 ) -> Result<StatusCode, PageError> {
     session.check_csrf(&form.csrf)?;
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     let seconds = form.seconds.clamp(0, MAX_SECONDS_PER_VISIT);
     sqlx::query(
         "UPDATE gui.offer_interactions SET time_spent_seconds = time_spent_seconds + $3, updated_at = now()
@@ -310,12 +307,11 @@ struct TrackedPage {
 
 async fn tracked(
     state: &AppState,
-    session: &Session,
+    SignedIn { session, user }: SignedIn,
     filter: &str,
     title: &'static str,
     empty: &'static str,
 ) -> Result<Response, PageError> {
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     let offers = sqlx::query_as(&format!(
         "SELECT o.external_id, o.title, o.company_name, o.location, i.applied_at, i.got_interview, i.got_hired
          FROM gui.offer_interactions i JOIN gui.job_offers o ON o.external_id = i.offer_external_id
@@ -335,11 +331,11 @@ async fn tracked(
 
 async fn saved_page(
     State(state): State<AppState>,
-    session: Session,
+    signed_in: SignedIn,
 ) -> Result<Response, PageError> {
     tracked(
         &state,
-        &session,
+        signed_in,
         "i.saved",
         "Mes offres enregistrées",
         "Vous n’avez enregistré aucune offre.",
@@ -349,11 +345,11 @@ async fn saved_page(
 
 async fn applications_page(
     State(state): State<AppState>,
-    session: Session,
+    signed_in: SignedIn,
 ) -> Result<Response, PageError> {
     tracked(
         &state,
-        &session,
+        signed_in,
         "i.applied",
         "Mes candidatures",
         "Vous n’avez encore postulé à aucune offre.",

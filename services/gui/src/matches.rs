@@ -25,7 +25,7 @@ use shared::{GeoFilter, MatchFilters, MatchHit, MatchRequest, OfferDetail};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::session::Session;
+use crate::session::{Session, SignedIn};
 use crate::web::{render, PageError};
 use crate::AppState;
 
@@ -120,8 +120,10 @@ struct MatchesPage {
     matched_on: Option<String>,
 }
 
-async fn page(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+async fn page(
+    State(state): State<AppState>,
+    SignedIn { session, user }: SignedIn,
+) -> Result<Response, PageError> {
     let outcome = matches_for(&state, user.id, false).await?;
     show(&state, &session, user.id, outcome).await
 }
@@ -133,11 +135,10 @@ struct CsrfForm {
 
 async fn refresh_now(
     State(state): State<AppState>,
-    session: Session,
+    SignedIn { session, user }: SignedIn,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     let outcome = matches_for(&state, user.id, true).await?;
     if outcome.stale {
         // Shown with the notice, rather than redirected away from it (and without

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::session::Session;
+use crate::session::SignedIn;
 use crate::web::{render, PageError};
 use crate::AppState;
 
@@ -45,8 +45,10 @@ struct NotificationsPage {
     notifications: Vec<Notification>,
 }
 
-async fn page(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+async fn page(
+    State(state): State<AppState>,
+    SignedIn { session, user }: SignedIn,
+) -> Result<Response, PageError> {
     let notifications: Vec<Notification> = sqlx::query_as(
         "SELECT message, offer_external_id, created_at, read_at FROM gui.notifications
          WHERE user_id = $1 ORDER BY created_at DESC LIMIT 100",

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::cv_client::{self, CvRefused};
 use crate::rate_limit::{self, Limit};
-use crate::session::{CurrentUser, Session};
+use crate::session::{CurrentUser, Session, SignedIn};
 use crate::web::{render, PageError};
 use crate::AppState;
 
@@ -94,10 +94,9 @@ struct PageQuery {
 
 async fn page(
     State(state): State<AppState>,
-    session: Session,
+    SignedIn { session, user }: SignedIn,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, PageError> {
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     let notice = query
         .cv
         .map(|_| "Votre CV a été lu : vérifiez ce que nous avons compris ci-dessous.");
@@ -248,10 +247,9 @@ fn period(start: Option<NaiveDate>, end: Option<NaiveDate>) -> String {
 /// The CV upload: a multipart form with the CSRF token and the file.
 async fn upload_cv(
     State(state): State<AppState>,
-    session: Session,
+    SignedIn { session, user }: SignedIn,
     mut form: Multipart,
 ) -> Result<Response, PageError> {
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     let (mut csrf, mut file) = (String::new(), None);
     while let Ok(Some(field)) = form.next_field().await {
         match field.name() {
@@ -437,11 +435,10 @@ struct SkillForm {
 
 async fn add_skill(
     State(state): State<AppState>,
-    session: Session,
+    SignedIn { session, user }: SignedIn,
     Form(form): Form<SkillForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     let label = form.label.trim();
     if label.is_empty() || label.chars().count() > 200 {
         return show(
@@ -468,11 +465,10 @@ async fn add_skill(
 
 async fn remove_skill(
     State(state): State<AppState>,
-    session: Session,
+    SignedIn { session, user }: SignedIn,
     Form(form): Form<SkillForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     sqlx::query("DELETE FROM gui.profile_skills WHERE user_id = $1 AND label = $2")
         .bind(user.id)
         .bind(&form.label)
@@ -493,11 +489,10 @@ struct ExperienceForm {
 
 async fn add_experience(
     State(state): State<AppState>,
-    session: Session,
+    SignedIn { session, user }: SignedIn,
     Form(form): Form<ExperienceForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     let month = |s: &str| NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d").ok();
     let (start, end) = (month(&form.start), month(&form.end));
     let title = form.title.trim();
@@ -532,11 +527,10 @@ struct RemoveExperienceForm {
 
 async fn remove_experience(
     State(state): State<AppState>,
-    session: Session,
+    SignedIn { session, user }: SignedIn,
     Form(form): Form<RemoveExperienceForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     sqlx::query("DELETE FROM gui.profile_experiences WHERE user_id = $1 AND id = $2")
         .bind(user.id)
         .bind(form.id)
@@ -548,11 +542,10 @@ async fn remove_experience(
 /// Place, radius and contract preferences. Checkboxes arrive as `contract_<CODE>`.
 async fn save_preferences(
     State(state): State<AppState>,
-    session: Session,
+    SignedIn { session, user }: SignedIn,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     session.check_csrf(form.get("csrf").map_or("", String::as_str))?;
-    let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
     let place = form.get("place").map_or("", |p| p.trim());
     let commune = if place.is_empty() {
         None

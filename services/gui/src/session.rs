@@ -127,6 +127,23 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
+/// A request's session with its signed-in candidate: pages that need one take it, and
+/// a request without one is sent to the log-in page.
+pub struct SignedIn {
+    pub session: Session,
+    pub user: CurrentUser,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let session = Session::from_request_parts(parts, state).await?;
+        let user = session.user.clone().ok_or(PageError::NotSignedIn)?;
+        Ok(Self { session, user })
+    }
+}
+
 /// The candidate a session token belongs to, while the session lasts. `last_seen_at`
 /// is written at most once a minute, not on every page view.
 async fn user_of(db: &PgPool, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
