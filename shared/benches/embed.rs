@@ -138,10 +138,8 @@ fn measure_reference(
 ) -> anyhow::Result<Measure> {
     let cache = env.or("JOBMATCH_CACHE", "/var/cache/jobmatch".to_owned())?;
     let python = format!("{cache}/venv-bench/bin/python");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../scripts/bench/embed_reference.py"
-    );
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo");
+    let script = format!("{manifest}/../scripts/bench/embed_reference.py");
     let batches: Vec<String> = BATCHES.iter().map(ToString::to_string).collect();
     let output = Command::new(&python)
         .arg(script)

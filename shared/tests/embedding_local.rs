@@ -29,11 +29,10 @@ fn reference() -> Vec<Reference> {
     let path = std::env::var("JOBMATCH_SHARED")
         .map(|dir| format!("{dir}/fixtures/minilm_reference.json"))
         .unwrap_or_else(|_| {
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/fixtures/minilm_reference.json"
-            )
-            .into()
+            // Read when the test runs: a binary built in another clone (shared target
+            // dir) must read this clone's neighbour.
+            let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo");
+            format!("{manifest}/../../shared/fixtures/minilm_reference.json")
         });
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();

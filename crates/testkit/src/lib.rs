@@ -30,6 +30,15 @@ pub fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/var/cache/jobmatch"))
 }
 
+/// The directory of the package under test, read when the test runs (cargo and
+/// nextest set it), not when it was compiled: the target dir is shared by clones, and a
+/// test binary built in another clone must read this clone's files.
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .expect("cargo sets CARGO_MANIFEST_DIR for tests and benches")
+}
+
 /// The Swagger UI files installed by `make setup`.
 pub fn docs_assets_dir() -> PathBuf {
     std::env::var_os("DOCS_ASSETS_DIR")

@@ -3,9 +3,11 @@
 use std::process::Command;
 
 fn run_setup() -> String {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let root = testkit::manifest_dir().join("../..");
     let output = Command::new("make")
-        .args(["--no-print-directory", "-C", root, "setup"])
+        .args(["--no-print-directory", "-C"])
+        .arg(&root)
+        .arg("setup")
         .output()
         .expect("cannot run make setup");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();

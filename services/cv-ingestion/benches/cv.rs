@@ -21,10 +21,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let html = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/cv-fr.html"
-    ))?;
+    let html = std::fs::read_to_string(testkit::manifest_dir().join("tests/data/cv-fr.html"))?;
     let env = testkit::env().with("CV_PARSER", env!("CARGO_BIN_EXE_cv-ingestion"));
     let config = Config::from_env(&env)?;
     let state = AppState::load(&config).await?;

@@ -307,7 +307,7 @@ async fn a_parser_that_hangs_or_crashes_costs_one_request() {
     }
     // Files the fuzzer found to crash a parser (tests/data/fuzz-findings) are refused
     // the same way.
-    let findings = format!("{}/tests/data/fuzz-findings", env!("CARGO_MANIFEST_DIR"));
+    let findings = testkit::manifest_dir().join("tests/data/fuzz-findings");
     let server = start(common::env()).await;
     let mut replayed = 0;
     for entry in std::fs::read_dir(&findings).unwrap() {

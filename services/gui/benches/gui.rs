@@ -40,10 +40,7 @@ async fn run() -> anyhow::Result<()> {
     let app = &suite.app;
     let mut browser = Browser::new(app);
     browser.signed_in("bench@exemple.fr").await;
-    let cv_html = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../cv-ingestion/tests/data/cv-fr.html"
-    ))?;
+    let cv_html = common::cv_html();
     browser
         .upload_cv(documents::from_html(&cv_html, "pdf"), "cv.pdf")
         .await;

@@ -96,11 +96,7 @@ async fn a_candidate_signs_up_uploads_a_cv_and_applies() {
         .contains("Vous êtes connecté"));
 
     // Upload a real PDF CV from the profile page.
-    let cv_html = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../cv-ingestion/tests/data/cv-fr.html"
-    ))
-    .unwrap();
+    let cv_html = common::cv_html();
     let dir = tempfile::tempdir().unwrap();
     let pdf = dir.path().join("cv-camille.pdf");
     std::fs::write(&pdf, documents::from_html(&cv_html, "pdf")).unwrap();

@@ -48,11 +48,7 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     let html = browser.page("/offres").await;
     assert!(html.contains("Déposez votre CV"), "no profile yet");
 
-    let cv_html = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../cv-ingestion/tests/data/cv-fr.html"
-    ))
-    .unwrap();
+    let cv_html = cv_html();
     assert_eq!(
         browser
             .upload_cv(documents::from_html(&cv_html, "pdf"), "cv.pdf")

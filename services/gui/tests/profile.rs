@@ -8,14 +8,6 @@ use common::*;
 use reqwest::StatusCode;
 use testkit::documents;
 
-fn cv_html() -> String {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../cv-ingestion/tests/data/cv-fr.html"
-    ))
-    .unwrap()
-}
-
 async fn embedding(app: &App) -> Vec<f32> {
     let v: pgvector::Vector = sqlx::query_scalar("SELECT profile_embedding FROM gui.profiles")
         .fetch_one(&app.pool)

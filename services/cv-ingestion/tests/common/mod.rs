@@ -31,11 +31,8 @@ pub async fn start(env: platform::Env) -> TestServer {
 
 /// A test CV's HTML (tests/data).
 pub fn html(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/data/{name}.html",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("test CV")
+    std::fs::read_to_string(testkit::manifest_dir().join(format!("tests/data/{name}.html")))
+        .expect("test CV")
 }
 
 pub async fn post_file(server: &TestServer, bytes: Vec<u8>) -> Response {

@@ -169,6 +169,12 @@ pub async fn count(app: &App, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
 }
 
+/// The French test CV's HTML (cv-ingestion's tests/data).
+pub fn cv_html() -> String {
+    std::fs::read_to_string(testkit::manifest_dir().join("../cv-ingestion/tests/data/cv-fr.html"))
+        .expect("cv-ingestion's test CV")
+}
+
 /// cv-ingestion served in-process, parsing with its real binary (built by `make test`
 /// with the whole workspace).
 pub async fn cv_ingestion() -> TestServer {
