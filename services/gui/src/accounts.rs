@@ -180,6 +180,7 @@ struct LogInQuery {
 async fn log_in_page(
     State(state): State<AppState>,
     session: Session,
+    headers: axum::http::HeaderMap,
     axum::extract::Query(query): axum::extract::Query<LogInQuery>,
 ) -> Response {
     let notice = query
@@ -191,7 +192,16 @@ async fn log_in_page(
         notice,
         error: None,
     };
-    with_cookies(&state, &session, render(&page))
+    let mut response = with_cookies(&state, &session, render(&page));
+    // A section sent by htmx after the session ended was redirected here: the whole
+    // browser goes to the log-in page, not a section of it.
+    if headers.contains_key("hx-request") {
+        response.headers_mut().insert(
+            "hx-redirect",
+            axum::http::HeaderValue::from_static("/connexion"),
+        );
+    }
+    response
 }
 
 #[derive(Deserialize)]

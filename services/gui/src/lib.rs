@@ -146,6 +146,8 @@ impl AppState {
 struct ApiDoc;
 
 const STYLESHEET: &str = include_str!("../static/app.css");
+/// What the pages do with JavaScript beyond htmx (nothing they need to work).
+const SCRIPT: &str = include_str!("../static/app.js");
 /// htmx, vendored (static/VENDORED.md).
 const HTMX: &str = include_str!("../static/htmx.min.js");
 
@@ -179,11 +181,27 @@ pub fn router(config: &Config, state: AppState) -> Router {
                 )
             }),
         )
-        .with_state(state.clone());
+        .route(
+            "/static/app.js",
+            get(|| async {
+                (
+                    [
+                        (CONTENT_TYPE, "text/javascript"),
+                        (CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    SCRIPT,
+                )
+            }),
+        )
+        .with_state(state.clone())
+        .layer(axum::middleware::map_response(web::security_headers));
     ServiceApp::new(&config.service, ApiDoc::openapi())
         .readiness(ReadinessCheck::database(state.db))
         .public(pages)
-        .fallback(axum::routing::any(web::not_found))
+        .fallback(
+            axum::routing::any(web::not_found)
+                .layer(axum::middleware::map_response(web::security_headers)),
+        )
         .into_router()
 }
 

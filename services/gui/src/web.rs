@@ -2,8 +2,42 @@
 //! of a page becomes (never a stack of JSON for a person).
 
 use askama::Template;
+use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+
+/// Scripts, styles and requests only from the GUI itself (htmx and app.js are served by
+/// it; no inline script or style), no framing, forms posted only here.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The headers every answer of the GUI carries; pages also are never stored by a
+/// browser or a proxy (they hold a candidate's data), unless a route said otherwise.
+pub async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        // Links to France Travail's postings do not tell it which candidate came.
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ),
+    ] {
+        headers.insert(name, value);
+    }
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
 
 /// Renders `page` as a 200 HTML response.
 pub fn render(page: &impl Template) -> Response {
@@ -79,7 +113,14 @@ impl IntoResponse for PageError {
         let html = ErrorPage { title, message }
             .render()
             .unwrap_or_else(|_| message.to_owned());
-        (status, Html(html)).into_response()
+        // A form sent by htmx asked for one section of a page; an error page replaces
+        // the whole content instead (browsers without htmx ignore these headers).
+        let htmx = [
+            ("hx-retarget", "main"),
+            ("hx-reselect", "main"),
+            ("hx-reswap", "outerHTML"),
+        ];
+        (status, htmx, Html(html)).into_response()
     }
 }
 

@@ -295,3 +295,61 @@ async fn unknown_pages_are_french_pages_for_browsers_and_problems_for_programs()
         "application/problem+json"
     );
 }
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_errors_replace_the_whole_content_under_htmx() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    let page = browser.get("/connexion").await;
+    let headers = page.headers();
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"),
+        "{policy}"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    assert_eq!(
+        headers["cache-control"], "no-store",
+        "pages hold personal data"
+    );
+    assert!(
+        !headers.contains_key("hx-redirect"),
+        "a browser's own visit"
+    );
+    let script = browser.get("/static/app.js").await;
+    assert_eq!(script.headers()["cache-control"], "public, max-age=3600");
+    assert!(script.text().await.unwrap().contains("sendBeacon"));
+    let missing = app
+        .server
+        .get("/nulle-part")
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(missing.headers().contains_key("content-security-policy"));
+
+    // A section sent by htmx that meets an error page: the page says to replace the
+    // whole content, not the section.
+    browser.signed_in("lea@exemple.fr").await;
+    let refused = browser
+        .post(
+            "/profil/competences",
+            &[("csrf", "forged"), ("label", "Rust")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.headers()["hx-retarget"], "main");
+    assert_eq!(refused.headers()["hx-reselect"], "main");
+    // The session ended: htmx followed the redirect to the log-in page, which sends
+    // the whole browser there.
+    let login = app
+        .server
+        .get("/connexion")
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.headers()["hx-redirect"], "/connexion");
+}
