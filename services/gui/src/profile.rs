@@ -4,7 +4,7 @@
 //! recomputes the profile's embedding (CV, skills and experiences together), so that a
 //! profile change changes the matches.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use askama::Template;
@@ -57,6 +57,9 @@ pub fn routes() -> Router<AppState> {
 pub struct Profile {
     pub cv_updated_at: Option<String>,
     pub skills: Vec<(String, bool)>,
+    /// Skills read in the CV that the profile does not hold (the candidate removed
+    /// them): one click adds each back.
+    pub suggestions: Vec<String>,
     pub experiences: Vec<ExperienceRow>,
     pub education: Vec<String>,
     pub languages: Vec<String>,
@@ -73,23 +76,64 @@ pub struct ExperienceRow {
     pub period: String,
 }
 
+/// The page's sections, by their ids (`section-<id>`): notices and refusals are shown in
+/// the section of the form they answer, which is what htmx swaps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Cv,
+    Skills,
+    Experiences,
+    Preferences,
+}
+
+impl Section {
+    fn id(self) -> &'static str {
+        match self {
+            Self::Cv => "cv",
+            Self::Skills => "competences",
+            Self::Experiences => "experiences",
+            Self::Preferences => "preferences",
+        }
+    }
+
+    /// Where a form of this section sends the browser back: the page, at the section.
+    fn redirect(self, query: &str) -> Response {
+        Redirect::to(&format!("/profil{query}#section-{}", self.id())).into_response()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "profile.html")]
 struct ProfilePage<'a> {
     csrf: String,
     unread: i64,
     profile: Profile,
-    notice: Option<&'a str>,
-    error: Option<&'a str>,
+    notice: Option<(Section, &'a str)>,
+    error: Option<(Section, &'a str)>,
     /// Code, label, checked.
     contracts: Vec<(&'a str, &'a str, bool)>,
     /// Kilometres, selected.
     radii: Vec<(u32, bool)>,
 }
 
+impl ProfilePage<'_> {
+    fn notice_in(&self, section: &str) -> Option<&str> {
+        self.notice
+            .filter(|(s, _)| s.id() == section)
+            .map(|(_, message)| message)
+    }
+
+    fn error_in(&self, section: &str) -> Option<&str> {
+        self.error
+            .filter(|(s, _)| s.id() == section)
+            .map(|(_, message)| message)
+    }
+}
+
 #[derive(Deserialize)]
 struct PageQuery {
     cv: Option<String>,
+    enregistre: Option<String>,
 }
 
 async fn page(
@@ -97,18 +141,37 @@ async fn page(
     SignedIn { session, user }: SignedIn,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, PageError> {
-    let notice = query
-        .cv
-        .map(|_| "Votre CV a été lu : vérifiez ce que nous avons compris ci-dessous.");
+    let notice = if query.cv.is_some() {
+        Some((
+            Section::Cv,
+            "Votre CV a été lu : vérifiez ce que nous avons compris ci-dessous.",
+        ))
+    } else {
+        query
+            .enregistre
+            .map(|_| (Section::Preferences, "Vos préférences sont enregistrées."))
+    };
     show(&state, &session, &user, notice, None, StatusCode::OK).await
+}
+
+/// The page again, with what was wrong with the form of `section`.
+async fn refuse(
+    state: &AppState,
+    session: &Session,
+    user: &CurrentUser,
+    section: Section,
+    message: &str,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    show(state, session, user, None, Some((section, message)), status).await
 }
 
 async fn show(
     state: &AppState,
     session: &Session,
     user: &CurrentUser,
-    notice: Option<&str>,
-    error: Option<&str>,
+    notice: Option<(Section, &str)>,
+    error: Option<(Section, &str)>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let profile = load(&state.db, user.id).await?;
@@ -181,12 +244,23 @@ pub async fn load(db: &PgPool, user: Uuid) -> Result<Profile, sqlx::Error> {
     .fetch_all(db)
     .await?;
     let analysis = row.cv_analysis.map(|a| a.0);
+    let held: HashSet<String> = skills
+        .iter()
+        .map(|(label, _)| places::name_key(label))
+        .collect();
+    let mut suggestions: Vec<String> = Vec::new();
+    for skill in analysis.iter().flat_map(|a| &a.skills) {
+        if !held.contains(&places::name_key(&skill.label)) && !suggestions.contains(&skill.label) {
+            suggestions.push(skill.label.clone());
+        }
+    }
     Ok(Profile {
         cv_updated_at: row.cv_updated_at.map(|t| t.format("%d/%m/%Y").to_string()),
         skills: skills
             .into_iter()
             .map(|(label, source)| (label, source == "declared"))
             .collect(),
+        suggestions,
         experiences: experiences
             .into_iter()
             .map(|e| ExperienceRow {
@@ -266,12 +340,12 @@ async fn upload_cv(
         return Err(PageError::TooManyAttempts);
     }
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return show(
+        return refuse(
             &state,
             &session,
             &user,
-            None,
-            Some("Choisissez le fichier de votre CV."),
+            Section::Cv,
+            "Choisissez le fichier de votre CV.",
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -286,12 +360,12 @@ async fn upload_cv(
                     StatusCode::SERVICE_UNAVAILABLE
                 }
             };
-            return show(
+            return refuse(
                 &state,
                 &session,
                 &user,
-                None,
-                Some(&refused.to_string()),
+                Section::Cv,
+                &refused.to_string(),
                 status,
             )
             .await;
@@ -299,7 +373,7 @@ async fn upload_cv(
     };
     store_cv(&state.db, user.id, &analysis).await?;
     refresh_embedding(&state, user.id).await?;
-    Ok(Redirect::to("/profil?cv=1").into_response())
+    Ok(Section::Cv.redirect("?cv=1"))
 }
 
 /// Stores a CV's analysis: its text, embedding, skills and experiences (the candidate's
@@ -408,14 +482,15 @@ pub async fn refresh_embedding(state: &AppState, user: Uuid) -> Result<(), sqlx:
     Ok(())
 }
 
-/// Marks the cached matches out of date (the profile changed) and re-embeds the profile.
-async fn changed(state: &AppState, user: Uuid) -> Result<Response, PageError> {
+/// Marks the cached matches out of date (the profile changed), re-embeds the profile and
+/// sends the browser back to the section it changed.
+async fn changed(state: &AppState, user: Uuid, section: Section) -> Result<Response, PageError> {
     sqlx::query("UPDATE gui.profiles SET updated_at = now(), matches_invalidated_at = now() WHERE user_id = $1")
         .bind(user)
         .execute(&state.db)
         .await?;
     refresh_embedding(state, user).await?;
-    Ok(Redirect::to("/profil").into_response())
+    Ok(section.redirect(""))
 }
 
 /// A profile row, for a candidate who edits before giving a CV.
@@ -441,12 +516,12 @@ async fn add_skill(
     session.check_csrf(&form.csrf)?;
     let label = form.label.trim();
     if label.is_empty() || label.chars().count() > 200 {
-        return show(
+        return refuse(
             &state,
             &session,
             &user,
-            None,
-            Some("Indiquez une compétence (200 caractères au plus)."),
+            Section::Skills,
+            "Indiquez une compétence (200 caractères au plus).",
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -460,7 +535,7 @@ async fn add_skill(
     .bind(label)
     .execute(&state.db)
     .await?;
-    changed(&state, user.id).await
+    changed(&state, user.id, Section::Skills).await
 }
 
 async fn remove_skill(
@@ -474,7 +549,7 @@ async fn remove_skill(
         .bind(&form.label)
         .execute(&state.db)
         .await?;
-    changed(&state, user.id).await
+    changed(&state, user.id, Section::Skills).await
 }
 
 #[derive(Deserialize)]
@@ -500,7 +575,15 @@ async fn add_experience(
         || (!form.end.trim().is_empty() && end.is_none())
         || matches!((start, end), (Some(s), Some(e)) if e < s);
     if title.is_empty() || title.chars().count() > 300 || bad_dates {
-        return show(&state, &session, &user, None, Some("Indiquez l’intitulé du poste, et des dates au format mois/année, la fin après le début."), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return refuse(
+            &state,
+            &session,
+            &user,
+            Section::Experiences,
+            "Indiquez l’intitulé du poste, et des dates au format mois/année, la fin après le début.",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     ensure_profile(&state.db, user.id).await?;
     let employer = Some(form.employer.trim()).filter(|e| !e.is_empty());
@@ -516,7 +599,7 @@ async fn add_experience(
     .bind(end)
     .execute(&state.db)
     .await?;
-    changed(&state, user.id).await
+    changed(&state, user.id, Section::Experiences).await
 }
 
 #[derive(Deserialize)]
@@ -536,7 +619,7 @@ async fn remove_experience(
         .bind(form.id)
         .execute(&state.db)
         .await?;
-    changed(&state, user.id).await
+    changed(&state, user.id, Section::Experiences).await
 }
 
 /// Place, radius and contract preferences. Checkboxes arrive as `contract_<CODE>`.
@@ -553,12 +636,12 @@ async fn save_preferences(
         match places::find(&state.communes, place) {
             Some(c) => Some(c),
             None => {
-                return show(
+                return refuse(
                     &state,
                     &session,
                     &user,
-                    None,
-                    Some("Commune inconnue : indiquez un nom de commune ou un code postal."),
+                    Section::Preferences,
+                    "Commune inconnue : indiquez un nom de commune ou un code postal.",
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )
                 .await
@@ -589,5 +672,5 @@ async fn save_preferences(
     .bind(&contracts)
     .execute(&state.db)
     .await?;
-    Ok(Redirect::to("/profil").into_response())
+    Ok(Section::Preferences.redirect("?enregistre=1"))
 }

@@ -34,7 +34,7 @@ async fn a_pdf_cv_is_read_shown_and_editable() {
         .upload_cv(documents::from_html(&cv_html(), "pdf"), "cv.pdf")
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/profil?cv=1");
+    assert_eq!(location(&response), "/profil?cv=1#section-cv");
     let page = browser.page("/profil?cv=1").await;
     for shown in [
         "Votre CV a été lu",
@@ -100,6 +100,26 @@ async fn a_pdf_cv_is_read_shown_and_editable() {
     );
     assert_ne!(embedding(&app).await, second);
 
+    // A skill read in the CV and removed stays offered, and one click adds it back.
+    let page = browser.page("/profil").await;
+    assert!(
+        page.contains("Lues dans votre CV") && page.contains("aria-label=\"Ajouter Python\""),
+        "Python offered again"
+    );
+    assert!(
+        !page.contains("aria-label=\"Ajouter PostgreSQL\""),
+        "held skills are not offered"
+    );
+    let response = browser
+        .submit("/profil", "/profil/competences", &[("label", "Python")])
+        .await;
+    assert_eq!(location(&response), "/profil#section-competences");
+    let page = browser.page("/profil").await;
+    assert!(
+        page.contains("aria-label=\"Retirer Python\"")
+            && !page.contains("aria-label=\"Ajouter Python\"")
+    );
+
     let response = browser
         .submit(
             "/profil",
@@ -149,7 +169,14 @@ async fn place_radius_and_contracts_are_kept() {
             ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&response),
+        "/profil?enregistre=1#section-preferences"
+    );
+    assert!(browser
+        .page("/profil?enregistre=1")
+        .await
+        .contains("Vos préférences sont enregistrées."));
     let (place, lat, radius, contracts): (String, f64, f64, Vec<String>) =
         sqlx::query_as("SELECT place_label, latitude, radius_km, contract_types FROM gui.profiles")
             .fetch_one(&app.pool)
@@ -171,7 +198,12 @@ async fn place_radius_and_contracts_are_kept() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(response.text().await.unwrap().contains("Commune inconnue"));
+    let page = response.text().await.unwrap();
+    // The refusal is shown in the section of the form that was sent.
+    assert!(
+        page.contains("id=\"erreur-preferences\">Commune inconnue"),
+        "{page}"
+    );
     let place: String = sqlx::query_scalar("SELECT place_label FROM gui.profiles")
         .fetch_one(&app.pool)
         .await
