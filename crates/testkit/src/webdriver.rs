@@ -23,6 +23,9 @@ pub struct Element<'a> {
 }
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// WebDriver's Tab and Enter keys, for [`Browser::press`].
+pub const TAB: &str = "\u{E004}";
+pub const ENTER: &str = "\u{E007}";
 
 impl Browser {
     /// Starts chromedriver and a Chromium session (French, 1280 px wide).
@@ -44,7 +47,8 @@ impl Browser {
         let capabilities = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,2000", "--lang=fr-FR"]}}}});
+                     "--window-size=1280,2000", "--lang=fr-FR"]},
+            "goog:loggingPrefs": {"browser": "SEVERE"}}}});
         let base = format!("http://127.0.0.1:{port}");
         for _ in 0..100 {
             if let Ok(response) = http
@@ -167,14 +171,63 @@ impl Browser {
         text["value"].as_str().map(str::to_owned)
     }
 
-    /// Runs `script` in the page.
-    pub async fn execute(&self, script: &str) {
+    /// Runs `script` in the page; what it returns.
+    pub async fn execute(&self, script: &str) -> Value {
         self.call(
             reqwest::Method::POST,
             "/execute/sync",
             Some(json!({"script": script, "args": []})),
         )
+        .await
+    }
+
+    /// Presses keys as a person would, on whatever has the focus: text, or WebDriver's
+    /// special keys such as [`TAB`] and [`ENTER`].
+    pub async fn press(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|key| {
+                [
+                    json!({"type": "keyDown", "value": key.to_string()}),
+                    json!({"type": "keyUp", "value": key.to_string()}),
+                ]
+            })
+            .collect();
+        self.call(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        )
         .await;
+    }
+
+    /// Resizes the window, to see a page as a phone does.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
+    /// The messages the page wrote to the console at level SEVERE since the last call
+    /// (script errors, refused resources, Content-Security-Policy violations).
+    pub async fn console_errors(&self) -> Vec<String> {
+        let value = self
+            .call(
+                reqwest::Method::POST,
+                "/se/log",
+                Some(json!({"type": "browser"})),
+            )
+            .await;
+        value
+            .as_array()
+            .expect("a list of log entries")
+            .iter()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     /// The page's WCAG 2.x A and AA violations found by axe-core (installed by `make

@@ -3,7 +3,9 @@
 //! services running: sign up, upload a real PDF CV, see 20 matches by score, open one,
 //! apply, find it on the applications page; a failed log-in; a forged form refused.
 //! Screenshots of the main pages go to `<target>/screenshots/`; each of those pages is
-//! audited by axe-core (WCAG 2.1 A and AA).
+//! audited by axe-core (WCAG 2.1 A and AA) and must log no error in the console (a
+//! script refused by the Content-Security-Policy would). A second walk does it by
+//! keyboard, on a phone-sized window, with htmx updating sections in place.
 
 mod common;
 
@@ -11,7 +13,7 @@ use std::path::PathBuf;
 
 use common::suite::suite;
 use testkit::documents;
-use testkit::webdriver::Browser;
+use testkit::webdriver::{Browser, ENTER, TAB};
 
 /// Where screenshots go: `<target>/screenshots`.
 fn screenshots() -> PathBuf {
@@ -51,12 +53,46 @@ async fn text_with(browser: &Browser, needle: &str) -> String {
     text
 }
 
+/// Saves a screenshot of the page, then checks it: no WCAG 2.1 A/AA violation found by
+/// axe-core, nothing written to the console at error level since the last check (but
+/// the HTTP statuses of refused forms, which the tests expect and assert).
 async fn screenshot(browser: &Browser, name: &str) {
     std::fs::write(
         screenshots().join(format!("{name}.png")),
         browser.screenshot().await,
     )
     .unwrap();
+    let violations = browser.accessibility_violations().await;
+    assert!(violations.is_empty(), "{name}: {violations:?}");
+    let errors: Vec<String> = browser
+        .console_errors()
+        .await
+        .into_iter()
+        .filter(|e| !e.contains("the server responded with a status of"))
+        .collect();
+    assert!(errors.is_empty(), "{name}: {errors:?}");
+}
+
+/// What has the keyboard focus: its id, or else its text.
+async fn focused(browser: &Browser) -> String {
+    browser
+        .execute("const e = document.activeElement; return e.id || e.textContent.trim();")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Waits until `script` returns true (an htmx answer is applied after the click
+/// returns); false after 10 s.
+async fn until(browser: &Browser, script: &str) -> bool {
+    for _ in 0..100 {
+        if browser.execute(script).await == serde_json::Value::Bool(true) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
 }
 
 #[tokio::test]
@@ -182,4 +218,147 @@ async fn a_candidate_signs_up_uploads_a_cv_and_applies() {
         violations.iter().any(|v| v.starts_with("image-alt")),
         "{violations:?}"
     );
+}
+
+#[tokio::test]
+async fn by_keyboard_on_a_phone_with_sections_updated_in_place() {
+    let suite = suite().await;
+    let gui = suite.app.server.url("");
+    let browser = Browser::start().await;
+    let page = |path: &str| format!("{gui}{path}");
+    browser.resize(390, 844).await;
+
+    browser.goto(&page("/inscription")).await;
+    assert_eq!(
+        browser.execute("return window.innerWidth;").await,
+        390,
+        "a phone-sized window"
+    );
+    fill(&browser, "#email", "noa@exemple.fr").await;
+    fill(&browser, "#password", "correct horse battery").await;
+    fill(&browser, "#confirm", "correct horse battery").await;
+    click(&browser, "form[action='/inscription'] button").await;
+    text_with(&browser, "connectez-vous").await;
+
+    // Log in with the keyboard alone: the skip link comes first and leads to the
+    // content, whose first stop is the form, in reading order.
+    browser.goto(&page("/connexion")).await;
+    browser.press(TAB).await;
+    assert_eq!(focused(&browser).await, "Aller au contenu");
+    browser.press(ENTER).await;
+    assert_eq!(focused(&browser).await, "contenu");
+    browser.press(TAB).await;
+    assert_eq!(focused(&browser).await, "email");
+    browser.press("noa@exemple.fr").await;
+    browser.press(TAB).await;
+    assert_eq!(focused(&browser).await, "password");
+    browser.press("correct horse battery").await;
+    browser.press(TAB).await;
+    assert_eq!(focused(&browser).await, "Se connecter");
+    browser.press(ENTER).await;
+    assert!(text_with(&browser, "Vous êtes connecté")
+        .await
+        .contains("Vous êtes connecté"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("cv-noa.pdf");
+    std::fs::write(&pdf, documents::from_html(&common::cv_html(), "pdf")).unwrap();
+    browser.goto(&page("/profil")).await;
+    browser
+        .find("#fichier-cv")
+        .await
+        .send_keys(pdf.to_str().unwrap())
+        .await;
+    click(&browser, "form[action='/profil/cv'] button").await;
+    text_with(&browser, "Votre CV a été lu").await;
+
+    // htmx: a skill added with Enter, then removed, without reloading the page; the
+    // focus stays in the section.
+    browser.execute("window.notReloaded = true;").await;
+    fill(&browser, "#nouvelle-competence", "Soudure TIG").await;
+    browser.press(ENTER).await;
+    assert!(
+        until(
+            &browser,
+            "return document.querySelector('#section-competences').textContent.includes('Soudure TIG');"
+        )
+        .await
+    );
+    click(&browser, "button[aria-label='Retirer Soudure TIG']").await;
+    assert!(
+        until(
+            &browser,
+            "return !document.querySelector('#section-competences').textContent.includes('Soudure TIG');"
+        )
+        .await
+    );
+    assert_eq!(
+        focused(&browser).await,
+        "competences",
+        "the section's heading"
+    );
+    // A refused form shows its error in its section, still in place.
+    fill(&browser, "#commune", "Atlantis").await;
+    click(&browser, "form[action='/profil/preferences'] button").await;
+    assert!(
+        until(
+            &browser,
+            "return document.querySelector('#section-preferences').textContent.includes('Commune inconnue');"
+        )
+        .await
+    );
+    assert_eq!(
+        browser.execute("return window.notReloaded === true;").await,
+        true,
+        "no page was reloaded"
+    );
+    let skills = common::count(
+        &suite.app,
+        "SELECT count(*) FROM gui.profile_skills WHERE label = 'Soudure TIG'",
+    )
+    .await;
+    assert_eq!(skills, 0);
+
+    // "Actualiser" replaces the results in place.
+    browser.goto(&page("/offres")).await;
+    browser.execute("window.notReloaded = true;").await;
+    browser
+        .execute("document.querySelector('.matches').dataset.old = 'yes';")
+        .await;
+    click(&browser, "#actualiser").await;
+    assert!(
+        until(
+            &browser,
+            "return document.querySelectorAll('.matches article').length === 20 && !document.querySelector('.matches').dataset.old;"
+        )
+        .await,
+        "fresh results"
+    );
+    assert_eq!(
+        browser.execute("return window.notReloaded === true;").await,
+        true
+    );
+
+    // Each page fits a phone's width: nothing to scroll sideways.
+    let offer = browser.find(".matches article h2 a").await.text().await;
+    assert!(!offer.is_empty());
+    for (path, name) in [
+        ("/", "telephone-accueil"),
+        ("/profil", "telephone-profil"),
+        ("/offres", "telephone-offres"),
+        ("/offres/G000", "telephone-offre"),
+        ("/candidatures", "telephone-candidatures"),
+        ("/compte", "telephone-compte"),
+        ("/notifications", "telephone-notifications"),
+    ] {
+        browser.goto(&page(path)).await;
+        let width = browser
+            .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];")
+            .await;
+        assert!(
+            width[0].as_u64() <= width[1].as_u64(),
+            "{path} is wider than the phone: {width}"
+        );
+        screenshot(&browser, name).await;
+    }
 }
