@@ -57,16 +57,6 @@ pub fn routes() -> Router<AppState> {
         .route("/compte/suppression", post(delete))
 }
 
-/// A response with the session's new cookies, if any.
-fn with_cookies(state: &AppState, session: &Session, response: impl IntoResponse) -> Response {
-    let cookies = session.cookies(state.cookie_secure);
-    let mut response = response.into_response();
-    for (name, value) in cookies {
-        response.headers_mut().append(name, value);
-    }
-    response
-}
-
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
@@ -74,12 +64,12 @@ struct HomePage {
     email: Option<String>,
 }
 
-async fn home(State(state): State<AppState>, session: Session) -> Response {
+async fn home(session: Session) -> Response {
     let page = HomePage {
         csrf: session.csrf.clone(),
         email: session.user.as_ref().map(|u| u.email.clone()),
     };
-    with_cookies(&state, &session, render(&page))
+    render(&page)
 }
 
 #[derive(Template)]
@@ -90,13 +80,13 @@ struct SignUpPage {
     error: Option<&'static str>,
 }
 
-async fn sign_up_page(State(state): State<AppState>, session: Session) -> Response {
+async fn sign_up_page(session: Session) -> Response {
     let page = SignUpPage {
         csrf: session.csrf.clone(),
         email: String::new(),
         error: None,
     };
-    with_cookies(&state, &session, render(&page))
+    render(&page)
 }
 
 #[derive(Deserialize)]
@@ -116,7 +106,7 @@ async fn sign_up(
     session.check_csrf(&form.csrf)?;
     if !rate_limit::allow(
         &state.db,
-        &format!("sign-up:{}", peer.ip()),
+        &rate_limit::client("sign-up", peer.ip()),
         SIGN_UPS_PER_ADDRESS,
     )
     .await?
@@ -178,7 +168,6 @@ struct LogInQuery {
 }
 
 async fn log_in_page(
-    State(state): State<AppState>,
     session: Session,
     headers: axum::http::HeaderMap,
     axum::extract::Query(query): axum::extract::Query<LogInQuery>,
@@ -192,7 +181,7 @@ async fn log_in_page(
         notice,
         error: None,
     };
-    let mut response = with_cookies(&state, &session, render(&page));
+    let mut response = render(&page);
     // A section sent by htmx after the session ended was redirected here: the whole
     // browser goes to the log-in page, not a section of it.
     if headers.contains_key("hx-request") {
@@ -221,13 +210,13 @@ async fn log_in(
     let email = form.email.trim().to_owned();
     let per_address = rate_limit::allow(
         &state.db,
-        &format!("log-in:{}", peer.ip()),
+        &rate_limit::client("log-in", peer.ip()),
         LOG_INS_PER_ADDRESS,
     )
     .await?;
     let per_account = rate_limit::allow(
         &state.db,
-        &format!("log-in:{}", email.to_lowercase()),
+        &rate_limit::account("log-in", &email),
         LOG_INS_PER_ACCOUNT,
     )
     .await?;
@@ -301,7 +290,7 @@ async fn account_page(
         email: user.email,
         error: None,
     };
-    Ok(with_cookies(&state, &session, render(&page)))
+    Ok(render(&page))
 }
 
 /// Everything kept about the candidate, as one JSON document.
@@ -353,6 +342,16 @@ async fn delete(
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
+    // The password is guessed no faster here than at log-in (the same counter).
+    if !rate_limit::allow(
+        &state.db,
+        &rate_limit::account("log-in", &user.email),
+        LOG_INS_PER_ACCOUNT,
+    )
+    .await?
+    {
+        return Err(PageError::TooManyAttempts);
+    }
     let stored: String = sqlx::query_scalar("SELECT password_hash FROM gui.users WHERE id = $1")
         .bind(user.id)
         .fetch_one(&state.db)
@@ -369,6 +368,7 @@ async fn delete(
         return Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)).into_response());
     }
     delete_user(&state.db, user.id).await?;
+    rate_limit::forget_account(&state.db, &user.email, user.id).await?;
     let cookie = session::set_cookie(SESSION_COOKIE, "", None, state.cookie_secure);
     let csrf = session::set_cookie(CSRF_COOKIE, "", None, state.cookie_secure);
     Ok(([cookie, csrf], Redirect::to("/")).into_response())

@@ -105,6 +105,9 @@ pub struct AppState {
     pub cookie_secure: bool,
     pub session_ttl: chrono::TimeDelta,
     pub cv: ServiceClient,
+    /// cv-ingestion again, with the matches page's patience (`DOWNSTREAM_TIMEOUT_SECS`):
+    /// the page retries a profile embedding that is behind the profile.
+    pub cv_on_matches_page: ServiceClient,
     pub matching: ServiceClient,
     pub offers: ServiceClient,
     pub communes: Arc<Vec<places::Commune>>,
@@ -125,6 +128,11 @@ impl AppState {
                 config.cv_ingestion_url.clone(),
                 token.clone(),
                 config.cv_ingestion_timeout,
+            )?,
+            cv_on_matches_page: ServiceClient::new(
+                config.cv_ingestion_url.clone(),
+                token.clone(),
+                config.downstream_timeout,
             )?,
             matching: ServiceClient::new(
                 config.matching_url.clone(),
@@ -193,6 +201,10 @@ pub fn router(config: &Config, state: AppState) -> Router {
                 )
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::csrf_cookie,
+        ))
         .with_state(state.clone())
         .layer(axum::middleware::map_response(web::security_headers));
     ServiceApp::new(&config.service, ApiDoc::openapi())

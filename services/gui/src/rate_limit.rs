@@ -2,9 +2,51 @@
 //! shares them: sign-ups and log-ins per client address, log-ins per account, CV uploads
 //! per candidate.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use sqlx::PgPool;
+use uuid::Uuid;
+
+/// The key of a client address: an IPv4 address, or the /64 an IPv6 address is in (a
+/// single host usually holds a whole /64: counting each address alone counts nothing).
+pub fn client(action: &str, ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!(
+                "{action}:from:{:x}:{:x}:{:x}:{:x}::/64",
+                s[0], s[1], s[2], s[3]
+            )
+        }
+        IpAddr::V6(v6) => format!("{action}:from:{}", v6.to_ipv4_mapped().expect("checked")),
+        IpAddr::V4(v4) => format!("{action}:from:{v4}"),
+    }
+}
+
+/// The key of an account, named by its e-mail address: a digest, so that the table never
+/// holds an address (and a typed address cannot collide with a client's key).
+pub fn account(action: &str, email: &str) -> String {
+    let digest = Sha256::digest(email.trim().to_lowercase().as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{action}:account:{hex}")
+}
+
+/// The key of a signed-in candidate.
+pub fn candidate(action: &str, id: Uuid) -> String {
+    format!("{action}:candidate:{id}")
+}
+
+/// Forgets an account's counters (the account is deleted).
+pub async fn forget_account(db: &PgPool, email: &str, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM gui.rate_limits WHERE key LIKE '%' || $1 OR key LIKE '%' || $2")
+        .bind(account("", email))
+        .bind(candidate("", id))
+        .execute(db)
+        .await?;
+    Ok(())
+}
 
 /// At most `max` attempts per `window` for one key.
 #[derive(Debug, Clone, Copy)]
@@ -33,4 +75,28 @@ pub async fn allow(db: &PgPool, key: &str, limit: Limit) -> Result<bool, sqlx::E
             .await?;
     }
     Ok(attempts <= i32::try_from(limit.max).unwrap_or(i32::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_of_clients_and_accounts_never_meet() {
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(client("log-in", v4), "log-in:from:203.0.113.7");
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        assert_eq!(client("log-in", a), client("log-in", b), "one /64");
+        assert_eq!(client("log-in", a), "log-in:from:2001:db8:1:2::/64");
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(client("log-in", mapped), client("log-in", v4));
+        // An "address" typed in the e-mail field is an account key, not a client's.
+        assert_ne!(account("log-in", "203.0.113.7"), client("log-in", v4));
+        assert_eq!(
+            account("log-in", " Camille@Exemple.fr"),
+            account("log-in", "camille@exemple.fr")
+        );
+        assert!(!account("log-in", "camille@exemple.fr").contains("camille"));
+    }
 }

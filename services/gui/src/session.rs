@@ -6,10 +6,12 @@
 //! does not equal the cookie is refused (double submit). Both cookies are HttpOnly and
 //! SameSite=Lax (Strict would drop the session on links from e-mails).
 
-use axum::extract::FromRequestParts;
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -72,31 +74,61 @@ pub struct CurrentUser {
     pub email: String,
 }
 
+/// The browser's CSRF token, or a new one when it has none (its cookie is then set by
+/// [`csrf_cookie`] on the page that answers).
+#[derive(Debug, Clone)]
+struct CsrfToken {
+    value: String,
+    is_new: bool,
+}
+
+/// Gives each request its CSRF token, and each page answering a browser that had none
+/// the cookie, whatever page it is (not static files: they are cached publicly).
+pub async fn csrf_cookie(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let token = match cookie(request.headers(), CSRF_COOKIE) {
+        Some(value) => CsrfToken {
+            value: value.to_owned(),
+            is_new: false,
+        },
+        None => CsrfToken {
+            value: random_token(),
+            is_new: true,
+        },
+    };
+    request.extensions_mut().insert(token.clone());
+    let mut response = next.run(request).await;
+    let is_page = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if token.is_new && is_page {
+        let (name, value) = set_cookie(
+            CSRF_COOKIE,
+            &token.value,
+            Some(365 * 24 * 3600),
+            state.cookie_secure,
+        );
+        response.headers_mut().append(name, value);
+    }
+    response
+}
+
 /// The request's session: the candidate (if signed in) and the CSRF token its forms
-/// must carry (a new one when the browser has none yet: see [`Session::cookies`]).
+/// must carry.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub user: Option<CurrentUser>,
     pub csrf: String,
-    /// The CSRF token is new: the response must set its cookie.
+    /// The browser had no token: no form of its can be genuine.
     csrf_is_new: bool,
 }
 
 impl Session {
-    /// Cookies the response must set (the CSRF cookie when it is new).
-    pub fn cookies(&self, secure: bool) -> Vec<(axum::http::HeaderName, HeaderValue)> {
-        if self.csrf_is_new {
-            vec![set_cookie(
-                CSRF_COOKIE,
-                &self.csrf,
-                Some(365 * 24 * 3600),
-                secure,
-            )]
-        } else {
-            Vec::new()
-        }
-    }
-
     /// The form's token must be the browser's.
     pub fn check_csrf(&self, form_token: &str) -> Result<(), PageError> {
         let same: bool = self.csrf.as_bytes().ct_eq(form_token.as_bytes()).into();
@@ -111,18 +143,19 @@ impl FromRequestParts<AppState> for Session {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
-        let (csrf, csrf_is_new) = match cookie(&parts.headers, CSRF_COOKIE) {
-            Some(token) => (token.to_owned(), false),
-            None => (random_token(), true),
-        };
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .cloned()
+            .expect("the csrf_cookie layer runs before every page");
         let user = match cookie(&parts.headers, SESSION_COOKIE) {
             Some(token) => user_of(&state.db, token).await?,
             None => None,
         };
         Ok(Self {
             user,
-            csrf,
-            csrf_is_new,
+            csrf: csrf.value,
+            csrf_is_new: csrf.is_new,
         })
     }
 }

@@ -211,6 +211,23 @@ async fn log_ins_and_sign_ups_are_rate_limited() {
         .await
         .unwrap()
         .contains("Trop de tentatives"));
+    // Per client address: 20 log-ins in 15 minutes, whatever the accounts.
+    for i in 0..9 {
+        assert_eq!(
+            browser
+                .log_in(&format!("nobody{i}@exemple.fr"), "wrong password here")
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        browser
+            .log_in("someone-else@exemple.fr", "wrong password here")
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 
     for i in 0..4 {
         assert_eq!(
@@ -234,6 +251,17 @@ async fn a_candidate_downloads_their_data_and_deletes_the_account() {
     let mut browser = Browser::new(&app);
     browser.sign_up("ines@exemple.fr").await;
     browser.log_in("ines@exemple.fr", PASSWORD).await;
+    // A candidate with something in every table (as the pages and the worker write it).
+    for sql in [
+        "INSERT INTO gui.profiles (user_id, cv_text) SELECT id, 'Ines, soudeuse' FROM gui.users",
+        "INSERT INTO gui.profile_skills (user_id, label, source) SELECT id, 'Soudure TIG', 'declared' FROM gui.users",
+        "INSERT INTO gui.profile_experiences (id, user_id, title, position) SELECT gen_random_uuid(), id, 'Soudeuse', 0 FROM gui.users",
+        "INSERT INTO gui.match_results (user_id, offer_external_id, score) SELECT id, 'X1', 0.8 FROM gui.users",
+        "INSERT INTO gui.offer_interactions (user_id, offer_external_id, applied) SELECT id, 'X1', true FROM gui.users",
+        "INSERT INTO gui.notifications (id, user_id, offer_external_id, score, message) SELECT gen_random_uuid(), id, 'X1', 0.93, 'Une offre à 93 %' FROM gui.users",
+    ] {
+        sqlx::query(sql).execute(&app.pool).await.unwrap();
+    }
     let response = browser.get("/compte/donnees").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-disposition"]
@@ -247,7 +275,17 @@ async fn a_candidate_downloads_their_data_and_deletes_the_account() {
     );
     let data: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(data["account"]["email"], "ines@exemple.fr");
-    assert_eq!(data["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(data["profile"]["cv_text"], "Ines, soudeuse");
+    for part in [
+        "skills",
+        "experiences",
+        "matches",
+        "interactions",
+        "notifications",
+        "sessions",
+    ] {
+        assert_eq!(data[part].as_array().unwrap().len(), 1, "{part}: {data}");
+    }
 
     let response = browser
         .submit(
@@ -267,8 +305,28 @@ async fn a_candidate_downloads_their_data_and_deletes_the_account() {
         .submit("/compte", "/compte/suppression", &[("password", PASSWORD)])
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(count(&app, "SELECT count(*) FROM gui.users").await, 0);
-    assert_eq!(count(&app, "SELECT count(*) FROM gui.sessions").await, 0);
+    // Nothing of the candidate is left in any table that names a candidate, nor in the
+    // attempt counters.
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.columns
+         WHERE table_schema = 'gui' AND column_name = 'user_id' ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(tables.len() >= 7, "{tables:?}");
+    for table in tables.iter().chain([&"users".to_owned()]) {
+        let left = count(&app, &format!("SELECT count(*) FROM gui.{table}")).await;
+        assert_eq!(left, 0, "{table}");
+    }
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM gui.rate_limits WHERE key LIKE '%:account:%' OR key LIKE '%:candidate:%'"
+        )
+        .await,
+        0
+    );
     assert_eq!(browser.get("/compte").await.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         browser.log_in("ines@exemple.fr", PASSWORD).await.status(),
@@ -352,4 +410,56 @@ async fn pages_carry_security_headers_and_errors_replace_the_whole_content_under
         .await
         .unwrap();
     assert_eq!(login.headers()["hx-redirect"], "/connexion");
+}
+
+#[tokio::test]
+async fn the_deletion_form_guesses_passwords_no_faster_than_the_log_in() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    browser.signed_in("ugo@exemple.fr").await;
+    // The log-in was one attempt on the account; nine wrong passwords make ten.
+    for _ in 0..9 {
+        let response = browser
+            .submit(
+                "/compte",
+                "/compte/suppression",
+                &[("password", "not my password!")],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = browser
+        .submit("/compte", "/compte/suppression", &[("password", PASSWORD)])
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(count(&app, "SELECT count(*) FROM gui.users").await, 1);
+}
+
+#[tokio::test]
+async fn a_browser_that_lost_its_csrf_cookie_gets_a_new_one_on_any_page() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    browser.signed_in("vera@exemple.fr").await;
+    browser.cookies.remove("jm_csrf");
+    let page = browser.get("/profil").await;
+    let set = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert!(set.iter().any(|c| c.starts_with("jm_csrf=")), "{set:?}");
+    assert!(browser.cookies.contains_key("jm_csrf"));
+    let response = browser
+        .submit("/profil", "/profil/competences", &[("label", "Rust")])
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "the form works again"
+    );
+    // Static files, cached publicly, never set a cookie.
+    browser.cookies.remove("jm_csrf");
+    let css = browser.get("/static/app.css").await;
+    assert!(css.headers().get("set-cookie").is_none());
 }
