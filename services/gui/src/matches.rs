@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::session::{Session, SignedIn};
 use crate::web::{render, PageError};
-use crate::AppState;
+use crate::{profile, AppState};
 
 /// Offers shown.
 pub const MATCHES: u32 = 20;
@@ -60,6 +60,8 @@ pub enum Refresh {
 pub struct CacheState {
     pub matched_at: Option<DateTime<Utc>>,
     pub invalidated_at: Option<DateTime<Utc>>,
+    /// When the profile's embedding last caught up with the profile.
+    pub embedded_at: Option<DateTime<Utc>>,
     pub offers_ingested_at: Option<DateTime<Utc>>,
 }
 
@@ -71,7 +73,11 @@ impl CacheState {
         };
         if asked {
             Some(Refresh::Asked)
-        } else if self.invalidated_at.is_some_and(|t| t >= matched_at) {
+        } else if self.invalidated_at.is_some_and(|t| t >= matched_at)
+            || self.embedded_at.is_some_and(|t| t >= matched_at)
+        {
+            // The profile changed, or its embedding caught up with a change matched
+            // while it could not.
             Some(Refresh::ProfileChanged)
         } else if self.offers_ingested_at.is_some_and(|t| t >= matched_at) {
             Some(Refresh::NewOffers)
@@ -79,6 +85,15 @@ impl CacheState {
             Some(Refresh::Expired)
         } else {
             None
+        }
+    }
+
+    /// The profile changed after its embedding was last computed.
+    pub fn embedding_behind(&self) -> bool {
+        match (self.invalidated_at, self.embedded_at) {
+            (Some(changed), Some(embedded)) => changed > embedded,
+            (Some(_), None) => true,
+            (None, _) => false,
         }
     }
 }
@@ -93,6 +108,7 @@ struct Query {
     radius_km: Option<f64>,
     contract_types: Vec<String>,
     matches_invalidated_at: Option<DateTime<Utc>>,
+    profile_embedded_at: Option<DateTime<Utc>>,
 }
 
 /// One offer of the page.
@@ -181,13 +197,15 @@ pub async fn matches_for(
     user: Uuid,
     asked: bool,
 ) -> Result<Outcome, sqlx::Error> {
-    let query: Option<Query> = sqlx::query_as(
-        "SELECT profile_embedding, embedding_model, latitude, longitude, radius_km, contract_types, matches_invalidated_at
-         FROM gui.profiles WHERE user_id = $1",
-    )
-    .bind(user)
-    .fetch_optional(&state.db)
-    .await?;
+    let mut query = profile_query(&state.db, user).await?;
+    let mut cache = cache_state(&state.db, user, query.as_ref()).await?;
+    if cache.embedding_behind() {
+        // cv-ingestion was down when the profile changed: try again now.
+        if profile::refresh_embedding(state, &state.cv_on_matches_page, user).await? {
+            query = profile_query(&state.db, user).await?;
+            cache = cache_state(&state.db, user, query.as_ref()).await?;
+        }
+    }
     let Some(query) = query.filter(|q| q.profile_embedding.is_some()) else {
         return Ok(Outcome {
             has_profile: false,
@@ -195,25 +213,16 @@ pub async fn matches_for(
             matched_at: None,
         });
     };
-    let cache = CacheState {
-        matched_at: sqlx::query_scalar(
-            "SELECT max(matched_at) FROM gui.match_results WHERE user_id = $1",
-        )
-        .bind(user)
-        .fetch_one(&state.db)
-        .await?,
-        invalidated_at: query.matches_invalidated_at,
-        offers_ingested_at: sqlx::query_scalar("SELECT ingested_at FROM gui.offers_marker")
-            .fetch_optional(&state.db)
-            .await?,
-    };
     let refresh = cache.refresh(Utc::now(), asked);
+    let behind = cache.embedding_behind();
     let mut outcome = Outcome {
         has_profile: true,
-        stale: false,
+        stale: refresh.is_some() && behind,
         matched_at: cache.matched_at,
     };
-    if refresh.is_some() {
+    // An embedding behind its profile is matched only when nothing is cached: the
+    // results say they may be out of date, and the embedding catching up re-matches.
+    if refresh.is_some() && !(behind && cache.matched_at.is_some()) {
         match fetch(state, &query).await {
             Ok((hits, offers)) => {
                 store(&state.db, user, &hits, &offers).await?;
@@ -226,6 +235,37 @@ pub async fn matches_for(
         }
     }
     Ok(outcome)
+}
+
+async fn profile_query(db: &PgPool, user: Uuid) -> Result<Option<Query>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT profile_embedding, embedding_model, latitude, longitude, radius_km, contract_types,
+             matches_invalidated_at, profile_embedded_at
+         FROM gui.profiles WHERE user_id = $1",
+    )
+    .bind(user)
+    .fetch_optional(db)
+    .await
+}
+
+async fn cache_state(
+    db: &PgPool,
+    user: Uuid,
+    query: Option<&Query>,
+) -> Result<CacheState, sqlx::Error> {
+    Ok(CacheState {
+        matched_at: sqlx::query_scalar(
+            "SELECT max(matched_at) FROM gui.match_results WHERE user_id = $1",
+        )
+        .bind(user)
+        .fetch_one(db)
+        .await?,
+        invalidated_at: query.and_then(|q| q.matches_invalidated_at),
+        embedded_at: query.and_then(|q| q.profile_embedded_at),
+        offers_ingested_at: sqlx::query_scalar("SELECT ingested_at FROM gui.offers_marker")
+            .fetch_optional(db)
+            .await?,
+    })
 }
 
 /// The best offers from matching, and their details from offre-ingestion.
@@ -474,6 +514,7 @@ mod tests {
         let fresh = CacheState {
             matched_at: at(1),
             invalidated_at: at(2),
+            embedded_at: at(2),
             offers_ingested_at: at(3),
         };
         assert_eq!(fresh.refresh(now, false), None);
@@ -484,6 +525,7 @@ mod tests {
         let old = CacheState {
             matched_at: at(25),
             invalidated_at: at(30),
+            embedded_at: at(30),
             offers_ingested_at: at(30),
         };
         assert_eq!(old.refresh(now, false), Some(Refresh::Expired));
@@ -504,6 +546,36 @@ mod tests {
             Some(Refresh::NewOffers)
         );
         assert_eq!(fresh.refresh(now, true), Some(Refresh::Asked));
+        assert!(!fresh.embedding_behind());
+    }
+
+    #[test]
+    fn an_embedding_behind_its_profile_is_known_and_catching_up_rematches() {
+        let now = Utc::now();
+        // The profile changed an hour ago; cv-ingestion was down: the embedding is from
+        // three hours ago.
+        let behind = CacheState {
+            matched_at: at(2),
+            invalidated_at: at(1),
+            embedded_at: at(3),
+            offers_ingested_at: None,
+        };
+        assert!(behind.embedding_behind());
+        assert_eq!(behind.refresh(now, false), Some(Refresh::ProfileChanged));
+        // Matched meanwhile with the old embedding, then the embedding caught up.
+        let caught_up = CacheState {
+            matched_at: at(1),
+            invalidated_at: at(2),
+            embedded_at: at(0),
+            offers_ingested_at: None,
+        };
+        assert!(!caught_up.embedding_behind());
+        assert_eq!(caught_up.refresh(now, false), Some(Refresh::ProfileChanged));
+        let never_embedded = CacheState {
+            invalidated_at: at(0),
+            ..CacheState::default()
+        };
+        assert!(never_embedded.embedding_behind());
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::rate_limit::{self, Limit};
 use crate::session::{CurrentUser, Session, SignedIn};
 use crate::web::{render, PageError};
 use crate::AppState;
+use platform::http_client::ServiceClient;
 
 const UPLOADS_PER_CANDIDATE: Limit = Limit {
     max: 20,
@@ -238,7 +239,8 @@ pub async fn load(db: &PgPool, user: Uuid) -> Result<Profile, sqlx::Error> {
     .fetch_all(db)
     .await?;
     let experiences: Vec<ExperienceRecord> = sqlx::query_as(
-        "SELECT id, title, employer, start_date, end_date FROM gui.profile_experiences WHERE user_id = $1 ORDER BY position",
+        "SELECT id, title, employer, start_date, end_date FROM gui.profile_experiences WHERE user_id = $1
+         ORDER BY source = 'declared', position",
     )
     .bind(user)
     .fetch_all(db)
@@ -336,7 +338,13 @@ async fn upload_cv(
         }
     }
     session.check_csrf(&csrf)?;
-    if !rate_limit::allow(&state.db, &format!("cv:{}", user.id), UPLOADS_PER_CANDIDATE).await? {
+    if !rate_limit::allow(
+        &state.db,
+        &rate_limit::candidate("cv-upload", user.id),
+        UPLOADS_PER_CANDIDATE,
+    )
+    .await?
+    {
         return Err(PageError::TooManyAttempts);
     }
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
@@ -372,18 +380,21 @@ async fn upload_cv(
         }
     };
     store_cv(&state.db, user.id, &analysis).await?;
-    refresh_embedding(&state, user.id).await?;
+    refresh_embedding(&state, &state.cv, user.id).await?;
     Ok(Section::Cv.redirect("?cv=1"))
 }
 
-/// Stores a CV's analysis: its text, embedding, skills and experiences (the candidate's
-/// declared skills stay), and marks the cached matches out of date.
+/// Stores a CV's analysis: its text, embedding, skills and experiences (the skills and
+/// experiences the candidate added stay), and marks the cached matches out of date.
 pub async fn store_cv(db: &PgPool, user: Uuid, analysis: &CvAnalysis) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     sqlx::query(
-        "INSERT INTO gui.profiles (user_id, cv_text, cv_analysis, cv_embedding, embedding_model, cv_updated_at, updated_at, matches_invalidated_at)
-         VALUES ($1, $2, $3, $4, $5, now(), now(), now())
-         ON CONFLICT (user_id) DO UPDATE SET cv_text = $2, cv_analysis = $3, cv_embedding = $4, embedding_model = $5,
+        // Until the profile's own embedding catches up (refresh_embedding), a first CV
+        // is matched by its own embedding.
+        "INSERT INTO gui.profiles (user_id, cv_text, cv_analysis, cv_embedding, profile_embedding, embedding_model, cv_updated_at, updated_at, matches_invalidated_at)
+         VALUES ($1, $2, $3, $4, $4, $5, now(), now(), now())
+         ON CONFLICT (user_id) DO UPDATE SET cv_text = $2, cv_analysis = $3, cv_embedding = $4,
+             profile_embedding = coalesce(gui.profiles.profile_embedding, $4), embedding_model = $5,
              cv_updated_at = now(), updated_at = now(), matches_invalidated_at = now()",
     )
     .bind(user)
@@ -405,7 +416,7 @@ pub async fn store_cv(db: &PgPool, user: Uuid, analysis: &CvAnalysis) -> Result<
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query("DELETE FROM gui.profile_experiences WHERE user_id = $1")
+    sqlx::query("DELETE FROM gui.profile_experiences WHERE user_id = $1 AND source = 'cv'")
         .bind(user)
         .execute(&mut *tx)
         .await?;
@@ -443,7 +454,7 @@ async fn profile_text(db: &PgPool, user: Uuid) -> Result<String, sqlx::Error> {
     .fetch_all(db)
     .await?;
     let jobs: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT title, employer FROM gui.profile_experiences WHERE user_id = $1 ORDER BY position",
+        "SELECT title, employer FROM gui.profile_experiences WHERE user_id = $1 ORDER BY source = 'declared', position",
     )
     .bind(user)
     .fetch_all(db)
@@ -461,25 +472,37 @@ async fn profile_text(db: &PgPool, user: Uuid) -> Result<String, sqlx::Error> {
     Ok(text)
 }
 
-/// Recomputes the profile's embedding through cv-ingestion. When it is unavailable the
-/// previous embedding stays (the matches are marked out of date anyway).
-pub async fn refresh_embedding(state: &AppState, user: Uuid) -> Result<(), sqlx::Error> {
+/// Recomputes the profile's embedding through cv-ingestion (`client`: the page's
+/// patience); true when it did. When cv-ingestion is unavailable the previous embedding
+/// stays, marked as behind the profile (`profile_embedded_at`): the matches page tries
+/// again and says its results may be out of date meanwhile.
+pub async fn refresh_embedding(
+    state: &AppState,
+    client: &ServiceClient,
+    user: Uuid,
+) -> Result<bool, sqlx::Error> {
     let text = profile_text(&state.db, user).await?;
     if text.trim().is_empty() {
-        return Ok(());
+        return Ok(false);
     }
-    match cv_client::analyse_text(&state.cv, &text).await {
+    match cv_client::analyse_text(client, &text).await {
         Ok(analysis) => {
-            sqlx::query("UPDATE gui.profiles SET profile_embedding = $2, embedding_model = $3 WHERE user_id = $1")
-                .bind(user)
-                .bind(Vector::from(analysis.embedding))
-                .bind(analysis.embedding_model)
-                .execute(&state.db)
-                .await?;
+            sqlx::query(
+                "UPDATE gui.profiles SET profile_embedding = $2, embedding_model = $3, profile_embedded_at = now()
+                 WHERE user_id = $1",
+            )
+            .bind(user)
+            .bind(Vector::from(analysis.embedding))
+            .bind(analysis.embedding_model)
+            .execute(&state.db)
+            .await?;
+            Ok(true)
         }
-        Err(e) => tracing::warn!(error = %e, "profile embedding not refreshed"),
+        Err(e) => {
+            tracing::warn!(error = %e, "profile embedding not refreshed");
+            Ok(false)
+        }
     }
-    Ok(())
 }
 
 /// Marks the cached matches out of date (the profile changed), re-embeds the profile and
@@ -489,7 +512,7 @@ async fn changed(state: &AppState, user: Uuid, section: Section) -> Result<Respo
         .bind(user)
         .execute(&state.db)
         .await?;
-    refresh_embedding(state, user).await?;
+    refresh_embedding(state, &state.cv, user).await?;
     Ok(section.redirect(""))
 }
 
@@ -588,8 +611,8 @@ async fn add_experience(
     ensure_profile(&state.db, user.id).await?;
     let employer = Some(form.employer.trim()).filter(|e| !e.is_empty());
     sqlx::query(
-        "INSERT INTO gui.profile_experiences (id, user_id, title, employer, start_date, end_date, position)
-         VALUES ($1, $2, $3, $4, $5, $6, (SELECT coalesce(max(position), -1) + 1 FROM gui.profile_experiences WHERE user_id = $2))",
+        "INSERT INTO gui.profile_experiences (id, user_id, title, employer, start_date, end_date, source, position)
+         VALUES ($1, $2, $3, $4, $5, $6, 'declared', (SELECT coalesce(max(position), -1) + 1 FROM gui.profile_experiences WHERE user_id = $2))",
     )
     .bind(Uuid::now_v7())
     .bind(user.id)
@@ -660,7 +683,11 @@ async fn save_preferences(
         .collect();
     ensure_profile(&state.db, user.id).await?;
     sqlx::query(
+        // Place and contracts are filters, not part of the embedding: an embedding that
+        // was up to date stays so.
         "UPDATE gui.profiles SET place_label = $2, latitude = $3, longitude = $4, radius_km = $5, contract_types = $6,
+             profile_embedded_at = CASE WHEN profile_embedded_at >= coalesce(matches_invalidated_at, '-infinity')
+                 THEN now() ELSE profile_embedded_at END,
              updated_at = now(), matches_invalidated_at = now()
          WHERE user_id = $1",
     )

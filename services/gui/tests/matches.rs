@@ -76,6 +76,21 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
             && html.contains("Mensuel de 2500 Euros")
             && html.contains("CDI")
     );
+    assert!(
+        ["Soins infirmiers", "Permis CE", "Comptabilité"]
+            .iter()
+            .any(|lacking| html.contains(&format!("À acquérir : {lacking}"))),
+        "why: the offer's skills the profile lacks"
+    );
+    let best: f64 = sqlx::query_scalar("SELECT max(score) FROM gui.match_results")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        offers[0].1,
+        (best * 100.0).round() as u32,
+        "the score as a percentage"
+    );
     assert!(!html.contains("peuvent ne pas être à jour"));
     let first = matched_at(app).await;
 
@@ -107,14 +122,72 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
         "re-matched once matching is back"
     );
 
-    // Older than 24 h: re-matched at the next access.
+    // cv-ingestion down when the profile changes: the profile's embedding stays behind
+    // it. The page shows the cached results with the notice rather than matching the
+    // old embedding as if it were new; once cv-ingestion is back, the page re-embeds the
+    // profile and re-matches.
+    suite.cv_proxy.set_up(false);
+    let response = browser
+        .submit(
+            "/profil",
+            "/profil/competences",
+            &[("label", "Gestion de la paie")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let html = browser.page("/offres").await;
+    assert_eq!(listed(&html).len(), 20);
+    assert!(html.contains("Les résultats peuvent ne pas être à jour"));
+    assert_eq!(
+        matched_at(app).await,
+        after_profile_change,
+        "no search with the old embedding"
+    );
+    suite.cv_proxy.set_up(true);
+    let html = browser.page("/offres").await;
+    assert!(!html.contains("peuvent ne pas être à jour"));
+    let after_embedding = matched_at(app).await;
+    assert!(
+        after_embedding > after_profile_change,
+        "re-embedded and re-matched"
+    );
+    let caught_up: bool = sqlx::query_scalar(
+        "SELECT profile_embedded_at >= matches_invalidated_at FROM gui.profiles",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(caught_up);
+
+    // Older than 24 h (and nothing else changed since): re-matched at the next access.
     sqlx::query("UPDATE gui.match_results SET matched_at = now() - interval '25 hours'")
         .execute(&app.pool)
         .await
         .unwrap();
+    sqlx::query(
+        "UPDATE gui.profiles SET matches_invalidated_at = now() - interval '26 hours',
+             profile_embedded_at = now() - interval '26 hours'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     browser.page("/offres").await;
     let after_expiry = matched_at(app).await;
-    assert!(after_expiry > after_profile_change);
+    assert!(after_expiry > after_embedding);
+    browser.page("/offres").await;
+    assert_eq!(matched_at(app).await, after_expiry, "then cached again");
+
+    // A new CV: out of date at once, re-matched at the next access.
+    assert_eq!(
+        browser
+            .upload_cv(documents::from_html(&cv_html, "docx"), "cv.docx")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    browser.page("/offres").await;
+    let after_new_cv = matched_at(app).await;
+    assert!(after_new_cv > after_expiry);
 
     // New offers ingested (the marker the events worker sets): re-matched lazily.
     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -124,7 +197,7 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
         .unwrap();
     browser.page("/offres").await;
     let after_new_offers = matched_at(app).await;
-    assert!(after_new_offers > after_expiry);
+    assert!(after_new_offers > after_new_cv);
     browser.page("/offres").await;
     assert_eq!(matched_at(app).await, after_new_offers, "then cached again");
 

@@ -150,6 +150,24 @@ async fn a_pdf_cv_is_read_shown_and_editable() {
         )
         .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad
+        .text()
+        .await
+        .unwrap()
+        .contains("id=\"erreur-experiences\""));
+
+    // A new CV replaces what the previous one said, not what the candidate added.
+    let from_cv = "SELECT count(*) FROM gui.profile_experiences WHERE source = 'cv'";
+    let jobs_read = count(&app, from_cv).await;
+    browser
+        .upload_cv(documents::from_html(&cv_html(), "odt"), "cv.odt")
+        .await;
+    assert_eq!(count(&app, from_cv).await, jobs_read);
+    let page = browser.page("/profil").await;
+    assert!(
+        page.contains("Soudeuse") && page.contains("Soudure TIG"),
+        "kept"
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! All four services running in-process on one real database: offers ingested and
-//! embedded with the real model; matching behind a proxy that can cut it off.
+//! embedded with the real model; matching and cv-ingestion behind proxies that can cut
+//! them off.
 
 use serde_json::{json, Value};
 use shared::embedding::{self, EmbeddingConfig};
@@ -54,6 +55,7 @@ pub fn offers() -> Vec<Value> {
 pub struct Suite {
     pub app: App,
     pub matching_proxy: TcpProxy,
+    pub cv_proxy: TcpProxy,
     pub servers: Vec<TestServer>,
 }
 
@@ -99,10 +101,11 @@ pub async fn suite() -> Suite {
     ))
     .await;
     let cv = cv_ingestion().await;
+    let cv_proxy = TcpProxy::start(cv.addr).await;
     let urls = [
         ("MATCHING_URL", format!("http://{}", matching_proxy.addr)),
         ("OFFRE_INGESTION_URL", offers.base_url().to_string()),
-        ("CV_INGESTION_URL", cv.base_url().to_string()),
+        ("CV_INGESTION_URL", format!("http://{}", cv_proxy.addr)),
         ("DOWNSTREAM_TIMEOUT_SECS", "2".to_owned()),
     ];
     let app = app_on(db, |env| {
@@ -112,6 +115,7 @@ pub async fn suite() -> Suite {
     Suite {
         app,
         matching_proxy,
+        cv_proxy,
         servers: vec![matching, offers, cv],
     }
 }
