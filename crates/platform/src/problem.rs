@@ -120,16 +120,28 @@ impl IntoResponse for Problem {
     }
 }
 
-/// What the [`middleware`] names in the details it writes.
+/// A service's page for people, by status: what a browser gets instead of problem+json.
+pub type ErrorPage = fn(StatusCode) -> Response;
+
+/// What the [`middleware`] names in the details it writes, and the service's error page
+/// if it has one.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub body_bytes: usize,
+    pub error_page: Option<ErrorPage>,
 }
 
-/// Rewrites every error response into a complete problem+json body.
+/// Rewrites every error response into a complete problem+json body, or, for a browser
+/// (`Accept: text/html`) of a service that has pages, into its error page.
 pub async fn middleware(State(limits): State<Limits>, req: Request, next: Next) -> Response {
     let instance = req.uri().path().to_owned();
     let request_id = req.extensions().get::<RequestId>().cloned();
+    let page_for_browser = limits.error_page.filter(|_| {
+        req.headers()
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    });
     let response = next.run(req).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -143,6 +155,9 @@ pub async fn middleware(State(limits): State<Limits>, req: Request, next: Next) 
         .is_some_and(|ct| ct.starts_with("text/html"));
     if is_page {
         return response;
+    }
+    if let Some(error_page) = page_for_browser {
+        return error_page(status);
     }
     let (mut parts, body) = response.into_parts();
     let mut problem = match parts.extensions.remove::<Problem>() {

@@ -35,7 +35,7 @@ pub struct ServiceApp {
     readiness: Vec<ReadinessCheck>,
     internal: Router,
     public: Router,
-    fallback: Option<axum::routing::MethodRouter>,
+    error_page: Option<problem::ErrorPage>,
 }
 
 impl ServiceApp {
@@ -47,7 +47,7 @@ impl ServiceApp {
             readiness: Vec::new(),
             internal: Router::new(),
             public: Router::new(),
-            fallback: None,
+            error_page: None,
         }
     }
 
@@ -75,10 +75,10 @@ impl ServiceApp {
         self
     }
 
-    /// What answers paths no route serves (problem+json 404 by default); the GUI answers
-    /// browsers with a page.
-    pub fn fallback(mut self, fallback: axum::routing::MethodRouter) -> Self {
-        self.fallback = Some(fallback);
+    /// The page a browser gets for the errors the platform itself answers (a body over
+    /// the limit, a timeout, a panic, a rejected form), instead of problem+json.
+    pub fn error_page(mut self, page: problem::ErrorPage) -> Self {
+        self.error_page = Some(page);
         self
     }
 
@@ -90,7 +90,7 @@ impl ServiceApp {
             readiness,
             internal,
             public,
-            fallback,
+            error_page,
         } = self;
         let name = config.name;
         let metrics = metrics.unwrap_or_else(|| Metrics::new(name, |_| {}));
@@ -119,7 +119,7 @@ impl ServiceApp {
         platform
             .merge(internal)
             .merge(public)
-            .fallback_service(fallback.unwrap_or_else(|| axum::routing::any(problem::not_found)))
+            .fallback(problem::not_found)
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(DefaultBodyLimit::max(config.body_limit))
             .layer(RequestBodyLimitLayer::new(config.body_limit))
@@ -130,6 +130,7 @@ impl ServiceApp {
             .layer(middleware::from_fn_with_state(
                 problem::Limits {
                     body_bytes: config.body_limit,
+                    error_page,
                 },
                 problem::middleware,
             ))

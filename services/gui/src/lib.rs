@@ -46,7 +46,9 @@ pub struct Config {
     pub session_ttl_hours: u32,
     /// `CV_INGESTION_URL` (http://127.0.0.1:8083): reads CVs and embeds profiles.
     pub cv_ingestion_url: reqwest::Url,
-    /// `CV_INGESTION_TIMEOUT_SECS` (30): reading a CV takes seconds.
+    /// `CV_INGESTION_TIMEOUT_SECS` (12): reading a CV takes seconds (cv-ingestion gives
+    /// up parsing at 10 by default). A CV upload calls cv-ingestion twice (reading, then
+    /// the profile's embedding): twice this must stay under `REQUEST_TIMEOUT_SECS`.
     pub cv_ingestion_timeout: Duration,
     /// `MATCHING_URL` (http://127.0.0.1:8081) and `OFFRE_INGESTION_URL`
     /// (http://127.0.0.1:8082): the matches and the offers' details.
@@ -67,6 +69,14 @@ impl Config {
             return Err(ConfigError::new("SESSION_TTL_HOURS", "must be at least 1"));
         }
         let service = ServiceConfig::from_env(env, DEFAULTS)?;
+        let cv_ingestion_timeout =
+            env.seconds("CV_INGESTION_TIMEOUT_SECS", Duration::from_secs(12))?;
+        if cv_ingestion_timeout * 2 >= service.request_timeout {
+            return Err(ConfigError::new(
+                "CV_INGESTION_TIMEOUT_SECS",
+                "twice it must stay under REQUEST_TIMEOUT_SECS (a CV upload calls cv-ingestion twice)",
+            ));
+        }
         let database = DatabaseConfig::from_env(env)?;
         let referentials: PathBuf = env.optional("REFERENTIALS_DIR")?.ok_or_else(|| {
             ConfigError::new(
@@ -83,8 +93,7 @@ impl Config {
                 "CV_INGESTION_URL",
                 "http://127.0.0.1:8083".parse().expect("a URL"),
             )?,
-            cv_ingestion_timeout: env
-                .seconds("CV_INGESTION_TIMEOUT_SECS", Duration::from_secs(30))?,
+            cv_ingestion_timeout,
             matching_url: env.or(
                 "MATCHING_URL",
                 "http://127.0.0.1:8081".parse().expect("a URL"),
@@ -210,10 +219,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
     ServiceApp::new(&config.service, ApiDoc::openapi())
         .readiness(ReadinessCheck::database(state.db))
         .public(pages)
-        .fallback(
-            axum::routing::any(web::not_found)
-                .layer(axum::middleware::map_response(web::security_headers)),
-        )
+        .error_page(web::error_page)
         .into_router()
 }
 

@@ -13,7 +13,11 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 
 /// The headers every answer of the GUI carries; pages also are never stored by a
 /// browser or a proxy (they hold a candidate's data), unless a route said otherwise.
-pub async fn security_headers(mut response: Response) -> Response {
+pub async fn security_headers(response: Response) -> Response {
+    secure(response)
+}
+
+fn secure(mut response: Response) -> Response {
     let headers = response.headers_mut();
     for (name, value) in [
         (
@@ -61,6 +65,12 @@ pub enum PageError {
     NotSignedIn,
     #[error("not found")]
     NotFound,
+    /// A body over the GUI's limit (a CV file too large).
+    #[error("request body too large")]
+    TooLarge,
+    /// A form the page did not send as it is (fields missing or malformed).
+    #[error("malformed form")]
+    BadForm,
     /// A service the page needs does not answer.
     #[error("a service is unavailable")]
     Unavailable,
@@ -90,6 +100,16 @@ impl IntoResponse for PageError {
                 StatusCode::NOT_FOUND,
                 "Page introuvable",
                 "Cette page n’existe pas, ou l’offre n’est plus publiée.",
+            ),
+            Self::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Fichier trop volumineux",
+                "Le fichier dépasse la taille permise (10 Mo). Enregistrez votre CV dans un fichier plus léger (un PDF sans images, par exemple), puis réessayez.",
+            ),
+            Self::BadForm => (
+                StatusCode::BAD_REQUEST,
+                "Formulaire incomplet",
+                "Ce formulaire est arrivé incomplet. Revenez à la page, vérifiez-le, puis réessayez.",
             ),
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -124,16 +144,23 @@ impl IntoResponse for PageError {
     }
 }
 
-/// Paths no page serves: a French page for a browser, problem+json for the rest.
-pub async fn not_found(request: axum::extract::Request) -> Response {
-    let wants_page = request
-        .headers()
-        .get(axum::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    if wants_page {
-        PageError::NotFound.into_response()
-    } else {
-        platform::problem::not_found(request).await.into_response()
-    }
+/// The page a browser gets for what the platform answers before or around a page (a
+/// path no page serves, a CV over the body limit, a timeout, a form the extractor
+/// refused, a panic): programs still get problem+json.
+pub fn error_page(status: StatusCode) -> Response {
+    let error = match status {
+        // Internal routes (/metrics) are not advertised to people either.
+        StatusCode::NOT_FOUND
+        | StatusCode::METHOD_NOT_ALLOWED
+        | StatusCode::UNAUTHORIZED
+        | StatusCode::FORBIDDEN => PageError::NotFound,
+        StatusCode::PAYLOAD_TOO_LARGE => PageError::TooLarge,
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => PageError::Unavailable,
+        s if s.is_client_error() => PageError::BadForm,
+        s => PageError::Internal(format!("the platform answered {s}")),
+    };
+    let mut response = secure(error.into_response());
+    // The platform's status stays (a 401 from /metrics is not a form error).
+    *response.status_mut() = status;
+    response
 }

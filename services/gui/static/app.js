@@ -14,6 +14,17 @@
     });
   }
 
+  // A CV over the size limit is refused by the browser before it is sent (the server
+  // refuses it anyway, but only after the whole file crossed the network).
+  document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      var tooLarge = file && file.size > Number(input.dataset.maxBytes);
+      input.setCustomValidity(tooLarge ? input.dataset.tooLarge : "");
+      if (tooLarge) input.reportValidity();
+    });
+  });
+
   // htmx replaced a section: when the focused element went with the old one (a
   // "Retirer" button), the new section's heading takes the focus, so that keyboard
   // and screen-reader users stay where they were instead of being sent to the top.

@@ -352,6 +352,43 @@ async fn unknown_pages_are_french_pages_for_browsers_and_problems_for_programs()
         problem.headers()["content-type"],
         "application/problem+json"
     );
+
+    // What the platform refuses before a page runs is a French page for a browser too:
+    // a file over the body limit, a form the page did not send.
+    let mut browser = Browser::new(&app);
+    browser.signed_in("yann@exemple.fr").await;
+    let too_large = browser
+        .http
+        .post(app.server.url("/profil/cv"))
+        .header("cookie", browser.cookie_header())
+        .header("accept", "text/html")
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body(vec![b'a'; 12 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(too_large.headers().contains_key("content-security-policy"));
+    assert!(too_large
+        .text()
+        .await
+        .unwrap()
+        .contains("Fichier trop volumineux"));
+    let incomplete = browser
+        .http
+        .post(app.server.url("/profil/competences"))
+        .header("cookie", browser.cookie_header())
+        .header("accept", "text/html")
+        .form(&[("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(incomplete.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(incomplete
+        .text()
+        .await
+        .unwrap()
+        .contains("Formulaire incomplet"));
 }
 
 #[tokio::test]

@@ -45,3 +45,15 @@ fn the_binary_refuses_to_start_naming_the_variable() {
         "DATABASE_URL",
     );
 }
+
+#[test]
+fn a_cv_timeout_that_outlasts_the_request_is_refused() {
+    let config = Config::from_env(
+        &testkit::env()
+            .with("DATABASE_URL", "postgres://127.0.0.1/x")
+            .with("CV_INGESTION_TIMEOUT_SECS", "20")
+            .with("REQUEST_TIMEOUT_SECS", "30"),
+    );
+    let error = config.expect_err("refused").to_string();
+    assert!(error.contains("CV_INGESTION_TIMEOUT_SECS"), "{error}");
+}
