@@ -62,14 +62,20 @@ pub fn routes() -> Router<AppState> {
 struct HomePage {
     csrf: String,
     email: Option<String>,
+    unread: i64,
 }
 
-async fn home(session: Session) -> Response {
+async fn home(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
+    let unread = match &session.user {
+        Some(user) => crate::notifications::unread(&state.db, user.id).await?,
+        None => 0,
+    };
     let page = HomePage {
         csrf: session.csrf.clone(),
         email: session.user.as_ref().map(|u| u.email.clone()),
+        unread,
     };
-    render(&page)
+    Ok(render(&page))
 }
 
 #[derive(Template)]

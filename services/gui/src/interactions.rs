@@ -17,7 +17,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::session::SignedIn;
-use crate::web::{render, PageError};
+use crate::web::{french_time, render, PageError};
 use crate::AppState;
 
 /// Longest time one beacon may add (a tab left open overnight is not reading).
@@ -68,6 +68,15 @@ struct OfferPage {
     wished: Vec<String>,
     interaction: Interaction,
     percent: Option<u32>,
+}
+
+impl OfferPage {
+    fn contract(&self) -> Option<&str> {
+        self.offer
+            .contract_type
+            .as_deref()
+            .map(crate::profile::contract_label)
+    }
 }
 
 /// The offer from the local cache, else from offre-ingestion (then cached).
@@ -289,7 +298,7 @@ impl Tracked {
             "Entretien obtenu".into()
         } else {
             self.applied_at.map_or_else(String::new, |t| {
-                format!("Postulé le {}", t.format("%d/%m/%Y"))
+                format!("Postulé le {}", french_time(t, "%d/%m/%Y"))
             })
         }
     }

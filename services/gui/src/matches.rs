@@ -26,7 +26,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::session::{Session, SignedIn};
-use crate::web::{render, PageError};
+use crate::web::{french_time, render, PageError};
 use crate::{profile, AppState};
 
 /// Offers shown.
@@ -178,7 +178,7 @@ async fn show(
         stale: outcome.stale,
         matched_on: outcome
             .matched_at
-            .map(|t| t.format("%d/%m/%Y à %H:%M").to_string()),
+            .map(|t| french_time(t, "%d/%m/%Y à %H:%M")),
     };
     Ok(render(&page))
 }
@@ -405,6 +405,12 @@ async fn store(
     offers: &[OfferDetail],
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
+    // Two refreshes of one profile at once (two tabs) take turns: the second replaces
+    // the first's results instead of adding to them or failing on the unique key.
+    sqlx::query("SELECT 1 FROM gui.profiles WHERE user_id = $1 FOR UPDATE")
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
     upsert_offers(&mut tx, offers).await?;
     sqlx::query("DELETE FROM gui.match_results WHERE user_id = $1")
         .bind(user)
@@ -444,9 +450,10 @@ pub async fn rows(db: &PgPool, user: Uuid) -> Result<Vec<MatchRow>, sqlx::Error>
     let cached: Vec<CachedMatch> = sqlx::query_as(
         "SELECT o.external_id, o.title, o.company_name, o.location, o.contract_type, o.salary, m.score
          FROM gui.match_results m JOIN gui.job_offers o ON o.external_id = m.offer_external_id
-         WHERE m.user_id = $1 ORDER BY m.score DESC, o.external_id",
+         WHERE m.user_id = $1 ORDER BY m.score DESC, o.external_id LIMIT $2",
     )
     .bind(user)
+    .bind(i64::from(MATCHES))
     .fetch_all(db)
     .await?;
     let skills: Vec<String> =
@@ -481,7 +488,9 @@ pub async fn rows(db: &PgPool, user: Uuid) -> Result<Vec<MatchRow>, sqlx::Error>
                 title: m.title,
                 company: m.company_name,
                 location: m.location,
-                contract: m.contract_type,
+                contract: m
+                    .contract_type
+                    .map(|c| profile::contract_label(&c).to_owned()),
                 salary: m.salary,
                 has,
                 lacks,

@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::session::SignedIn;
-use crate::web::{render, PageError};
+use crate::web::{french_time, render, PageError};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -43,6 +43,12 @@ struct NotificationsPage {
     csrf: String,
     unread: i64,
     notifications: Vec<Notification>,
+}
+
+impl NotificationsPage {
+    fn day(&self, notification: &Notification) -> String {
+        french_time(notification.created_at, "%d/%m/%Y")
+    }
 }
 
 async fn page(

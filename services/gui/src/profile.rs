@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::cv_client::{self, CvRefused};
 use crate::rate_limit::{self, Limit};
 use crate::session::{CurrentUser, Session, SignedIn};
-use crate::web::{render, PageError};
+use crate::web::{french_time, render, PageError};
 use crate::AppState;
 use platform::http_client::ServiceClient;
 
@@ -40,6 +40,23 @@ pub const CONTRACTS: [(&str, &str); 6] = [
     ("LIB", "Profession libérale"),
     ("FRA", "Franchise"),
 ];
+/// A contract code as candidates read it: the preferences' labels, and the other codes
+/// France Travail uses; an unknown code as it is.
+pub fn contract_label(code: &str) -> &str {
+    const OTHERS: [(&str, &str); 5] = [
+        ("DDI", "CDD d’insertion"),
+        ("DIN", "CDI intérimaire"),
+        ("CCE", "Profession commerciale"),
+        ("TTI", "Travail temporaire d’insertion"),
+        ("REP", "Reprise d’entreprise"),
+    ];
+    CONTRACTS
+        .iter()
+        .chain(OTHERS.iter())
+        .find(|(c, _)| *c == code)
+        .map_or(code, |(_, label)| label)
+}
+
 pub const RADII_KM: [u32; 6] = [5, 10, 20, 30, 50, 100];
 
 pub fn routes() -> Router<AppState> {
@@ -257,7 +274,7 @@ pub async fn load(db: &PgPool, user: Uuid) -> Result<Profile, sqlx::Error> {
         }
     }
     Ok(Profile {
-        cv_updated_at: row.cv_updated_at.map(|t| t.format("%d/%m/%Y").to_string()),
+        cv_updated_at: row.cv_updated_at.map(|t| french_time(t, "%d/%m/%Y")),
         skills: skills
             .into_iter()
             .map(|(label, source)| (label, source == "declared"))
@@ -591,8 +608,7 @@ async fn add_experience(
     Form(form): Form<ExperienceForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    let month = |s: &str| NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d").ok();
-    let (start, end) = (month(&form.start), month(&form.end));
+    let (start, end) = (month_of(&form.start), month_of(&form.end));
     let title = form.title.trim();
     let bad_dates = (!form.start.trim().is_empty() && start.is_none())
         || (!form.end.trim().is_empty() && end.is_none())
@@ -623,6 +639,18 @@ async fn add_experience(
     .execute(&state.db)
     .await?;
     changed(&state, user.id, Section::Experiences).await
+}
+
+/// A month as `<input type="month">` sends it (`2019-01`), or as a person types it where
+/// the browser shows a plain text field instead (`01/2019`, `1/2019`).
+fn month_of(field: &str) -> Option<NaiveDate> {
+    let field = field.trim();
+    let (year, month) = match field.split_once('/') {
+        Some((month, year)) => (year, month),
+        None => field.split_once('-')?,
+    };
+    let (year, month) = (year.trim().parse().ok()?, month.trim().parse().ok()?);
+    NaiveDate::from_ymd_opt(year, month, 1).filter(|_| (1900..=2100).contains(&year))
 }
 
 #[derive(Deserialize)]
@@ -700,4 +728,21 @@ async fn save_preferences(
     .execute(&state.db)
     .await?;
     Ok(Section::Preferences.redirect("?enregistre=1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_as_browsers_send_them_or_people_type_them() {
+        let january = NaiveDate::from_ymd_opt(2019, 1, 1);
+        assert_eq!(month_of("2019-01"), january);
+        assert_eq!(month_of("01/2019"), january);
+        assert_eq!(month_of(" 1/2019 "), january);
+        assert_eq!(month_of("13/2019"), None);
+        assert_eq!(month_of("janvier 2019"), None);
+        assert_eq!(month_of("19-01"), None, "a two-digit year is not a year");
+        assert_eq!(month_of(""), None);
+    }
 }

@@ -5,6 +5,7 @@ use askama::Template;
 use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 
 /// Scripts, styles and requests only from the GUI itself (htmx and app.js are served by
 /// it; no inline script or style), no framing, forms posted only here.
@@ -41,6 +42,24 @@ fn secure(mut response: Response) -> Response {
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     response
+}
+
+/// An instant as candidates read it: the time in metropolitan France (UTC+1, and UTC+2
+/// from the last Sunday of March to the last Sunday of October, at 01:00 UTC both
+/// times, as the EU's summer-time rule says), formatted with `format`.
+pub fn french_time(t: DateTime<Utc>, format: &str) -> String {
+    let last_sunday = |month: u32| {
+        // March and October both have 31 days.
+        let date = NaiveDate::from_ymd_opt(t.year(), month, 31).expect("a date");
+        let back = date.weekday().num_days_from_sunday();
+        (date - TimeDelta::days(i64::from(back)))
+            .and_hms_opt(1, 0, 0)
+            .expect("01:00")
+            .and_utc()
+    };
+    let summer = t >= last_sunday(3) && t < last_sunday(10);
+    let offset = TimeDelta::hours(if summer { 2 } else { 1 });
+    (t + offset).naive_utc().format(format).to_string()
 }
 
 /// Renders `page` as a 200 HTML response.
@@ -163,4 +182,43 @@ pub fn error_page(status: StatusCode) -> Response {
     // The platform's status stays (a 401 from /metrics is not a form error).
     *response.status_mut() = status;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn french_time_follows_summer_time() {
+        let f = "%d/%m/%Y %H:%M";
+        assert_eq!(
+            french_time(utc("2026-01-15T23:30:00Z"), f),
+            "16/01/2026 00:30"
+        );
+        assert_eq!(
+            french_time(utc("2026-07-01T12:00:00Z"), f),
+            "01/07/2026 14:00"
+        );
+        // 2026: summer time from Sunday 29 March to Sunday 25 October, 01:00 UTC.
+        assert_eq!(
+            french_time(utc("2026-03-29T00:59:00Z"), f),
+            "29/03/2026 01:59"
+        );
+        assert_eq!(
+            french_time(utc("2026-03-29T01:00:00Z"), f),
+            "29/03/2026 03:00"
+        );
+        assert_eq!(
+            french_time(utc("2026-10-25T00:59:00Z"), f),
+            "25/10/2026 02:59"
+        );
+        assert_eq!(
+            french_time(utc("2026-10-25T01:00:00Z"), f),
+            "25/10/2026 02:00"
+        );
+    }
 }

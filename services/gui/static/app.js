@@ -29,6 +29,11 @@
   // "Retirer" button), the new section's heading takes the focus, so that keyboard
   // and screen-reader users stay where they were instead of being sent to the top.
   document.addEventListener("htmx:afterSettle", function (event) {
+    // What the new section says of the change (its role=status line) is read out by the
+    // page's own live region, which, unlike the replaced section, was there all along.
+    var status = event.target.querySelector && event.target.querySelector("[role=status]");
+    var announcer = document.getElementById("annonce");
+    if (status && announcer) announcer.textContent = status.textContent;
     var focused = document.activeElement;
     if (focused && focused !== document.body && document.contains(focused)) return;
     var heading = event.target.querySelector && event.target.querySelector("h1, h2");

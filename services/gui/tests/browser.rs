@@ -184,7 +184,30 @@ async fn a_candidate_signs_up_uploads_a_cv_and_applies() {
     assert!(text_with(&browser, "Vous avez postulé.")
         .await
         .contains("Vous avez postulé."));
+    // htmx replaced the tracking section; the page's live region reads the new status.
+    assert!(
+        until(
+            &browser,
+            "return document.getElementById('annonce').textContent === 'Vous avez postulé.';"
+        )
+        .await
+    );
+    // Leaving the page sends the time spent on it (the beacon).
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     browser.goto(&page("/candidatures")).await;
+    let mut spent = 0;
+    for _ in 0..50 {
+        spent = common::count(
+            &suite.app,
+            "SELECT coalesce(sum(time_spent_seconds), 0) FROM gui.offer_interactions",
+        )
+        .await;
+        if spent > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(spent >= 1, "time spent on the offer: {spent} s");
     let applications = text(&browser).await;
     assert!(
         applications.contains(&title) && applications.contains("Postulé le"),
@@ -339,6 +362,15 @@ async fn by_keyboard_on_a_phone_with_sections_updated_in_place() {
         true
     );
 
+    // A notification (as the events worker writes them), so that the badge is on the
+    // pages audited below.
+    sqlx::query(
+        "INSERT INTO gui.notifications (id, user_id, offer_external_id, score, message)
+         SELECT gen_random_uuid(), id, 'G000', 0.93, 'Nouvelle offre : Développeur backend (93 %)' FROM gui.users",
+    )
+    .execute(&suite.app.pool)
+    .await
+    .unwrap();
     // Each page fits a phone's width: nothing to scroll sideways.
     let offer = browser.find(".matches article h2 a").await.text().await;
     assert!(!offer.is_empty());
@@ -352,6 +384,13 @@ async fn by_keyboard_on_a_phone_with_sections_updated_in_place() {
         ("/notifications", "telephone-notifications"),
     ] {
         browser.goto(&page(path)).await;
+        if path == "/" {
+            let badge = browser.text_of(".badge").await.unwrap_or_default();
+            assert!(
+                badge.starts_with('1') && badge.ends_with("non lues"),
+                "the unread badge, read out as \"1 non lues\": {badge:?}"
+            );
+        }
         let width = browser
             .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];")
             .await;

@@ -24,7 +24,7 @@ async fn notifications_show_in_the_badge_and_on_their_page() {
     .unwrap();
     let profile = browser.page("/profil").await;
     assert!(
-        profile.contains("aria-label=\"2 non lues\""),
+        profile.contains("<span class=\"badge\">2<span class=\"visually-hidden\"> non lues</span>"),
         "the badge counts them"
     );
     let page = browser.page("/notifications").await;
