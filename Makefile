@@ -56,4 +56,5 @@ bench-cv:
 ## bench-gui: server time of the matches page, cached and cold, with the downstream calls' shares
 bench-gui:
 	@bash scripts/setup.sh --for-tests
+	$(ENV) && cargo build --release --locked -p cv-ingestion
 	$(ENV) && cargo bench --locked -p gui --bench gui

@@ -127,7 +127,7 @@ struct ProfilePage<'a> {
     unread: i64,
     profile: Profile,
     notice: Option<(Section, &'a str)>,
-    error: Option<(Section, &'a str)>,
+    error: Option<Refusal<'a>>,
     /// Code, label, checked.
     contracts: Vec<(&'a str, &'a str, bool)>,
     /// Kilometres, selected.
@@ -143,9 +143,27 @@ impl ProfilePage<'_> {
 
     fn error_in(&self, section: &str) -> Option<&str> {
         self.error
-            .filter(|(s, _)| s.id() == section)
-            .map(|(_, message)| message)
+            .as_ref()
+            .filter(|r| r.section.id() == section)
+            .map(|r| r.message)
     }
+
+    /// What the candidate typed in field `name` of the refused form, given back.
+    fn typed(&self, name: &str) -> &str {
+        self.error
+            .iter()
+            .flat_map(|r| &r.typed)
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, value)| value.as_str())
+    }
+}
+
+/// A form refused: in which section, why, and what was typed (shown again, so that
+/// nothing typed is lost).
+struct Refusal<'a> {
+    section: Section,
+    message: &'a str,
+    typed: Vec<(&'static str, String)>,
 }
 
 #[derive(Deserialize)]
@@ -172,16 +190,15 @@ async fn page(
     show(&state, &session, &user, notice, None, StatusCode::OK).await
 }
 
-/// The page again, with what was wrong with the form of `section`.
+/// The page again, with what was wrong with a form.
 async fn refuse(
     state: &AppState,
     session: &Session,
     user: &CurrentUser,
-    section: Section,
-    message: &str,
+    refusal: Refusal<'_>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    show(state, session, user, None, Some((section, message)), status).await
+    show(state, session, user, None, Some(refusal), status).await
 }
 
 async fn show(
@@ -189,7 +206,7 @@ async fn show(
     session: &Session,
     user: &CurrentUser,
     notice: Option<(Section, &str)>,
-    error: Option<(Section, &str)>,
+    error: Option<Refusal<'_>>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let profile = load(&state.db, user.id).await?;
@@ -369,8 +386,11 @@ async fn upload_cv(
             &state,
             &session,
             &user,
-            Section::Cv,
-            "Choisissez le fichier de votre CV.",
+            Refusal {
+                section: Section::Cv,
+                message: "Choisissez le fichier de votre CV.",
+                typed: Vec::new(),
+            },
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -389,8 +409,11 @@ async fn upload_cv(
                 &state,
                 &session,
                 &user,
-                Section::Cv,
-                &refused.to_string(),
+                Refusal {
+                    section: Section::Cv,
+                    message: &refused.to_string(),
+                    typed: Vec::new(),
+                },
                 status,
             )
             .await;
@@ -560,8 +583,11 @@ async fn add_skill(
             &state,
             &session,
             &user,
-            Section::Skills,
-            "Indiquez une compétence (200 caractères au plus).",
+            Refusal {
+                section: Section::Skills,
+                message: "Indiquez une compétence (200 caractères au plus).",
+                typed: vec![("label", form.label.clone())],
+            },
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -618,8 +644,16 @@ async fn add_experience(
             &state,
             &session,
             &user,
-            Section::Experiences,
-            "Indiquez l’intitulé du poste, et des dates au format mois/année, la fin après le début.",
+            Refusal {
+                section: Section::Experiences,
+                message: "Indiquez l’intitulé du poste, et des dates au format mois/année, la fin après le début.",
+                typed: vec![
+                    ("title", form.title.clone()),
+                    ("employer", form.employer.clone()),
+                    ("start", form.start.clone()),
+                    ("end", form.end.clone()),
+                ],
+            },
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -691,8 +725,11 @@ async fn save_preferences(
                     &state,
                     &session,
                     &user,
-                    Section::Preferences,
-                    "Commune inconnue : indiquez un nom de commune ou un code postal.",
+                    Refusal {
+                        section: Section::Preferences,
+                        message: "Commune inconnue : indiquez un nom de commune ou un code postal.",
+                        typed: vec![("place", place.to_owned())],
+                    },
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )
                 .await

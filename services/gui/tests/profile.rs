@@ -150,11 +150,12 @@ async fn a_pdf_cv_is_read_shown_and_editable() {
         )
         .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad
-        .text()
-        .await
-        .unwrap()
-        .contains("id=\"erreur-experiences\""));
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("id=\"erreur-experiences\""));
+    assert!(
+        html.contains("value=\"2012-01\"") && html.contains("value=\"2011-06\""),
+        "what was typed is given back"
+    );
 
     // A new CV replaces what the previous one said, not what the candidate added.
     let from_cv = "SELECT count(*) FROM gui.profile_experiences WHERE source = 'cv'";
@@ -221,6 +222,10 @@ async fn place_radius_and_contracts_are_kept() {
     assert!(
         page.contains("id=\"erreur-preferences\">Commune inconnue"),
         "{page}"
+    );
+    assert!(
+        page.contains("value=\"Atlantis\""),
+        "what was typed is given back"
     );
     let place: String = sqlx::query_scalar("SELECT place_label FROM gui.profiles")
         .fetch_one(&app.pool)
