@@ -218,6 +218,41 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     let cdd = count(app, "SELECT count(*) FROM gui.match_results m JOIN gui.job_offers o ON o.external_id = m.offer_external_id WHERE o.contract_type <> 'CDI'").await;
     assert_eq!(cdd, 0, "{html}");
     assert_eq!(listed(&html).len(), 20, "24 CDI offers, 20 shown");
+
+    // Opening an offer from the list keeps the score it had then.
+    let (best, score): (String, f64) = sqlx::query_as(
+        "SELECT offer_external_id, score FROM gui.match_results ORDER BY score DESC LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    browser.page(&format!("/offres/{best}")).await;
+    let kept: f64 = sqlx::query_scalar("SELECT match_score FROM gui.offer_interactions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!((kept - score).abs() < 1e-9, "{kept} vs {score}");
+
+    // Place and radius: every offer is in Lyon; from Brest within 50 km there is none,
+    // from Lyon's 7th arrondissement within 30 km there are.
+    browser
+        .submit(
+            "/profil",
+            "/profil/preferences",
+            &[("place", "Brest"), ("radius_km", "50")],
+        )
+        .await;
+    let html = browser.page("/offres").await;
+    assert_eq!(listed(&html).len(), 0);
+    assert!(html.contains("Aucune offre ne correspond pour l’instant"));
+    browser
+        .submit(
+            "/profil",
+            "/profil/preferences",
+            &[("place", "69007"), ("radius_km", "30")],
+        )
+        .await;
+    assert_eq!(listed(&browser.page("/offres").await).len(), 20);
 }
 
 #[tokio::test]

@@ -172,6 +172,28 @@ async fn a_pdf_cv_is_read_shown_and_editable() {
 }
 
 #[tokio::test]
+async fn cv_uploads_are_rate_limited_per_candidate() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    browser.signed_in("theo@exemple.fr").await;
+    // Empty uploads count as attempts too (the limit comes before reading the file),
+    // and cost no call to cv-ingestion.
+    for _ in 0..20 {
+        let response = browser.upload_cv(Vec::new(), "cv.pdf").await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let response = browser
+        .upload_cv(b"Theo, boulanger".to_vec(), "cv.txt")
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Trop de tentatives"));
+}
+
+#[tokio::test]
 async fn place_radius_and_contracts_are_kept() {
     let app = app().await;
     let mut browser = Browser::new(&app);
