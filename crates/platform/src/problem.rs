@@ -157,7 +157,19 @@ pub async fn middleware(State(limits): State<Limits>, req: Request, next: Next) 
         return response;
     }
     if let Some(error_page) = page_for_browser {
-        return error_page(status);
+        let mut page = error_page(status);
+        // What the answer said beyond its body stays (Allow on 405, WWW-Authenticate on
+        // 401, Retry-After, cookies), unless the page says it itself.
+        let own: Vec<_> = page.headers().keys().cloned().collect();
+        for (name, value) in response.headers() {
+            if name != CONTENT_TYPE
+                && name != axum::http::header::CONTENT_LENGTH
+                && !own.contains(name)
+            {
+                page.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+        return page;
     }
     let (mut parts, body) = response.into_parts();
     let mut problem = match parts.extensions.remove::<Problem>() {

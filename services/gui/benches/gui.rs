@@ -83,7 +83,7 @@ async fn run() -> anyhow::Result<()> {
     let offers_before = server_seconds(offers, "/offers", "GET").await?;
     let mut cold = Vec::new();
     for _ in 0..COLD {
-        sqlx::query("UPDATE gui.match_results SET matched_at = now() - interval '25 hours'")
+        sqlx::query("UPDATE gui.profiles SET matched_at = now() - interval '25 hours'")
             .execute(&app.pool)
             .await?;
         let started = Instant::now();

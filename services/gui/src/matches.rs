@@ -109,6 +109,7 @@ struct Query {
     contract_types: Vec<String>,
     matches_invalidated_at: Option<DateTime<Utc>>,
     profile_embedded_at: Option<DateTime<Utc>>,
+    matched_at: Option<DateTime<Utc>>,
 }
 
 /// One offer of the page.
@@ -198,12 +199,18 @@ pub async fn matches_for(
     asked: bool,
 ) -> Result<Outcome, sqlx::Error> {
     let mut query = profile_query(&state.db, user).await?;
-    let mut cache = cache_state(&state.db, user, query.as_ref()).await?;
+    let mut cache = cache_state(&state.db, query.as_ref()).await?;
     if cache.embedding_behind() {
-        // cv-ingestion was down when the profile changed: try again now.
-        if profile::refresh_embedding(state, &state.cv_on_matches_page, user).await? {
+        // cv-ingestion was down when the profile changed: try again now, with the
+        // page's patience, or the upload's when the candidate asked for a refresh.
+        let client = if asked {
+            &state.cv
+        } else {
+            &state.cv_on_matches_page
+        };
+        if profile::refresh_embedding(state, client, user).await? {
             query = profile_query(&state.db, user).await?;
-            cache = cache_state(&state.db, user, query.as_ref()).await?;
+            cache = cache_state(&state.db, query.as_ref()).await?;
         }
     }
     let Some(query) = query.filter(|q| q.profile_embedding.is_some()) else {
@@ -217,7 +224,7 @@ pub async fn matches_for(
     let behind = cache.embedding_behind();
     let mut outcome = Outcome {
         has_profile: true,
-        stale: refresh.is_some() && behind,
+        stale: behind,
         matched_at: cache.matched_at,
     };
     // An embedding behind its profile is matched only when nothing is cached: the
@@ -240,7 +247,7 @@ pub async fn matches_for(
 async fn profile_query(db: &PgPool, user: Uuid) -> Result<Option<Query>, sqlx::Error> {
     sqlx::query_as(
         "SELECT profile_embedding, embedding_model, latitude, longitude, radius_km, contract_types,
-             matches_invalidated_at, profile_embedded_at
+             matches_invalidated_at, profile_embedded_at, matched_at
          FROM gui.profiles WHERE user_id = $1",
     )
     .bind(user)
@@ -248,18 +255,9 @@ async fn profile_query(db: &PgPool, user: Uuid) -> Result<Option<Query>, sqlx::E
     .await
 }
 
-async fn cache_state(
-    db: &PgPool,
-    user: Uuid,
-    query: Option<&Query>,
-) -> Result<CacheState, sqlx::Error> {
+async fn cache_state(db: &PgPool, query: Option<&Query>) -> Result<CacheState, sqlx::Error> {
     Ok(CacheState {
-        matched_at: sqlx::query_scalar(
-            "SELECT max(matched_at) FROM gui.match_results WHERE user_id = $1",
-        )
-        .bind(user)
-        .fetch_one(db)
-        .await?,
+        matched_at: query.and_then(|q| q.matched_at),
         invalidated_at: query.and_then(|q| q.matches_invalidated_at),
         embedded_at: query.and_then(|q| q.profile_embedded_at),
         offers_ingested_at: sqlx::query_scalar("SELECT ingested_at FROM gui.offers_marker")
@@ -405,9 +403,11 @@ async fn store(
     offers: &[OfferDetail],
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
-    // Two refreshes of one profile at once (two tabs) take turns: the second replaces
-    // the first's results instead of adding to them or failing on the unique key.
-    sqlx::query("SELECT 1 FROM gui.profiles WHERE user_id = $1 FOR UPDATE")
+    // Two refreshes of one profile at once (two tabs) take turns on the profile's row:
+    // the second replaces the first's results instead of adding to them or failing on
+    // the unique key.
+    // The profile row also says when it was matched, even when nothing was found.
+    sqlx::query("UPDATE gui.profiles SET matched_at = now() WHERE user_id = $1")
         .bind(user)
         .execute(&mut *tx)
         .await?;

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use pgvector::Vector;
 use serde::Deserialize;
 use shared::CvAnalysis;
@@ -163,7 +163,7 @@ impl ProfilePage<'_> {
 struct Refusal<'a> {
     section: Section,
     message: &'a str,
-    typed: Vec<(&'static str, String)>,
+    typed: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -210,19 +210,30 @@ async fn show(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let profile = load(&state.db, user.id).await?;
+    // A refused preferences form shows the radius and contracts as they were sent.
+    let sent = error.as_ref().filter(|r| r.section == Section::Preferences);
+    let checked = |code: &str| match sent {
+        Some(r) => r
+            .typed
+            .iter()
+            .any(|(name, _)| *name == format!("contract_{code}")),
+        None => profile.contract_types.iter().any(|c| c == code),
+    };
+    let radius = match sent {
+        Some(r) => r
+            .typed
+            .iter()
+            .find(|(name, _)| name == "radius_km")
+            .and_then(|(_, v)| v.parse::<f64>().ok()),
+        None => profile.radius_km,
+    };
     let contracts = CONTRACTS
         .iter()
-        .map(|(code, label)| {
-            (
-                *code,
-                *label,
-                profile.contract_types.iter().any(|c| c == code),
-            )
-        })
+        .map(|(code, label)| (*code, *label, checked(code)))
         .collect();
     let radii = RADII_KM
         .iter()
-        .map(|&r| (r, profile.radius_km == Some(f64::from(r))))
+        .map(|&r| (r, radius == Some(f64::from(r))))
         .collect();
     let page = ProfilePage {
         csrf: session.csrf.clone(),
@@ -512,37 +523,66 @@ async fn profile_text(db: &PgPool, user: Uuid) -> Result<String, sqlx::Error> {
     Ok(text)
 }
 
-/// Recomputes the profile's embedding through cv-ingestion (`client`: the page's
-/// patience); true when it did. When cv-ingestion is unavailable the previous embedding
-/// stays, marked as behind the profile (`profile_embedded_at`): the matches page tries
-/// again and says its results may be out of date meanwhile.
+/// Recomputes the profile's embedding through cv-ingestion (`client`: the caller's
+/// patience); true when the embedding is now current. When cv-ingestion is unavailable
+/// the previous embedding stays, known to be behind the profile (`profile_embedded_at`
+/// older than `matches_invalidated_at`): the matches page tries again and says its
+/// results may be out of date meanwhile.
 pub async fn refresh_embedding(
     state: &AppState,
     client: &ServiceClient,
     user: Uuid,
 ) -> Result<bool, sqlx::Error> {
-    let text = profile_text(&state.db, user).await?;
-    if text.trim().is_empty() {
-        return Ok(false);
-    }
-    match cv_client::analyse_text(client, &text).await {
-        Ok(analysis) => {
-            sqlx::query(
-                "UPDATE gui.profiles SET profile_embedding = $2, embedding_model = $3, profile_embedded_at = now()
-                 WHERE user_id = $1",
-            )
+    // The profile as of this instant: if it changes while cv-ingestion works, this
+    // embedding is already old and is not written (the change's own refresh writes).
+    let as_of: Option<Option<DateTime<Utc>>> =
+        sqlx::query_scalar("SELECT matches_invalidated_at FROM gui.profiles WHERE user_id = $1")
             .bind(user)
-            .bind(Vector::from(analysis.embedding))
-            .bind(analysis.embedding_model)
-            .execute(&state.db)
+            .fetch_optional(&state.db)
             .await?;
-            Ok(true)
+    let Some(as_of) = as_of else {
+        return Ok(false);
+    };
+    let text = profile_text(&state.db, user).await?;
+    let embedding = if text.trim().is_empty() {
+        // Nothing left to match with (no CV, no skill, no experience).
+        None
+    } else {
+        match cv_client::analyse_text(client, &text).await {
+            Ok(analysis) => Some((Vector::from(analysis.embedding), analysis.embedding_model)),
+            Err(CvRefused::Unavailable(e)) => {
+                tracing::warn!(error = %e, "profile embedding not refreshed");
+                return Ok(false);
+            }
+            Err(refused @ CvRefused::Document(_)) => {
+                // cv-ingestion refuses the text we made: retrying cannot help. The
+                // previous embedding stays and counts as current.
+                tracing::error!(error = %refused, "cv-ingestion refused a profile's text");
+                sqlx::query(
+                    "UPDATE gui.profiles SET profile_embedded_at = now()
+                     WHERE user_id = $1 AND matches_invalidated_at IS NOT DISTINCT FROM $2",
+                )
+                .bind(user)
+                .bind(as_of)
+                .execute(&state.db)
+                .await?;
+                return Ok(false);
+            }
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "profile embedding not refreshed");
-            Ok(false)
-        }
-    }
+    };
+    let (vector, model) = embedding.unzip();
+    let written = sqlx::query(
+        "UPDATE gui.profiles SET profile_embedding = $3, embedding_model = coalesce($4, embedding_model),
+             profile_embedded_at = now()
+         WHERE user_id = $1 AND matches_invalidated_at IS NOT DISTINCT FROM $2",
+    )
+    .bind(user)
+    .bind(as_of)
+    .bind(vector)
+    .bind(model)
+    .execute(&state.db)
+    .await?;
+    Ok(written.rows_affected() == 1)
 }
 
 /// Marks the cached matches out of date (the profile changed), re-embeds the profile and
@@ -586,7 +626,7 @@ async fn add_skill(
             Refusal {
                 section: Section::Skills,
                 message: "Indiquez une compétence (200 caractères au plus).",
-                typed: vec![("label", form.label.clone())],
+                typed: vec![("label".into(), form.label.clone())],
             },
             StatusCode::UNPROCESSABLE_ENTITY,
         )
@@ -648,10 +688,10 @@ async fn add_experience(
                 section: Section::Experiences,
                 message: "Indiquez l’intitulé du poste, et des dates au format mois/année, la fin après le début.",
                 typed: vec![
-                    ("title", form.title.clone()),
-                    ("employer", form.employer.clone()),
-                    ("start", form.start.clone()),
-                    ("end", form.end.clone()),
+                    ("title".into(), form.title.clone()),
+                    ("employer".into(), form.employer.clone()),
+                    ("start".into(), form.start.clone()),
+                    ("end".into(), form.end.clone()),
                 ],
             },
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -728,7 +768,11 @@ async fn save_preferences(
                     Refusal {
                         section: Section::Preferences,
                         message: "Commune inconnue : indiquez un nom de commune ou un code postal.",
-                        typed: vec![("place", place.to_owned())],
+                        typed: form
+                            .iter()
+                            .filter(|(name, _)| *name != "csrf")
+                            .map(|(name, value)| (name.clone(), value.clone()))
+                            .collect(),
                     },
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )

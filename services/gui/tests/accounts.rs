@@ -301,10 +301,24 @@ async fn a_candidate_downloads_their_data_and_deletes_the_account() {
         "nothing deleted"
     );
 
+    // Another account's attempts, which the deletion must leave alone.
+    sqlx::query("INSERT INTO gui.rate_limits (key, window_start, attempts) VALUES ('log-in:account:0123', now(), 3)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let response = browser
         .submit("/compte", "/compte/suppression", &[("password", PASSWORD)])
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM gui.rate_limits WHERE key = 'log-in:account:0123'"
+        )
+        .await,
+        1,
+        "another account's counter stays"
+    );
     // Nothing of the candidate is left in any table that names a candidate, nor in the
     // attempt counters.
     let tables: Vec<String> = sqlx::query_scalar(
@@ -322,7 +336,7 @@ async fn a_candidate_downloads_their_data_and_deletes_the_account() {
     assert_eq!(
         count(
             &app,
-            "SELECT count(*) FROM gui.rate_limits WHERE key LIKE '%:account:%' OR key LIKE '%:candidate:%'"
+            "SELECT count(*) FROM gui.rate_limits WHERE key <> 'log-in:account:0123' AND (key LIKE '%:account:%' OR key LIKE '%:candidate:%')"
         )
         .await,
         0
@@ -384,11 +398,28 @@ async fn unknown_pages_are_french_pages_for_browsers_and_problems_for_programs()
         .await
         .unwrap();
     assert_eq!(incomplete.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(incomplete.headers()["hx-retarget"], "main");
     assert!(incomplete
         .text()
         .await
         .unwrap()
         .contains("Formulaire incomplet"));
+    // The page keeps what the answer said beside its body: a 405 names what is allowed.
+    let wrong_method = browser
+        .http
+        .get(app.server.url("/profil/cv"))
+        .header("cookie", browser.cookie_header())
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.headers()["allow"], "POST");
+    assert!(wrong_method
+        .text()
+        .await
+        .unwrap()
+        .contains("Page introuvable"));
 }
 
 #[tokio::test]

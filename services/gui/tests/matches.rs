@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use testkit::documents;
 
 async fn matched_at(app: &App) -> chrono::DateTime<chrono::Utc> {
-    sqlx::query_scalar("SELECT max(matched_at) FROM gui.match_results")
+    sqlx::query_scalar("SELECT matched_at FROM gui.profiles")
         .fetch_one(&app.pool)
         .await
         .unwrap()
@@ -160,7 +160,7 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     assert!(caught_up);
 
     // Older than 24 h (and nothing else changed since): re-matched at the next access.
-    sqlx::query("UPDATE gui.match_results SET matched_at = now() - interval '25 hours'")
+    sqlx::query("UPDATE gui.profiles SET matched_at = now() - interval '25 hours'")
         .execute(&app.pool)
         .await
         .unwrap();
@@ -245,6 +245,13 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     let html = browser.page("/offres").await;
     assert_eq!(listed(&html).len(), 0);
     assert!(html.contains("Aucune offre ne correspond pour l’instant"));
+    let searched = matched_at(app).await;
+    browser.page("/offres").await;
+    assert_eq!(
+        matched_at(app).await,
+        searched,
+        "nothing found is cached too"
+    );
     browser
         .submit(
             "/profil",
@@ -253,6 +260,60 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
         )
         .await;
     assert_eq!(listed(&browser.page("/offres").await).len(), 20);
+}
+
+#[tokio::test]
+async fn an_embedding_behind_its_profile_says_so_until_it_catches_up() {
+    let suite = suite().await;
+    let app = &suite.app;
+    let mut browser = Browser::new(app);
+    browser.signed_in("yuna@exemple.fr").await;
+    let response = browser
+        .upload_cv(documents::from_html(&cv_html(), "pdf"), "cv.pdf")
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    // A skill added while cv-ingestion is down, before any search: the profile is
+    // matched with the embedding it has, and the page says it may be out of date, at
+    // this view and the next (which does not search again).
+    suite.cv_proxy.set_up(false);
+    browser
+        .submit(
+            "/profil",
+            "/profil/competences",
+            &[("label", "Soudure TIG")],
+        )
+        .await;
+    let html = browser.page("/offres").await;
+    assert_eq!(listed(&html).len(), 20);
+    assert!(html.contains("Les résultats peuvent ne pas être à jour"));
+    let first = matched_at(app).await;
+    let html = browser.page("/offres").await;
+    assert!(html.contains("Les résultats peuvent ne pas être à jour"));
+    assert_eq!(matched_at(app).await, first);
+
+    // cv-ingestion back: the embedding catches up and the profile is matched again.
+    suite.cv_proxy.set_up(true);
+    let html = browser.page("/offres").await;
+    assert!(!html.contains("peuvent ne pas être à jour"));
+    let caught_up = matched_at(app).await;
+    assert!(caught_up > first);
+
+    // Place and contracts are filters, not part of the embedding: changed while
+    // cv-ingestion is down, they apply at the next view, with no notice.
+    suite.cv_proxy.set_up(false);
+    browser
+        .submit(
+            "/profil",
+            "/profil/preferences",
+            &[("place", ""), ("contract_CDD", "on")],
+        )
+        .await;
+    let html = browser.page("/offres").await;
+    assert!(!html.contains("peuvent ne pas être à jour"), "{html}");
+    assert!(matched_at(app).await > caught_up);
+    let not_cdd = count(app, "SELECT count(*) FROM gui.match_results m JOIN gui.job_offers o ON o.external_id = m.offer_external_id WHERE o.contract_type <> 'CDD'").await;
+    assert_eq!(not_cdd, 0);
 }
 
 #[tokio::test]

@@ -16,6 +16,13 @@ async fn embedding(app: &App) -> Vec<f32> {
     v.to_vec()
 }
 
+async fn cv_updated_at(app: &App) -> chrono::DateTime<chrono::Utc> {
+    sqlx::query_scalar("SELECT cv_updated_at FROM gui.profiles")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
 async fn invalidated_at(app: &App) -> chrono::DateTime<chrono::Utc> {
     sqlx::query_scalar("SELECT matches_invalidated_at FROM gui.profiles")
         .fetch_one(&app.pool)
@@ -160,9 +167,12 @@ async fn a_pdf_cv_is_read_shown_and_editable() {
     // A new CV replaces what the previous one said, not what the candidate added.
     let from_cv = "SELECT count(*) FROM gui.profile_experiences WHERE source = 'cv'";
     let jobs_read = count(&app, from_cv).await;
-    browser
+    let before = cv_updated_at(&app).await;
+    let response = browser
         .upload_cv(documents::from_html(&cv_html(), "odt"), "cv.odt")
         .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(cv_updated_at(&app).await > before, "the new CV was read");
     assert_eq!(count(&app, from_cv).await, jobs_read);
     let page = browser.page("/profil").await;
     assert!(
