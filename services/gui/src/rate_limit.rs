@@ -25,8 +25,9 @@ pub fn client(action: &str, ip: IpAddr) -> String {
     }
 }
 
-/// The key of an account, named by its e-mail address: a digest, so that the table never
-/// holds an address (and a typed address cannot collide with a client's key).
+/// The key of an account, named by its e-mail address: a digest, so that the table does
+/// not hold the address in clear (a guessed address can still be checked against it;
+/// counters last a day at most), and a typed address cannot collide with a client's key.
 pub fn account(action: &str, email: &str) -> String {
     let digest = Sha256::digest(email.trim().to_lowercase().as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
