@@ -230,15 +230,16 @@ impl Browser {
             .collect()
     }
 
-    /// The page's WCAG 2.x A and AA violations found by axe-core (installed by `make
-    /// test`), one line each: rule, help, number of elements.
+    /// The page's violations of WCAG 2.x A and AA and of axe's best practices (one main
+    /// landmark, content in landmarks, heading order...) found by axe-core (installed by
+    /// `make test`), one line each: rule, help, number of elements.
     pub async fn accessibility_violations(&self) -> Vec<String> {
         let axe_path = crate::cache_dir().join("axe-core/axe.min.js");
         let axe = std::fs::read_to_string(&axe_path)
             .unwrap_or_else(|e| panic!("{}: {e} (installed by `make test`)", axe_path.display()));
         self.execute(&axe).await;
         let script = "const done = arguments[arguments.length - 1];
-            axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})
+            axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']})
                .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ')')))
                .catch(e => done(['axe failed: ' + e]));";
         let value = self
