@@ -55,7 +55,8 @@ pub struct Config {
     pub matching_url: reqwest::Url,
     pub offre_ingestion_url: reqwest::Url,
     /// `DOWNSTREAM_TIMEOUT_SECS` (3): past it, matching or offre-ingestion counts as
-    /// down and the cached matches are shown, marked out of date.
+    /// down and the cached matches are shown, marked out of date; also how long the
+    /// matches page waits for cv-ingestion when it retries a profile's embedding.
     pub downstream_timeout: Duration,
     /// `REFERENTIALS_DIR` (from `make setup`'s env file): communes for the candidates'
     /// places.
