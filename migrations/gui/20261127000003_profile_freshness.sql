@@ -4,11 +4,6 @@
 ALTER TABLE profiles ADD COLUMN profile_embedded_at timestamptz;
 UPDATE profiles SET profile_embedded_at = updated_at WHERE profile_embedding IS NOT NULL;
 
--- When the profile was last matched, even when the search found nothing (match_results
--- then holds no row to tell it).
-ALTER TABLE profiles ADD COLUMN matched_at timestamptz;
-UPDATE profiles p SET matched_at = (SELECT max(m.matched_at) FROM match_results m WHERE m.user_id = p.user_id);
-
 -- Experiences read from a CV are replaced by the next CV; those the candidate added stay.
 ALTER TABLE profile_experiences
     ADD COLUMN source text NOT NULL DEFAULT 'cv' CHECK (source IN ('cv', 'declared'));
