@@ -187,6 +187,91 @@ async fn forms_without_the_browsers_csrf_token_are_refused() {
 }
 
 #[tokio::test]
+async fn every_form_refuses_a_forged_token_and_changes_nothing() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    browser.signed_in("rose@exemple.fr").await;
+    let forged = ("csrf", "forged-token");
+    let forms: [(&str, &[(&str, &str)]); 13] = [
+        (
+            "/inscription",
+            &[
+                forged,
+                ("email", "x@exemple.fr"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        ),
+        (
+            "/connexion",
+            &[forged, ("email", "rose@exemple.fr"), ("password", PASSWORD)],
+        ),
+        ("/deconnexion", &[forged]),
+        ("/compte/suppression", &[forged, ("password", PASSWORD)]),
+        ("/profil/competences", &[forged, ("label", "Rust")]),
+        (
+            "/profil/competences/supprimer",
+            &[forged, ("label", "Rust")],
+        ),
+        (
+            "/profil/experiences",
+            &[
+                forged,
+                ("title", "Soudeuse"),
+                ("employer", ""),
+                ("start", ""),
+                ("end", ""),
+            ],
+        ),
+        (
+            "/profil/experiences/supprimer",
+            &[forged, ("id", "00000000-0000-0000-0000-000000000000")],
+        ),
+        (
+            "/profil/preferences",
+            &[forged, ("place", "Lyon"), ("radius_km", "30")],
+        ),
+        ("/offres/actualiser", &[forged]),
+        ("/offres/G000/enregistrer", &[forged]),
+        ("/offres/G000/postule", &[forged]),
+        ("/offres/G000/temps", &[forged, ("seconds", "30")]),
+    ];
+    for (action, fields) in forms {
+        let response = browser.post(action, fields).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{action}");
+    }
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", "forged-token")
+        .part(
+            "cv",
+            reqwest::multipart::Part::bytes(b"Rose, soudeuse".to_vec()).file_name("cv.txt"),
+        );
+    let request = browser
+        .http
+        .post(app.server.url("/profil/cv"))
+        .multipart(form);
+    assert_eq!(browser.send(request).await.status(), StatusCode::FORBIDDEN);
+    for table in [
+        "profiles",
+        "profile_skills",
+        "profile_experiences",
+        "offer_interactions",
+    ] {
+        assert_eq!(
+            count(&app, &format!("SELECT count(*) FROM gui.{table}")).await,
+            0,
+            "{table}"
+        );
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM gui.users").await, 1);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM gui.sessions").await,
+        1,
+        "still signed in"
+    );
+}
+
+#[tokio::test]
 async fn log_ins_and_sign_ups_are_rate_limited() {
     let app = app().await;
     let mut browser = Browser::new(&app);
@@ -371,16 +456,13 @@ async fn unknown_pages_are_french_pages_for_browsers_and_problems_for_programs()
     // a file over the body limit, a form the page did not send.
     let mut browser = Browser::new(&app);
     browser.signed_in("yann@exemple.fr").await;
-    let too_large = browser
+    let request = browser
         .http
         .post(app.server.url("/profil/cv"))
-        .header("cookie", browser.cookie_header())
         .header("accept", "text/html")
         .header("content-type", "multipart/form-data; boundary=x")
-        .body(vec![b'a'; 12 * 1024 * 1024])
-        .send()
-        .await
-        .unwrap();
+        .body(vec![b'a'; 12 * 1024 * 1024]);
+    let too_large = browser.send(request).await;
     assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(too_large.headers().contains_key("content-security-policy"));
     assert!(too_large
@@ -388,15 +470,12 @@ async fn unknown_pages_are_french_pages_for_browsers_and_problems_for_programs()
         .await
         .unwrap()
         .contains("Fichier trop volumineux"));
-    let incomplete = browser
+    let request = browser
         .http
         .post(app.server.url("/profil/competences"))
-        .header("cookie", browser.cookie_header())
         .header("accept", "text/html")
-        .form(&[("csrf", "x")])
-        .send()
-        .await
-        .unwrap();
+        .form(&[("csrf", "x")]);
+    let incomplete = browser.send(request).await;
     assert_eq!(incomplete.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(incomplete.headers()["hx-retarget"], "main");
     assert!(incomplete
@@ -405,14 +484,11 @@ async fn unknown_pages_are_french_pages_for_browsers_and_problems_for_programs()
         .unwrap()
         .contains("Formulaire incomplet"));
     // The page keeps what the answer said beside its body: a 405 names what is allowed.
-    let wrong_method = browser
+    let request = browser
         .http
         .get(app.server.url("/profil/cv"))
-        .header("cookie", browser.cookie_header())
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+        .header("accept", "text/html");
+    let wrong_method = browser.send(request).await;
     assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong_method.headers()["allow"], "POST");
     assert!(wrong_method

@@ -416,15 +416,12 @@ async fn an_offer_is_viewed_saved_applied_and_followed_up() {
 
     // With htmx, a tracking button gets its section back, not a redirect.
     let csrf = csrf_of(&browser.page("/offres/G000").await);
-    let response = browser
+    let request = browser
         .http
         .post(app.server.url("/offres/G000/enregistrer"))
-        .header("cookie", browser.cookie_header())
         .header("hx-request", "true")
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .form(&[("csrf", csrf.as_str())]);
+    let response = browser.send(request).await;
     assert_eq!(response.status(), StatusCode::OK);
     let section = response.text().await.unwrap();
     assert!(

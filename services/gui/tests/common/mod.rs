@@ -81,7 +81,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    pub fn cookie_header(&self) -> String {
+    fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -89,16 +89,21 @@ impl<'a> Browser<'a> {
             .join("; ")
     }
 
-    pub async fn get(&mut self, path: &str) -> Response {
-        let response = self
-            .http
-            .get(self.app.server.url(path))
+    /// Sends `request` (made from `self.http`) with the browser's cookies, and keeps
+    /// those the answer sets.
+    pub async fn send(&mut self, request: reqwest::RequestBuilder) -> Response {
+        let response = request
             .header(COOKIE, self.cookie_header())
             .send()
             .await
             .unwrap();
         self.keep_cookies(&response);
         response
+    }
+
+    pub async fn get(&mut self, path: &str) -> Response {
+        let request = self.http.get(self.app.server.url(path));
+        self.send(request).await
     }
 
     pub async fn page(&mut self, path: &str) -> String {
@@ -108,16 +113,8 @@ impl<'a> Browser<'a> {
     }
 
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
-        let response = self
-            .http
-            .post(self.app.server.url(path))
-            .header(COOKIE, self.cookie_header())
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        self.keep_cookies(&response);
-        response
+        let request = self.http.post(self.app.server.url(path)).form(form);
+        self.send(request).await
     }
 
     /// Submits a form the way a person does: the page first, then the form with the
@@ -212,15 +209,10 @@ impl Browser<'_> {
             "cv",
             reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
         );
-        let response = self
+        let request = self
             .http
             .post(self.app.server.url("/profil/cv"))
-            .header(COOKIE, self.cookie_header())
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        self.keep_cookies(&response);
-        response
+            .multipart(form);
+        self.send(request).await
     }
 }
