@@ -90,18 +90,22 @@ pub fn diplomas(section: &str) -> Vec<CvEducation> {
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .collect();
+        // A line of separators alone ("|", "—") says nothing.
+        let Some(&first) = parts.first() else {
+            continue;
+        };
         let year = last_year(line);
         let school = parts
             .iter()
             .skip(1)
             .find(|p| starts_with_any(p, SCHOOLS))
             .copied();
-        let is_diploma = starts_with_any(parts[0], DIPLOMAS);
+        let is_diploma = starts_with_any(first, DIPLOMAS);
         match found.last_mut() {
             // A line of its own for the school or the year of the diploma above.
             Some(last) if !is_diploma && (last.institution.is_none() || last.year.is_none()) => {
-                if last.institution.is_none() && starts_with_any(parts[0], SCHOOLS) {
-                    last.institution = Some(parts[0].to_owned());
+                if last.institution.is_none() && starts_with_any(first, SCHOOLS) {
+                    last.institution = Some(first.to_owned());
                 }
                 if last.year.is_none() {
                     last.year = year;
@@ -113,7 +117,7 @@ pub fn diplomas(section: &str) -> Vec<CvEducation> {
         if !is_diploma && year.is_none() {
             continue;
         }
-        let title = parts[0].to_owned();
+        let title = first.to_owned();
         let institution = school
             .or_else(|| parts.get(1).copied().filter(|p| last_year(p).is_none()))
             .map(str::to_owned);
@@ -154,6 +158,13 @@ mod tests {
             institution: institution.map(Into::into),
             year,
         }
+    }
+
+    #[test]
+    fn lines_of_separators_alone_are_skipped() {
+        let found = diplomas("Master Informatique, Université de Lyon, 2014\n|\n, —\n");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].year, Some(2014));
     }
 
     #[test]
