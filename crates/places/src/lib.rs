@@ -12,6 +12,8 @@ use serde::Deserialize;
 pub struct Commune {
     pub code: String,
     pub name: String,
+    /// `name_key(name)`, made once at load for lookups by name.
+    pub key: String,
     pub departement: String,
     pub postal_codes: Vec<String>,
     pub latitude: f64,
@@ -91,11 +93,12 @@ pub fn load(dir: &Path) -> anyhow::Result<Vec<Commune>> {
         .filter(|c| c.kind == "commune-actuelle" && !c.postal_codes.is_empty())
         .filter_map(|c| {
             let departement = c.departement?;
-            let &(latitude, longitude) =
-                coordinates.get(&(departement.clone(), name_key(&c.nom)))?;
+            let key = name_key(&c.nom);
+            let &(latitude, longitude) = coordinates.get(&(departement.clone(), key.clone()))?;
             Some(Commune {
                 code: c.code,
                 name: c.nom,
+                key,
                 departement,
                 postal_codes: c.postal_codes,
                 latitude,
@@ -110,11 +113,13 @@ pub fn load(dir: &Path) -> anyhow::Result<Vec<Commune>> {
 /// "saint etienne"), the most populous when several match.
 pub fn find<'a>(communes: &'a [Commune], query: &str) -> Option<&'a Commune> {
     let query = query.trim();
+    let is_postal_code = query.len() == 5 && query.bytes().all(|b| b.is_ascii_digit());
+    let key = name_key(query);
     let matches = |c: &&Commune| {
-        if query.len() == 5 && query.bytes().all(|b| b.is_ascii_digit()) {
+        if is_postal_code {
             c.postal_codes.iter().any(|p| p == query)
         } else {
-            name_key(&c.name) == name_key(query)
+            c.key == key
         }
     };
     communes.iter().filter(matches).max_by_key(|c| c.population)
