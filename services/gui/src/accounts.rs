@@ -22,7 +22,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::rate_limit::{self, Limit};
-use crate::session::{self, Session, SignedIn, CSRF_COOKIE, SESSION_COOKIE};
+use crate::session::{self, CsrfForm, Session, SignedIn, CSRF_COOKIE, SESSION_COOKIE};
 use crate::web::{render, PageError};
 use crate::AppState;
 
@@ -65,17 +65,13 @@ struct HomePage {
     unread: i64,
 }
 
-async fn home(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
-    let unread = match &session.user {
-        Some(user) => crate::notifications::unread(&state.db, user.id).await?,
-        None => 0,
-    };
+async fn home(session: Session) -> Response {
     let page = HomePage {
         csrf: session.csrf.clone(),
         email: session.user.as_ref().map(|u| u.email.clone()),
-        unread,
+        unread: session.user.as_ref().map_or(0, |u| u.unread),
     };
-    Ok(render(&page))
+    render(&page)
 }
 
 #[derive(Template)]
@@ -258,11 +254,6 @@ async fn log_in(
     Ok(([cookie], Redirect::to("/")).into_response())
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
 async fn log_out(
     State(state): State<AppState>,
     session: Session,
@@ -286,17 +277,14 @@ struct AccountPage {
     error: Option<&'static str>,
 }
 
-async fn account_page(
-    State(state): State<AppState>,
-    SignedIn { session, user }: SignedIn,
-) -> Result<Response, PageError> {
+async fn account_page(SignedIn { session, user }: SignedIn) -> Response {
     let page = AccountPage {
         csrf: session.csrf.clone(),
-        unread: crate::notifications::unread(&state.db, user.id).await?,
+        unread: user.unread,
         email: user.email,
         error: None,
     };
-    Ok(render(&page))
+    render(&page)
 }
 
 /// Everything kept about the candidate, as one JSON document.
@@ -367,7 +355,7 @@ async fn delete(
     if !verified {
         let page = AccountPage {
             csrf: session.csrf.clone(),
-            unread: crate::notifications::unread(&state.db, user.id).await?,
+            unread: user.unread,
             email: user.email,
             error: Some("Mot de passe incorrect : le compte n’est pas supprimé."),
         };

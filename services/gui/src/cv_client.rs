@@ -1,6 +1,8 @@
 //! Calls to cv-ingestion: a CV file or a profile's text in, its analysis out; its
 //! problems told to the candidate in French.
 
+use std::time::Duration;
+
 use platform::http_client::ServiceClient;
 use reqwest::multipart::{Form, Part};
 use reqwest::Method;
@@ -30,11 +32,18 @@ pub async fn analyse_file(
 }
 
 /// Sends a text (the profile's) to `POST /cv`, for its embedding and analysis.
-pub async fn analyse_text(client: &ServiceClient, text: &str) -> Result<CvAnalysis, CvRefused> {
-    let request = client
+pub async fn analyse_text(
+    client: &ServiceClient,
+    text: &str,
+    patience: Option<Duration>,
+) -> Result<CvAnalysis, CvRefused> {
+    let mut request = client
         .request(Method::POST, "/cv")
         .map_err(|e| CvRefused::Unavailable(e.to_string()))?
         .json(&serde_json::json!({ "text": text }));
+    if let Some(patience) = patience {
+        request = request.timeout(patience);
+    }
     send(request).await
 }
 

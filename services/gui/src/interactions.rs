@@ -16,7 +16,7 @@ use shared::OfferDetail;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::session::SignedIn;
+use crate::session::{CsrfForm, SignedIn};
 use crate::web::{french_time, render, PageError};
 use crate::AppState;
 
@@ -151,7 +151,7 @@ async fn offer_page(
     let page = OfferPage {
         id: offer.external_id.clone(),
         csrf: session.csrf.clone(),
-        unread: crate::notifications::unread(&state.db, user.id).await?,
+        unread: user.unread,
         percent: interaction
             .match_score
             .map(|s| (s.clamp(0.0, 1.0) * 100.0).round() as u32),
@@ -162,11 +162,6 @@ async fn offer_page(
         interaction,
     };
     Ok(render(&page))
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 /// The offer page's tracking section alone, what htmx swaps in place.
@@ -331,7 +326,7 @@ async fn tracked(
     .await?;
     Ok(render(&TrackedPage {
         csrf: session.csrf.clone(),
-        unread: crate::notifications::unread(&state.db, user.id).await?,
+        unread: user.unread,
         title,
         empty,
         offers,

@@ -115,9 +115,9 @@ pub struct AppState {
     pub cookie_secure: bool,
     pub session_ttl: chrono::TimeDelta,
     pub cv: ServiceClient,
-    /// cv-ingestion again, with the matches page's patience (`DOWNSTREAM_TIMEOUT_SECS`):
-    /// the page retries a profile embedding that is behind the profile.
-    pub cv_on_matches_page: ServiceClient,
+    /// `DOWNSTREAM_TIMEOUT_SECS`: also the matches page's patience with cv-ingestion
+    /// when it retries a profile embedding that is behind the profile.
+    pub downstream_timeout: Duration,
     pub matching: ServiceClient,
     pub offers: ServiceClient,
     pub communes: Arc<Vec<places::Commune>>,
@@ -139,11 +139,7 @@ impl AppState {
                 token.clone(),
                 config.cv_ingestion_timeout,
             )?,
-            cv_on_matches_page: ServiceClient::new(
-                config.cv_ingestion_url.clone(),
-                token.clone(),
-                config.downstream_timeout,
-            )?,
+            downstream_timeout: config.downstream_timeout,
             matching: ServiceClient::new(
                 config.matching_url.clone(),
                 token.clone(),

@@ -20,12 +20,11 @@ use axum::{Form, Router};
 use chrono::{DateTime, TimeDelta, Utc};
 use pgvector::Vector;
 use reqwest::Method;
-use serde::Deserialize;
 use shared::{GeoFilter, MatchFilters, MatchHit, MatchRequest, OfferDetail};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::session::{Session, SignedIn};
+use crate::session::{CsrfForm, CurrentUser, Session, SignedIn};
 use crate::web::{french_time, render, PageError};
 use crate::{profile, AppState};
 
@@ -142,12 +141,7 @@ async fn page(
     SignedIn { session, user }: SignedIn,
 ) -> Result<Response, PageError> {
     let outcome = matches_for(&state, user.id, false).await?;
-    show(&state, &session, user.id, outcome).await
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
+    show(&state, &session, &user, outcome).await
 }
 
 async fn refresh_now(
@@ -160,7 +154,7 @@ async fn refresh_now(
     if outcome.stale {
         // Shown with the notice, rather than redirected away from it (and without
         // waiting for the unavailable services a second time).
-        return show(&state, &session, user.id, outcome).await;
+        return show(&state, &session, &user, outcome).await;
     }
     Ok(Redirect::to("/offres").into_response())
 }
@@ -168,13 +162,13 @@ async fn refresh_now(
 async fn show(
     state: &AppState,
     session: &Session,
-    user: Uuid,
+    user: &CurrentUser,
     outcome: Outcome,
 ) -> Result<Response, PageError> {
     let page = MatchesPage {
         csrf: session.csrf.clone(),
-        unread: crate::notifications::unread(&state.db, user).await?,
-        rows: rows(&state.db, user).await?,
+        unread: user.unread,
+        rows: rows(&state.db, user.id).await?,
         has_profile: outcome.has_profile,
         stale: outcome.stale,
         matched_on: outcome
@@ -203,12 +197,8 @@ pub async fn matches_for(
     if cache.embedding_behind() {
         // cv-ingestion was down when the profile changed: try again now, with the
         // page's patience, or the upload's when the candidate asked for a refresh.
-        let client = if asked {
-            &state.cv
-        } else {
-            &state.cv_on_matches_page
-        };
-        if profile::refresh_embedding(state, client, user).await? {
+        let patience = (!asked).then_some(state.downstream_timeout);
+        if profile::refresh_embedding(state, user, patience).await? {
             query = profile_query(&state.db, user).await?;
             cache = cache_state(&state.db, query.as_ref()).await?;
         }

@@ -1,6 +1,7 @@
 //! Notifications: what the events worker records for a candidate (a new offer that
-//! matches well), listed on their page and counted in the navigation's badge. Opening
-//! the page marks them read.
+//! matches well), listed on their page and counted in the navigation's badge (the
+//! count comes with the session: `CurrentUser::unread`). Opening the page marks them
+//! read.
 
 use askama::Template;
 use axum::extract::State;
@@ -8,8 +9,6 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
-use uuid::Uuid;
 
 use crate::session::SignedIn;
 use crate::web::{french_time, render, PageError};
@@ -17,16 +16,6 @@ use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/notifications", get(page))
-}
-
-/// Unread notifications, for the badge.
-pub async fn unread(db: &PgPool, user: Uuid) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM gui.notifications WHERE user_id = $1 AND read_at IS NULL",
-    )
-    .bind(user)
-    .fetch_one(db)
-    .await
 }
 
 #[derive(sqlx::FromRow)]

@@ -25,7 +25,6 @@ use crate::rate_limit::{self, Limit};
 use crate::session::{CurrentUser, Session, SignedIn};
 use crate::web::{french_time, render, PageError};
 use crate::AppState;
-use platform::http_client::ServiceClient;
 
 const UPLOADS_PER_CANDIDATE: Limit = Limit {
     max: 20,
@@ -237,7 +236,7 @@ async fn show(
         .collect();
     let page = ProfilePage {
         csrf: session.csrf.clone(),
-        unread: crate::notifications::unread(&state.db, user.id).await?,
+        unread: user.unread,
         profile,
         notice,
         error,
@@ -431,7 +430,7 @@ async fn upload_cv(
         }
     };
     store_cv(&state.db, user.id, &analysis).await?;
-    refresh_embedding(&state, &state.cv, user.id).await?;
+    refresh_embedding(&state, user.id, None).await?;
     Ok(Section::Cv.redirect("?cv=1"))
 }
 
@@ -523,15 +522,15 @@ async fn profile_text(db: &PgPool, user: Uuid) -> Result<String, sqlx::Error> {
     Ok(text)
 }
 
-/// Recomputes the profile's embedding through cv-ingestion (`client`: the caller's
-/// patience); true when the embedding is now current. When cv-ingestion is unavailable
+/// Recomputes the profile's embedding through cv-ingestion (waiting `patience`, or
+/// `CV_INGESTION_TIMEOUT_SECS`); true when the embedding is now current. When cv-ingestion is unavailable
 /// the previous embedding stays, known to be behind the profile (`profile_embedded_at`
 /// older than `matches_invalidated_at`): the matches page tries again and says its
 /// results may be out of date meanwhile.
 pub async fn refresh_embedding(
     state: &AppState,
-    client: &ServiceClient,
     user: Uuid,
+    patience: Option<Duration>,
 ) -> Result<bool, sqlx::Error> {
     // The profile as of this instant: if it changes while cv-ingestion works, this
     // embedding is already old and is not written (the change's own refresh writes).
@@ -548,7 +547,7 @@ pub async fn refresh_embedding(
         // Nothing left to match with (no CV, no skill, no experience).
         None
     } else {
-        match cv_client::analyse_text(client, &text).await {
+        match cv_client::analyse_text(&state.cv, &text, patience).await {
             Ok(analysis) => Some((Vector::from(analysis.embedding), analysis.embedding_model)),
             Err(CvRefused::Unavailable(e)) => {
                 tracing::warn!(error = %e, "profile embedding not refreshed");
@@ -592,7 +591,7 @@ async fn changed(state: &AppState, user: Uuid, section: Section) -> Result<Respo
         .bind(user)
         .execute(&state.db)
         .await?;
-    refresh_embedding(state, &state.cv, user).await?;
+    refresh_embedding(state, user, None).await?;
     Ok(section.redirect(""))
 }
 

@@ -67,11 +67,20 @@ pub fn set_cookie(
     )
 }
 
+/// A form whose only field is the CSRF token (a button: log out, save an offer...).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
 /// The signed-in candidate, if any.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     pub id: Uuid,
     pub email: String,
+    /// Unread notifications, for the navigation's badge (read with the session: one
+    /// query per page for both).
+    pub unread: i64,
 }
 
 /// The browser's CSRF token, or a new one when it has none (its cookie is then set by
@@ -180,18 +189,20 @@ impl FromRequestParts<AppState> for SignedIn {
 /// The candidate a session token belongs to, while the session lasts. `last_seen_at`
 /// is written at most once a minute, not on every page view.
 async fn user_of(db: &PgPool, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
-    let row: Option<(Uuid, String)> = sqlx::query_as(
+    let row: Option<(Uuid, String, i64)> = sqlx::query_as(
         "WITH touched AS (
              UPDATE gui.sessions SET last_seen_at = now()
              WHERE token_hash = $1 AND last_seen_at < now() - interval '1 minute'
          )
-         SELECT u.id, u.email FROM gui.sessions s JOIN gui.users u ON u.id = s.user_id
+         SELECT u.id, u.email,
+             (SELECT count(*) FROM gui.notifications n WHERE n.user_id = u.id AND n.read_at IS NULL)
+         FROM gui.sessions s JOIN gui.users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > now()",
     )
     .bind(digest(token))
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(id, email)| CurrentUser { id, email }))
+    Ok(row.map(|(id, email, unread)| CurrentUser { id, email, unread }))
 }
 
 /// Opens a session for `user`: the token to put in the cookie.
