@@ -1,5 +1,6 @@
-//! A TCP proxy that a test can switch off and on, to make a dependency (the database)
-//! really unreachable from a service and then bring it back.
+//! A TCP proxy that a test can switch off and on, or make hang, to make a dependency
+//! (the database, another service) really unreachable or slow from a service, and then
+//! bring it back.
 
 use std::net::SocketAddr;
 
@@ -7,9 +8,18 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Up,
+    /// New connections are closed at once.
+    Down,
+    /// New connections are accepted and never answered.
+    Hanging,
+}
+
 pub struct TcpProxy {
     pub addr: SocketAddr,
-    up: watch::Sender<bool>,
+    mode: watch::Sender<Mode>,
     task: JoinHandle<()>,
 }
 
@@ -22,31 +32,43 @@ impl TcpProxy {
         let addr = listener
             .local_addr()
             .expect("bound listener has an address");
-        let (up, up_rx) = watch::channel(true);
+        let (mode, mode_rx) = watch::channel(Mode::Up);
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                if !*up_rx.borrow() {
+                if *mode_rx.borrow() == Mode::Down {
                     continue; // down: the connection is closed at once
                 }
-                tokio::spawn(forward(client, target, up_rx.clone()));
+                tokio::spawn(forward(client, target, mode_rx.clone()));
             }
         });
-        Self { addr, up, task }
+        Self { addr, mode, task }
     }
 
     /// Down: open connections are cut and new ones closed at once. Up: forwarding again.
     pub fn set_up(&self, up: bool) {
-        self.up.send_replace(up);
+        self.mode
+            .send_replace(if up { Mode::Up } else { Mode::Down });
+    }
+
+    /// Hanging: open connections are cut, new ones are accepted and get no answer until
+    /// the proxy is up again (a dependency that is there but too slow).
+    pub fn hang(&self) {
+        self.mode.send_replace(Mode::Hanging);
     }
 }
 
-async fn forward(mut client: TcpStream, target: SocketAddr, mut up: watch::Receiver<bool>) {
+async fn forward(mut client: TcpStream, target: SocketAddr, mut mode: watch::Receiver<Mode>) {
+    // A connection made while hanging waits, unanswered, for the proxy to change.
+    match mode.wait_for(|m| *m != Mode::Hanging).await.map(|m| *m) {
+        Ok(Mode::Up) => {}
+        _ => return,
+    }
     let Ok(mut server) = TcpStream::connect(target).await else {
         return;
     };
     tokio::select! {
         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-        _ = up.wait_for(|up| !*up) => {}
+        _ = mode.wait_for(|m| *m != Mode::Up) => {}
     }
 }
 

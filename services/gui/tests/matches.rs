@@ -263,6 +263,52 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
 }
 
 #[tokio::test]
+async fn slow_or_unreachable_services_give_the_cached_results_with_the_notice() {
+    let suite = suite().await;
+    let app = &suite.app;
+    let mut browser = Browser::new(app);
+    browser.signed_in("lou@exemple.fr").await;
+    let response = browser
+        .upload_cv(documents::from_html(&cv_html(), "pdf"), "cv.pdf")
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(listed(&browser.page("/offres").await).len(), 20);
+    let first = matched_at(app).await;
+
+    // "Actualiser" while a service hangs (past DOWNSTREAM_TIMEOUT_SECS) or is down: the
+    // page answers with the cached results and the notice, never an error page.
+    for (service, proxy) in [
+        ("matching", &suite.matching_proxy),
+        ("offre-ingestion", &suite.offers_proxy),
+    ] {
+        for hanging in [true, false] {
+            if hanging {
+                proxy.hang();
+            } else {
+                proxy.set_up(false);
+            }
+            let response = browser.submit("/offres", "/offres/actualiser", &[]).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::OK,
+                "{service}, hanging: {hanging}"
+            );
+            let html = response.text().await.unwrap();
+            assert_eq!(listed(&html).len(), 20, "{service}, hanging: {hanging}");
+            assert!(
+                html.contains("Les résultats peuvent ne pas être à jour"),
+                "{service}, hanging: {hanging}"
+            );
+            assert_eq!(matched_at(app).await, first, "nothing stored");
+        }
+        proxy.set_up(true);
+    }
+    let response = browser.submit("/offres", "/offres/actualiser", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(matched_at(app).await > first, "both back: searched again");
+}
+
+#[tokio::test]
 async fn an_embedding_behind_its_profile_says_so_until_it_catches_up() {
     let suite = suite().await;
     let app = &suite.app;

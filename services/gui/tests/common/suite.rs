@@ -1,6 +1,6 @@
 //! All four services running in-process on one real database: offers ingested and
-//! embedded with the real model; matching and cv-ingestion behind proxies that can cut
-//! them off.
+//! embedded with the real model; matching, offre-ingestion and cv-ingestion behind
+//! proxies that can cut them off or make them hang.
 
 use serde_json::{json, Value};
 use shared::embedding::{self, EmbeddingConfig};
@@ -56,6 +56,7 @@ pub struct Suite {
     pub app: App,
     pub matching_proxy: TcpProxy,
     pub cv_proxy: TcpProxy,
+    pub offers_proxy: TcpProxy,
     pub servers: Vec<TestServer>,
 }
 
@@ -100,11 +101,15 @@ pub async fn suite() -> Suite {
             .unwrap(),
     ))
     .await;
+    let offers_proxy = TcpProxy::start(offers.addr).await;
     let cv = cv_ingestion().await;
     let cv_proxy = TcpProxy::start(cv.addr).await;
     let urls = [
         ("MATCHING_URL", format!("http://{}", matching_proxy.addr)),
-        ("OFFRE_INGESTION_URL", offers.base_url().to_string()),
+        (
+            "OFFRE_INGESTION_URL",
+            format!("http://{}", offers_proxy.addr),
+        ),
         ("CV_INGESTION_URL", format!("http://{}", cv_proxy.addr)),
         ("DOWNSTREAM_TIMEOUT_SECS", "2".to_owned()),
     ];
@@ -116,6 +121,7 @@ pub async fn suite() -> Suite {
         app,
         matching_proxy,
         cv_proxy,
+        offers_proxy,
         servers: vec![matching, offers, cv],
     }
 }
