@@ -60,15 +60,24 @@ async fn run() -> anyhow::Result<()> {
     let mut browser = Browser::new(app);
     browser.signed_in("bench@exemple.fr").await;
     let cv_html = common::cv_html();
-    browser
+    let uploaded = browser
         .upload_cv(documents::from_html(&cv_html, "pdf"), "cv.pdf")
         .await;
-    browser.page("/offres").await;
+    anyhow::ensure!(
+        uploaded.status().as_u16() == 303,
+        "CV upload: {}",
+        uploaded.status()
+    );
+    anyhow::ensure!(
+        browser.page("/offres").await.matches("<article").count() == 20,
+        "20 offers"
+    );
 
     let mut cached = Vec::new();
     for _ in 0..CACHED {
         let started = Instant::now();
         let response = browser.get("/offres").await;
+        anyhow::ensure!(response.status().is_success(), "{}", response.status());
         response.bytes().await?;
         cached.push(started.elapsed());
     }

@@ -183,7 +183,12 @@ async fn a_candidate_signs_up_uploads_a_cv_and_applies() {
     let first = browser.find(".matches article h2 a").await;
     let title = first.text().await;
     first.click().await;
-    assert!(text_with(&browser, &title).await.contains(&title));
+    // The offer's own page (the list has the title too, not this link).
+    let offer = text_with(&browser, "Voir l’offre d’origine").await;
+    assert!(
+        offer.contains(&title) && offer.contains("Voir l’offre d’origine"),
+        "{offer}"
+    );
     screenshot(&browser, "offre").await;
     click(&browser, "form[action$='/postule'] button").await;
     assert!(text_with(&browser, "Vous avez postulé.")

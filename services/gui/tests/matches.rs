@@ -215,7 +215,7 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
         )
         .await;
     let html = browser.page("/offres").await;
-    let cdd = count(app, "SELECT count(*) FROM gui.match_results m JOIN gui.job_offers o ON o.external_id = m.offer_external_id WHERE o.contract_type <> 'CDI'").await;
+    let cdd = count(app, "SELECT count(*) FROM gui.match_results m LEFT JOIN gui.job_offers o ON o.external_id = m.offer_external_id WHERE o.contract_type IS DISTINCT FROM 'CDI'").await;
     assert_eq!(cdd, 0, "{html}");
     assert_eq!(listed(&html).len(), 20, "24 CDI offers, 20 shown");
 
@@ -358,7 +358,7 @@ async fn an_embedding_behind_its_profile_says_so_until_it_catches_up() {
     let html = browser.page("/offres").await;
     assert!(!html.contains("peuvent ne pas être à jour"), "{html}");
     assert!(matched_at(app).await > caught_up);
-    let not_cdd = count(app, "SELECT count(*) FROM gui.match_results m JOIN gui.job_offers o ON o.external_id = m.offer_external_id WHERE o.contract_type <> 'CDD'").await;
+    let not_cdd = count(app, "SELECT count(*) FROM gui.match_results m LEFT JOIN gui.job_offers o ON o.external_id = m.offer_external_id WHERE o.contract_type IS DISTINCT FROM 'CDD'").await;
     assert_eq!(not_cdd, 0);
 }
 
@@ -375,7 +375,9 @@ async fn an_offer_is_viewed_saved_applied_and_followed_up() {
         "Développeur backend Rust et Python 0",
         "Entreprise 0",
         "Compétences exigées",
-        "PostgreSQL",
+        "<li>PostgreSQL</li>",
+        "Compétences souhaitées",
+        "<li>Terraform</li>",
         "Mensuel de 2500 Euros",
         "Voir l’offre d’origine",
         "Pas encore de suivi",
@@ -388,6 +390,22 @@ async fn an_offer_is_viewed_saved_applied_and_followed_up() {
             .await
             .unwrap();
     assert!(viewed && viewed_at.is_some());
+    // The local copy keeps the offer's skills, exigence E as required, S as wished.
+    let skills: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT name, is_required FROM gui.job_offer_skills WHERE offer_external_id = 'G000' ORDER BY name",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        skills,
+        [
+            ("Docker".to_owned(), true),
+            ("PostgreSQL".to_owned(), true),
+            ("Python".to_owned(), true),
+            ("Terraform".to_owned(), false)
+        ]
+    );
 
     // The beacon adds the time spent, at most an hour a visit.
     let csrf = csrf_of(&html);

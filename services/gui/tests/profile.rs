@@ -201,6 +201,11 @@ async fn cv_uploads_are_rate_limited_per_candidate() {
         .await
         .unwrap()
         .contains("Trop de tentatives"));
+    // Per candidate: another one from the same address still may.
+    let mut other = Browser::new(&app);
+    other.signed_in("ines@exemple.fr").await;
+    let response = other.upload_cv(Vec::new(), "cv.pdf").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]

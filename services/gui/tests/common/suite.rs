@@ -45,7 +45,10 @@ pub fn offers() -> Vec<Value> {
                 "entreprise": {"nom": format!("Entreprise {i}")},
                 "lieuTravail": {"libelle": "69 - LYON", "latitude": 45.76, "longitude": 4.83},
                 "salaire": {"libelle": "Mensuel de 2500 Euros"},
-                "competences": skills.iter().map(|s| json!({"libelle": s, "exigence": "E"})).collect::<Vec<_>>(),
+                "competences": skills.iter().map(|s| json!({"libelle": s, "exigence": "E"}))
+                    // Developers are also wished to know Terraform (exigence S).
+                    .chain((rome == "M1805").then(|| json!({"libelle": "Terraform", "exigence": "S"})))
+                    .collect::<Vec<_>>(),
                 "dateCreation": "2026-11-20T08:00:00.000Z", "dateActualisation": "2026-11-26T08:00:00.000Z"
             })
         })
