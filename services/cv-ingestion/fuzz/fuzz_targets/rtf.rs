@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         Cow::Owned(v)
     };
     // `%PDF-` in the first KiB wins over `{\rtf`: leave that to the pdf target.
-    if detect(&bytes) != Ok(Format::Rtf) {
+    if detect(&bytes, &Limits::default()) != Ok(Format::Rtf) {
         return;
     }
     let _ = extract(&bytes, &Limits::default());

@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
     let referential = referential();
     // A fixed date, so that a finding replays the same.
     let today = NaiveDate::from_ymd_opt(2025, 6, 1).expect("date");
-    let text = if detect(data) == Ok(Format::Text) {
+    let text = if detect(data, &Limits::default()) == Ok(Format::Text) {
         match extract(data, &Limits::default()) {
             Ok(extracted) => extracted.text,
             Err(_) => return,

@@ -75,14 +75,15 @@ pub enum ExtractError {
     Empty,
 }
 
-/// The format of `bytes`, from its first bytes and, for zip archives, its entries.
-pub fn detect(bytes: &[u8]) -> Result<Format, ExtractError> {
+/// The format of `bytes`, from its first bytes and, for zip archives (within `limits`),
+/// their entries.
+pub fn detect(bytes: &[u8], limits: &Limits) -> Result<Format, ExtractError> {
     let head = &bytes[..bytes.len().min(1024)];
     if head.starts_with(b"%PDF-") || find(head, b"%PDF-").is_some() {
         return Ok(Format::Pdf);
     }
     if head.starts_with(b"PK\x03\x04") {
-        return office::detect(bytes);
+        return office::detect(bytes, limits);
     }
     if head.starts_with(b"PK\x05\x06") {
         return Err(ExtractError::Malformed("the zip archive is empty".into()));
@@ -108,7 +109,7 @@ pub fn detect(bytes: &[u8]) -> Result<Format, ExtractError> {
 
 /// The text of `bytes`, normalized, or why there is none.
 pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, ExtractError> {
-    let format = detect(bytes)?;
+    let format = detect(bytes, limits)?;
     let raw = match format {
         Format::Pdf => pdf::text(bytes, limits)?,
         Format::Docx => office::docx_text(bytes, limits)?,

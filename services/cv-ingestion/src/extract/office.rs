@@ -29,9 +29,9 @@ fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Archive<'a>, ExtractErro
 }
 
 /// DOCX or ODT, from the archive's entries.
-pub fn detect(bytes: &[u8]) -> Result<Format, ExtractError> {
-    // Detection reads only the small `mimetype` entry; limits are checked when reading.
-    let mut archive = open(bytes, &Limits::default())?;
+pub fn detect(bytes: &[u8], limits: &Limits) -> Result<Format, ExtractError> {
+    // Detection reads only the small `mimetype` entry; inflation is checked when reading.
+    let mut archive = open(bytes, limits)?;
     if archive.index_for_name("word/document.xml").is_some() {
         return Ok(Format::Docx);
     }
@@ -69,8 +69,12 @@ fn read_entry(
     let allowance = cap.saturating_sub(*inflated);
     let too_large = || {
         ExtractError::TooLarge(format!(
-            "the document would inflate to more than {} MB (a zip bomb?)",
-            cap / 1_000_000
+            "the document would inflate to more than {} (a zip bomb?)",
+            if cap >= 1 << 20 {
+                format!("{} MiB", cap >> 20)
+            } else {
+                format!("{cap} bytes")
+            }
         ))
     };
     if entry.size() > allowance {
