@@ -74,17 +74,11 @@ fn cached(key: &str, ext: &str, make: impl FnOnce(&Path) -> PathBuf) -> Vec<u8> 
     if let Ok(bytes) = std::fs::read(&path) {
         return bytes;
     }
-    let scratch = tempfile_dir(&dir);
-    let made = make(&scratch);
+    // Removed when dropped, also when a conversion fails and the test panics.
+    let scratch = tempfile::TempDir::new_in(&dir).expect("create a scratch dir");
+    let made = make(scratch.path());
     let bytes = std::fs::read(&made).expect("the converted document");
     // Rename is atomic: a parallel test reads a whole file or none.
     std::fs::rename(&made, &path).expect("store the converted document");
-    std::fs::remove_dir_all(&scratch).ok();
     bytes
-}
-
-fn tempfile_dir(parent: &Path) -> PathBuf {
-    let dir = parent.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("create a scratch dir");
-    dir
 }

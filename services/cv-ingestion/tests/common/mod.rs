@@ -9,16 +9,10 @@ use reqwest::{Method, Response};
 use shared::CvAnalysis;
 use testkit::TestServer;
 
-/// The test configuration: the binary as parsing child, and what `make setup` installed.
+/// The test configuration: the binary as parsing child (testkit::env brings what
+/// `make setup` installed).
 pub fn env() -> platform::Env {
-    let mut env = testkit::env().with("CV_PARSER", env!("CARGO_BIN_EXE_cv-ingestion"));
-    for name in ["EMBEDDING_MODEL_DIR", "ORT_DYLIB_PATH", "REFERENTIALS_DIR"] {
-        let value = std::env::var(name).unwrap_or_else(|_| {
-            panic!("{name} is set by `make test` (it sources $JOBMATCH_CACHE/env)")
-        });
-        env = env.with(name, value);
-    }
-    env
+    testkit::env().with("CV_PARSER", env!("CARGO_BIN_EXE_cv-ingestion"))
 }
 
 pub async fn start(env: platform::Env) -> TestServer {
