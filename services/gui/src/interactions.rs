@@ -123,18 +123,18 @@ async fn offer_page(
         return Err(PageError::NotFound);
     };
     // First view: when, and the score the offer had for the candidate then.
-    sqlx::query(
+    let interaction: Interaction = sqlx::query_as(
         "INSERT INTO gui.offer_interactions (user_id, offer_external_id, viewed, viewed_at, match_score)
          VALUES ($1, $2, true, now(), (SELECT score FROM gui.match_results WHERE user_id = $1 AND offer_external_id = $2))
          ON CONFLICT (user_id, offer_external_id) DO UPDATE
          SET viewed = true, viewed_at = coalesce(gui.offer_interactions.viewed_at, now()),
-             match_score = coalesce(gui.offer_interactions.match_score, excluded.match_score)",
+             match_score = coalesce(gui.offer_interactions.match_score, excluded.match_score)
+         RETURNING saved, applied, applied_at, got_interview, got_hired, match_score",
     )
     .bind(user.id)
     .bind(&id)
-    .execute(&state.db)
+    .fetch_one(&state.db)
     .await?;
-    let interaction = interaction(&state.db, user.id, &id).await?;
     let skills: Vec<(String, bool)> =
         sqlx::query_as("SELECT name, is_required FROM gui.job_offer_skills WHERE offer_external_id = $1 ORDER BY name")
             .bind(&id)
@@ -152,9 +152,7 @@ async fn offer_page(
         id: offer.external_id.clone(),
         csrf: session.csrf.clone(),
         unread: user.unread,
-        percent: interaction
-            .match_score
-            .map(|s| (s.clamp(0.0, 1.0) * 100.0).round() as u32),
+        percent: interaction.match_score.map(crate::matches::percent),
         offer,
         link,
         required: required.into_iter().map(|(n, _)| n).collect(),
@@ -201,9 +199,8 @@ async fn act(
     if !known {
         return Err(PageError::NotFound);
     }
-    record(&state.db, user.id, &id, set).await?;
+    let interaction = record(&state.db, user.id, &id, set).await?;
     if headers.contains_key("hx-request") {
-        let interaction = interaction(&state.db, user.id, &id).await?;
         return Ok(render(&TrackingSection {
             csrf: session.csrf.clone(),
             id,
@@ -213,19 +210,13 @@ async fn act(
     Ok(Redirect::to(&format!("/offres/{id}")).into_response())
 }
 
-/// The candidate's row for an offer (it exists once the offer was viewed or acted on).
-async fn interaction(db: &PgPool, user: Uuid, offer: &str) -> Result<Interaction, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT saved, applied, applied_at, got_interview, got_hired, match_score FROM gui.offer_interactions
-         WHERE user_id = $1 AND offer_external_id = $2",
-    )
-    .bind(user)
-    .bind(offer)
-    .fetch_one(db)
-    .await
-}
-
-async fn record(db: &PgPool, user: Uuid, offer: &str, set: &str) -> Result<(), sqlx::Error> {
+/// Applies `set` to the candidate's row for the offer (made if missing); the row after.
+async fn record(
+    db: &PgPool,
+    user: Uuid,
+    offer: &str,
+    set: &str,
+) -> Result<Interaction, sqlx::Error> {
     // `set` is one of the fixed assignments of `act`, never input.
     sqlx::query(
         "INSERT INTO gui.offer_interactions (user_id, offer_external_id) VALUES ($1, $2)
@@ -235,14 +226,14 @@ async fn record(db: &PgPool, user: Uuid, offer: &str, set: &str) -> Result<(), s
     .bind(offer)
     .execute(db)
     .await?;
-    sqlx::query(&format!(
-        "UPDATE gui.offer_interactions SET {set}, updated_at = now() WHERE user_id = $1 AND offer_external_id = $2"
+    sqlx::query_as(&format!(
+        "UPDATE gui.offer_interactions SET {set}, updated_at = now() WHERE user_id = $1 AND offer_external_id = $2
+         RETURNING saved, applied, applied_at, got_interview, got_hired, match_score"
     ))
     .bind(user)
     .bind(offer)
-    .execute(db)
-    .await?;
-    Ok(())
+    .fetch_one(db)
+    .await
 }
 
 #[derive(Deserialize)]

@@ -165,48 +165,33 @@ const SCRIPT: &str = include_str!("../static/app.js");
 /// htmx, vendored (static/VENDORED.md).
 const HTMX: &str = include_str!("../static/htmx.min.js");
 
+/// A file built into the binary, served with its type and how long browsers keep it.
+fn asset(
+    content_type: &'static str,
+    max_age_secs: u32,
+    body: &'static str,
+) -> axum::routing::MethodRouter<AppState> {
+    let cache = format!("public, max-age={max_age_secs}");
+    get(move || async move {
+        (
+            [
+                (CONTENT_TYPE, content_type.to_owned()),
+                (CACHE_CONTROL, cache),
+            ],
+            body,
+        )
+    })
+}
+
 pub fn router(config: &Config, state: AppState) -> Router {
     let pages = accounts::routes()
         .merge(profile::routes())
         .merge(matches::routes())
         .merge(interactions::routes())
         .merge(notifications::routes())
-        .route(
-            "/static/app.css",
-            get(|| async {
-                (
-                    [
-                        (CONTENT_TYPE, "text/css"),
-                        (CACHE_CONTROL, "public, max-age=3600"),
-                    ],
-                    STYLESHEET,
-                )
-            }),
-        )
-        .route(
-            "/static/htmx.min.js",
-            get(|| async {
-                (
-                    [
-                        (CONTENT_TYPE, "text/javascript"),
-                        (CACHE_CONTROL, "public, max-age=86400"),
-                    ],
-                    HTMX,
-                )
-            }),
-        )
-        .route(
-            "/static/app.js",
-            get(|| async {
-                (
-                    [
-                        (CONTENT_TYPE, "text/javascript"),
-                        (CACHE_CONTROL, "public, max-age=3600"),
-                    ],
-                    SCRIPT,
-                )
-            }),
-        )
+        .route("/static/app.css", asset("text/css", 3600, STYLESHEET))
+        .route("/static/htmx.min.js", asset("text/javascript", 86400, HTMX))
+        .route("/static/app.js", asset("text/javascript", 3600, SCRIPT))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::csrf_cookie,

@@ -28,8 +28,13 @@ use crate::session::{CsrfForm, CurrentUser, Session, SignedIn};
 use crate::web::{french_time, render, PageError};
 use crate::{profile, AppState};
 
-/// Offers shown.
-pub const MATCHES: u32 = 20;
+/// Offers shown: matching's default.
+pub const MATCHES: u32 = shared::DEFAULT_MATCH_LIMIT;
+
+/// A score (cosine similarity) as candidates read it: a percentage.
+pub fn percent(score: f64) -> u32 {
+    (score.clamp(0.0, 1.0) * 100.0).round() as u32
+}
 /// Cached results older than this are re-matched at the next access.
 pub const MAX_AGE: TimeDelta = TimeDelta::hours(24);
 
@@ -473,7 +478,7 @@ pub async fn rows(db: &PgPool, user: Uuid) -> Result<Vec<MatchRow>, sqlx::Error>
                 .into_iter()
                 .partition(|name| covers(&profile, name));
             MatchRow {
-                percent: (m.score.clamp(0.0, 1.0) * 100.0).round() as u32,
+                percent: percent(m.score),
                 id: m.external_id,
                 title: m.title,
                 company: m.company_name,

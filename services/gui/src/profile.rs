@@ -370,13 +370,19 @@ async fn upload_cv(
     SignedIn { session, user }: SignedIn,
     mut form: Multipart,
 ) -> Result<Response, PageError> {
+    // A body cut short or over the limit while it is read is said as such, not taken
+    // for a form without its file or its token.
+    let unreadable = |e: axum::extract::multipart::MultipartError| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => PageError::TooLarge,
+        _ => PageError::BadForm,
+    };
     let (mut csrf, mut file) = (String::new(), None);
-    while let Ok(Some(field)) = form.next_field().await {
+    while let Some(field) = form.next_field().await.map_err(unreadable)? {
         match field.name() {
-            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("csrf") => csrf = field.text().await.map_err(unreadable)?,
             Some("cv") => {
                 let name = field.file_name().unwrap_or("cv").to_owned();
-                file = field.bytes().await.ok().map(|b| (name, b.to_vec()));
+                file = Some((name, field.bytes().await.map_err(unreadable)?.to_vec()));
             }
             _ => {}
         }

@@ -470,6 +470,17 @@ async fn unknown_pages_are_french_pages_for_browsers_and_problems_for_programs()
         .await
         .unwrap()
         .contains("Fichier trop volumineux"));
+    // An upload whose multipart body is cut short is said to be incomplete, not taken
+    // for a form without its token or its file.
+    let request = browser
+        .http
+        .post(app.server.url("/profil/cv"))
+        .header("accept", "text/html")
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body("--x\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc");
+    let cut = browser.send(request).await;
+    assert_eq!(cut.status(), StatusCode::BAD_REQUEST);
+    assert!(cut.text().await.unwrap().contains("Formulaire incomplet"));
     let request = browser
         .http
         .post(app.server.url("/profil/competences"))
