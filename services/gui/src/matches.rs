@@ -114,6 +114,7 @@ struct Query {
     matches_invalidated_at: Option<DateTime<Utc>>,
     profile_embedded_at: Option<DateTime<Utc>>,
     matched_at: Option<DateTime<Utc>>,
+    offers_ingested_at: Option<DateTime<Utc>>,
 }
 
 /// One offer of the page.
@@ -198,14 +199,14 @@ pub async fn matches_for(
     asked: bool,
 ) -> Result<Outcome, sqlx::Error> {
     let mut query = profile_query(&state.db, user).await?;
-    let mut cache = cache_state(&state.db, query.as_ref()).await?;
+    let mut cache = cache_state(query.as_ref());
     if cache.embedding_behind() {
         // cv-ingestion was down when the profile changed: try again now, with the
         // page's patience, or the upload's when the candidate asked for a refresh.
         let patience = (!asked).then_some(state.downstream_timeout);
         if profile::refresh_embedding(state, user, patience).await? {
             query = profile_query(&state.db, user).await?;
-            cache = cache_state(&state.db, query.as_ref()).await?;
+            cache = cache_state(query.as_ref());
         }
     }
     let Some(query) = query.filter(|q| q.profile_embedding.is_some()) else {
@@ -242,7 +243,8 @@ pub async fn matches_for(
 async fn profile_query(db: &PgPool, user: Uuid) -> Result<Option<Query>, sqlx::Error> {
     sqlx::query_as(
         "SELECT profile_embedding, embedding_model, latitude, longitude, radius_km, contract_types,
-             matches_invalidated_at, profile_embedded_at, matched_at
+             matches_invalidated_at, profile_embedded_at, matched_at,
+             (SELECT ingested_at FROM gui.offers_marker) AS offers_ingested_at
          FROM gui.profiles WHERE user_id = $1",
     )
     .bind(user)
@@ -250,15 +252,13 @@ async fn profile_query(db: &PgPool, user: Uuid) -> Result<Option<Query>, sqlx::E
     .await
 }
 
-async fn cache_state(db: &PgPool, query: Option<&Query>) -> Result<CacheState, sqlx::Error> {
-    Ok(CacheState {
+fn cache_state(query: Option<&Query>) -> CacheState {
+    CacheState {
         matched_at: query.and_then(|q| q.matched_at),
         invalidated_at: query.and_then(|q| q.matches_invalidated_at),
         embedded_at: query.and_then(|q| q.profile_embedded_at),
-        offers_ingested_at: sqlx::query_scalar("SELECT ingested_at FROM gui.offers_marker")
-            .fetch_optional(db)
-            .await?,
-    })
+        offers_ingested_at: query.and_then(|q| q.offers_ingested_at),
+    }
 }
 
 /// The best offers from matching, and their details from offre-ingestion.
