@@ -495,44 +495,46 @@ pub async fn store_cv(db: &PgPool, user: Uuid, analysis: &CvAnalysis) -> Result<
     tx.commit().await
 }
 
-/// The profile's text: the CV, then the skills and experiences as they are now.
-async fn profile_text(db: &PgPool, user: Uuid) -> Result<String, sqlx::Error> {
-    let cv: Option<String> =
-        sqlx::query_scalar("SELECT cv_text FROM gui.profiles WHERE user_id = $1")
-            .bind(user)
-            .fetch_optional(db)
-            .await?
-            .flatten();
-    let skills: Vec<String> = sqlx::query_scalar(
-        "SELECT label FROM gui.profile_skills WHERE user_id = $1 ORDER BY label",
+/// The profile's text (the CV, then the skills and experiences as they are now) and the
+/// last change it includes, read in one statement so that both are of the same instant;
+/// None without a profile.
+async fn profile_text(
+    db: &PgPool,
+    user: Uuid,
+) -> Result<Option<(Option<DateTime<Utc>>, String)>, sqlx::Error> {
+    type Row = (
+        Option<DateTime<Utc>>,
+        Option<String>,
+        Vec<String>,
+        Vec<String>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT p.matches_invalidated_at, p.cv_text,
+             ARRAY(SELECT label FROM gui.profile_skills s WHERE s.user_id = p.user_id ORDER BY label),
+             ARRAY(SELECT title || coalesce(', ' || employer, '') FROM gui.profile_experiences e
+                   WHERE e.user_id = p.user_id ORDER BY source = 'declared', position)
+         FROM gui.profiles p WHERE p.user_id = $1",
     )
     .bind(user)
-    .fetch_all(db)
+    .fetch_optional(db)
     .await?;
-    let jobs: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT title, employer FROM gui.profile_experiences WHERE user_id = $1 ORDER BY source = 'declared', position",
-    )
-    .bind(user)
-    .fetch_all(db)
-    .await?;
-    let mut text = cv.unwrap_or_default();
-    if !skills.is_empty() {
-        text.push_str(&format!("\nCompétences : {}", skills.join(", ")));
-    }
-    for (title, employer) in jobs {
-        text.push_str(&format!(
-            "\nExpérience : {title}{}",
-            employer.map(|e| format!(", {e}")).unwrap_or_default()
-        ));
-    }
-    Ok(text)
+    Ok(row.map(|(as_of, cv, skills, jobs)| {
+        let mut text = cv.unwrap_or_default();
+        if !skills.is_empty() {
+            text.push_str(&format!("\nCompétences : {}", skills.join(", ")));
+        }
+        for job in jobs {
+            text.push_str(&format!("\nExpérience : {job}"));
+        }
+        (as_of, text)
+    }))
 }
 
 /// Recomputes the profile's embedding through cv-ingestion (waiting `patience`, or
-/// `CV_INGESTION_TIMEOUT_SECS`); true when the embedding is now current. When cv-ingestion is unavailable
-/// the previous embedding stays, known to be behind the profile (`profile_embedded_at`
-/// older than `matches_invalidated_at`): the matches page tries again and says its
-/// results may be out of date meanwhile.
+/// `CV_INGESTION_TIMEOUT_SECS`); true when the embedding is now current. When
+/// cv-ingestion is unavailable the previous embedding stays, known to be behind the
+/// profile (`profile_embedded_at` older than `matches_invalidated_at`): the matches page
+/// tries again and says its results may be out of date meanwhile.
 pub async fn refresh_embedding(
     state: &AppState,
     user: Uuid,
@@ -540,15 +542,9 @@ pub async fn refresh_embedding(
 ) -> Result<bool, sqlx::Error> {
     // The profile as of this instant: if it changes while cv-ingestion works, this
     // embedding is already old and is not written (the change's own refresh writes).
-    let as_of: Option<Option<DateTime<Utc>>> =
-        sqlx::query_scalar("SELECT matches_invalidated_at FROM gui.profiles WHERE user_id = $1")
-            .bind(user)
-            .fetch_optional(&state.db)
-            .await?;
-    let Some(as_of) = as_of else {
+    let Some((as_of, text)) = profile_text(&state.db, user).await? else {
         return Ok(false);
     };
-    let text = profile_text(&state.db, user).await?;
     let embedding = if text.trim().is_empty() {
         // Nothing left to match with (no CV, no skill, no experience).
         None

@@ -127,6 +127,7 @@ async fn a_pdf_cv_is_read_shown_and_editable() {
             && !page.contains("aria-label=\"Ajouter Python\"")
     );
 
+    let before_experience = embedding(&app).await;
     let response = browser
         .submit(
             "/profil",
@@ -144,6 +145,11 @@ async fn a_pdf_cv_is_read_shown_and_editable() {
         .page("/profil")
         .await
         .contains("janv. 2010 – juin 2011"));
+    assert_ne!(
+        embedding(&app).await,
+        before_experience,
+        "the profile's embedding follows its experiences"
+    );
     let bad = browser
         .submit(
             "/profil",
@@ -179,6 +185,24 @@ async fn a_pdf_cv_is_read_shown_and_editable() {
         page.contains("Soudeuse") && page.contains("Soudure TIG"),
         "kept"
     );
+
+    // Removing an experience: gone, and the embedding follows.
+    let id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM gui.profile_experiences WHERE title = 'Soudeuse'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let before = embedding(&app).await;
+    let response = browser
+        .submit(
+            "/profil",
+            "/profil/experiences/supprimer",
+            &[("id", id.to_string().as_str())],
+        )
+        .await;
+    assert_eq!(location(&response), "/profil#section-experiences");
+    assert!(!browser.page("/profil").await.contains("Soudeuse"));
+    assert_ne!(embedding(&app).await, before);
 }
 
 #[tokio::test]
