@@ -13,7 +13,6 @@ mod spoken;
 use chrono::NaiveDate;
 use shared::{CvEducation, CvExperience, CvLanguage, CvSection, CvSectionKind, CvSkill};
 
-pub use sections::heading_kind;
 pub use skills::Referential;
 
 /// Everything read from a CV's text.
