@@ -112,6 +112,19 @@ impl Env {
         Ok(self.optional(name)?.unwrap_or(default))
     }
 
+    /// A count or a size that must be at least 1 (`default` when unset).
+    pub fn at_least_one<T>(&self, name: &str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + From<u8>,
+        T::Err: fmt::Display,
+    {
+        let value = self.or(name, default)?;
+        if value < T::from(1) {
+            return Err(ConfigError::new(name, "must be at least 1"));
+        }
+        Ok(value)
+    }
+
     /// A duration given in whole seconds.
     pub fn seconds(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
         match self.optional::<u64>(name)? {
@@ -171,6 +184,18 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::*;
+
+    #[test]
+    fn counts_are_at_least_one() {
+        let env = Env::from_pairs([("A", "0"), ("B", "-2"), ("C", "3")]);
+        assert_eq!(
+            env.at_least_one("A", 5u32).unwrap_err().to_string(),
+            "A: must be at least 1"
+        );
+        assert!(env.at_least_one("B", 5i64).is_err());
+        assert_eq!(env.at_least_one("C", 5usize).unwrap(), 3);
+        assert_eq!(env.at_least_one("UNSET", 5u64).unwrap(), 5);
+    }
 
     fn secret_file(content: &str) -> tempfile::NamedTempFile {
         let mut file = tempfile::NamedTempFile::new().unwrap();

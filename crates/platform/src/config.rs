@@ -106,13 +106,7 @@ impl DatabaseConfig {
                 "expected a postgres:// or postgresql:// URL",
             ));
         }
-        let max_connections = env.or("DATABASE_MAX_CONNECTIONS", 10u32)?;
-        if max_connections == 0 {
-            return Err(ConfigError::new(
-                "DATABASE_MAX_CONNECTIONS",
-                "must be at least 1",
-            ));
-        }
+        let max_connections = env.at_least_one("DATABASE_MAX_CONNECTIONS", 10u32)?;
         Ok(Self {
             url,
             max_connections,

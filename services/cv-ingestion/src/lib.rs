@@ -54,13 +54,6 @@ pub struct Config {
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let service = ServiceConfig::from_env(env, DEFAULTS)?;
-        let positive = |name: &str, value: usize| {
-            if value == 0 {
-                Err(ConfigError::new(name, "must be at least 1"))
-            } else {
-                Ok(value)
-            }
-        };
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let parser = match env.raw("CV_PARSER") {
             Some(path) => PathBuf::from(path),
@@ -80,19 +73,11 @@ impl Config {
         Ok(Self {
             service,
             parse_timeout: env.seconds("CV_PARSE_TIMEOUT_SECS", Duration::from_secs(10))?,
-            parse_parallel: positive("CV_PARSE_PARALLEL", env.or("CV_PARSE_PARALLEL", cores)?)?,
+            parse_parallel: env.at_least_one("CV_PARSE_PARALLEL", cores)?,
             limits: Limits {
-                max_pages: positive("CV_MAX_PAGES", env.or("CV_MAX_PAGES", 30)?)?,
-                max_zip_entries: positive(
-                    "CV_MAX_ZIP_ENTRIES",
-                    env.or("CV_MAX_ZIP_ENTRIES", 1000)?,
-                )?,
-                max_inflated_bytes: positive(
-                    "CV_MAX_INFLATED_MB",
-                    env.or("CV_MAX_INFLATED_MB", 64)?,
-                )? as u64
-                    * 1024
-                    * 1024,
+                max_pages: env.at_least_one("CV_MAX_PAGES", 30)?,
+                max_zip_entries: env.at_least_one("CV_MAX_ZIP_ENTRIES", 1000)?,
+                max_inflated_bytes: env.at_least_one("CV_MAX_INFLATED_MB", 64u64)? * 1024 * 1024,
             },
             parser,
             skills_referential,

@@ -65,10 +65,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let session_ttl_hours = env.or("SESSION_TTL_HOURS", 168u32)?;
-        if session_ttl_hours == 0 {
-            return Err(ConfigError::new("SESSION_TTL_HOURS", "must be at least 1"));
-        }
+        let session_ttl_hours = env.at_least_one("SESSION_TTL_HOURS", 168u32)?;
         let service = ServiceConfig::from_env(env, DEFAULTS)?;
         let cv_ingestion_timeout =
             env.seconds("CV_INGESTION_TIMEOUT_SECS", Duration::from_secs(12))?;

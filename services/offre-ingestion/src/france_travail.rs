@@ -68,10 +68,7 @@ impl ApiConfig {
                 "must be a positive number",
             ));
         }
-        let sync_days = env.or("FT_SYNC_DAYS", 31i64)?;
-        if sync_days < 1 {
-            return Err(ConfigError::new("FT_SYNC_DAYS", "must be at least 1"));
-        }
+        let sync_days = env.at_least_one("FT_SYNC_DAYS", 31i64)?;
         let mut api_url: Url = env.required("FT_API_URL")?;
         if !api_url.path().ends_with('/') {
             api_url.set_path(&format!("{}/", api_url.path()));

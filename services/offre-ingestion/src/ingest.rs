@@ -28,10 +28,7 @@ pub struct IngestConfig {
 
 impl IngestConfig {
     pub fn from_env(env: &Env, embed: bool, api: bool) -> Result<Self, ConfigError> {
-        let max_age_days = env.or("OFFER_MAX_AGE_DAYS", 60i64)?;
-        if max_age_days < 1 {
-            return Err(ConfigError::new("OFFER_MAX_AGE_DAYS", "must be at least 1"));
-        }
+        let max_age_days = env.at_least_one("OFFER_MAX_AGE_DAYS", 60i64)?;
         Ok(Self {
             database: DatabaseConfig::from_env(env)?,
             api: api.then(|| ApiConfig::from_env(env)).transpose()?,

@@ -39,10 +39,7 @@ impl RelayConfig {
                 "expected a redis:// or rediss:// URL",
             ));
         }
-        let interval = env.or("RELAY_INTERVAL_MS", 1000u64)?;
-        if interval == 0 {
-            return Err(ConfigError::new("RELAY_INTERVAL_MS", "must be at least 1"));
-        }
+        let interval = env.at_least_one("RELAY_INTERVAL_MS", 1000u64)?;
         Ok(Self {
             redis_url,
             stream_prefix: env.or("EVENTS_STREAM_PREFIX", String::new())?,

@@ -121,13 +121,7 @@ impl EmbeddingConfig {
                 ))
             }
         };
-        let batch_size = env.or("EMBEDDING_BATCH_SIZE", default_batch)?;
-        if batch_size == 0 {
-            return Err(ConfigError::new(
-                "EMBEDDING_BATCH_SIZE",
-                "must be at least 1",
-            ));
-        }
+        let batch_size = env.at_least_one("EMBEDDING_BATCH_SIZE", default_batch)?;
         Ok(Self {
             model,
             batch_size,
@@ -157,17 +151,8 @@ impl EmbeddingConfig {
             ));
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = env.or("EMBEDDING_THREADS", cores)?;
-        if threads == 0 {
-            return Err(ConfigError::new("EMBEDDING_THREADS", "must be at least 1"));
-        }
-        let batch_tokens = env.or("EMBEDDING_BATCH_TOKENS", 256usize)?;
-        if batch_tokens == 0 {
-            return Err(ConfigError::new(
-                "EMBEDDING_BATCH_TOKENS",
-                "must be at least 1",
-            ));
-        }
+        let threads = env.at_least_one("EMBEDDING_THREADS", cores)?;
+        let batch_tokens = env.at_least_one("EMBEDDING_BATCH_TOKENS", 256usize)?;
         Ok(ProviderConfig::Local {
             model_dir,
             ort_library,
@@ -181,10 +166,7 @@ impl EmbeddingConfig {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(ConfigError::new("EMBEDDING_URL", "expected an http(s) URL"));
         }
-        let dim = env.or("EMBEDDING_DIM", 384usize)?;
-        if dim == 0 {
-            return Err(ConfigError::new("EMBEDDING_DIM", "must be at least 1"));
-        }
+        let dim = env.at_least_one("EMBEDDING_DIM", 384usize)?;
         Ok(ProviderConfig::Http {
             url,
             api_key: env.secret_opt("EMBEDDING_API_KEY")?,
