@@ -66,6 +66,10 @@ async fn forward(mut client: TcpStream, target: SocketAddr, mut mode: watch::Rec
     let Ok(mut server) = TcpStream::connect(target).await else {
         return;
     };
+    // Like the services' own sockets: no Nagle delay added by the hop (a small last
+    // write would otherwise wait for the peer's delayed ACK, ~40 ms).
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
     tokio::select! {
         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
         _ = mode.wait_for(|m| *m != Mode::Up) => {}
