@@ -7,7 +7,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::fold::Folded;
+use shared::text::Folded;
 
 /// A month, or a year alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use shared::CvEducation;
 
-use super::fold::fold;
+use shared::text::fold;
 
 /// Folded words that start a diploma's name.
 const DIPLOMAS: &[&str] = &[

@@ -1,6 +1,6 @@
 //! French or English, from the share of each language's most frequent short words.
 
-use super::fold::fold;
+use shared::text::fold;
 
 const FRENCH: &[&str] = &[
     "le", "la", "les", "des", "du", "de", "et", "en", "un", "une", "pour", "avec", "dans", "sur",

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use shared::CvSkill;
 
-use super::fold::{fold, Folded};
+use shared::text::{fold, Folded};
 
 const ESCO_URI: &str = "http://data.europa.eu/esco/skill/";
 

@@ -3,7 +3,7 @@
 
 use shared::CvLanguage;
 
-use super::fold::fold;
+use shared::text::fold;
 
 /// Folded language names, French and English.
 const LANGUAGES: &[&str] = &[
