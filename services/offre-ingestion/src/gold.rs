@@ -78,8 +78,17 @@ pub async fn embed_pending(db: &PgPool, embedder: &dyn Embedder) -> anyhow::Resu
         progress.update(done as i64);
     }
     progress.finish(done as i64);
+    if done >= ANALYZE_AFTER {
+        // Fresh statistics, so that matching's planner knows the table's size and picks
+        // the HNSW index over an exact scan (which a bulk load's stale statistics make
+        // look cheaper).
+        sqlx::query("ANALYZE offers.embeddings").execute(db).await?;
+    }
     Ok(done)
 }
+
+/// Embeddings written by a run past which the gold table's statistics are refreshed.
+const ANALYZE_AFTER: i32 = 500;
 
 /// Active offers without an embedding of model `$1` made from their current text.
 const PENDING: &str = "FROM offers.offers o

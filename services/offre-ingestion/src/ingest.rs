@@ -22,13 +22,20 @@ pub struct IngestConfig {
     pub api: Option<ApiConfig>,
     /// None with `--no-embed`.
     pub embedding: Option<EmbeddingConfig>,
-    /// `OFFER_MAX_AGE_DAYS` (60): an offer not updated for this long is archived.
+    /// `OFFER_MAX_AGE_DAYS` (60): an offer not updated for this long is archived; 0 keeps
+    /// offers of any age (e.g. a saved set of past offers, as `make eval` ingests).
     pub max_age_days: i64,
 }
 
 impl IngestConfig {
     pub fn from_env(env: &Env, embed: bool, api: bool) -> Result<Self, ConfigError> {
-        let max_age_days = env.at_least_one("OFFER_MAX_AGE_DAYS", 60i64)?;
+        let max_age_days = env.or("OFFER_MAX_AGE_DAYS", 60i64)?;
+        if max_age_days < 0 {
+            return Err(ConfigError::new(
+                "OFFER_MAX_AGE_DAYS",
+                "expected a number of days, or 0 to keep offers of any age",
+            ));
+        }
         Ok(Self {
             database: DatabaseConfig::from_env(env)?,
             api: api.then(|| ApiConfig::from_env(env)).transpose()?,

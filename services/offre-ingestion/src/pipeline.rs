@@ -76,6 +76,9 @@ pub struct RunReport {
     /// Offers created or changed by this run.
     pub new_ids: Vec<String>,
     pub changed_ids: Vec<String>,
+    /// What the run did that its operator may not expect (offers archived on arrival).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Held by the running ingestion for its whole life: runs are serialised, and a run row
@@ -95,6 +98,7 @@ pub struct Run {
     changed_ids: Vec<String>,
     /// Ids seen by a full sync (the others get archived at the end).
     seen: Vec<String>,
+    warnings: Vec<String>,
     started: Instant,
     timings: HashMap<&'static str, u128>,
 }
@@ -140,6 +144,7 @@ impl Run {
             new_ids: Vec::new(),
             changed_ids: Vec::new(),
             seen: Vec::new(),
+            warnings: Vec::new(),
             started: Instant::now(),
             timings: HashMap::new(),
         })
@@ -272,6 +277,7 @@ impl Run {
             counts: self.counts.clone(),
             new_ids: std::mem::take(&mut self.new_ids),
             changed_ids: std::mem::take(&mut self.changed_ids),
+            warnings: std::mem::take(&mut self.warnings),
         };
         let mut tx = self.db.begin().await?;
         self.record(&mut tx, "succeeded", None).await?;
@@ -296,7 +302,21 @@ impl Run {
     ) -> anyhow::Result<()> {
         let started = Instant::now();
         let seen = self.spec.full_sync.then_some(&self.seen);
-        self.counts.archived += archive(&self.db, seen, max_age_days).await?;
+        let archived = archive(&self.db, seen, max_age_days).await?;
+        self.counts.archived += archived.len() as i32;
+        let arrived: std::collections::HashSet<&String> =
+            self.new_ids.iter().chain(&self.changed_ids).collect();
+        let on_arrival = archived.iter().filter(|id| arrived.contains(id)).count();
+        if on_arrival > 0 {
+            let warning = format!(
+                "{on_arrival} of the {} offers this run stored were archived on arrival: not \
+                 updated for more than {max_age_days} days (OFFER_MAX_AGE_DAYS), so they are \
+                 served but never matched; OFFER_MAX_AGE_DAYS=0 keeps offers of any age",
+                arrived.len()
+            );
+            tracing::warn!(run_id = self.id, "{warning}");
+            self.warnings.push(warning);
+        }
         self.timings
             .insert("archive", started.elapsed().as_millis());
         if let Some(embedder) = embedder {
@@ -509,19 +529,28 @@ async fn store_silver(
     Ok(())
 }
 
-/// Archives offers past their end (not updated for `max_age_days`) and, after a full
-/// sync, those it did not see. Archived offers stay served, and are never matched.
-async fn archive(db: &PgPool, seen: Option<&Vec<String>>, max_age_days: i64) -> sqlx::Result<i32> {
+/// Archives offers past their end (not updated for `max_age_days`, unless it is 0) and,
+/// after a full sync, those it did not see; returns their ids. Archived offers stay
+/// served, and are never matched.
+async fn archive(
+    db: &PgPool,
+    seen: Option<&Vec<String>>,
+    max_age_days: i64,
+) -> sqlx::Result<Vec<String>> {
     let mut tx = db.begin().await?;
-    let cutoff: DateTime<Utc> = Utc::now() - chrono::Duration::days(max_age_days);
-    let mut archived: Vec<String> = sqlx::query_scalar(
-        "UPDATE offers.offers SET archived_at = now(), archive_reason = 'expired'
-         WHERE archived_at IS NULL AND COALESCE(source_updated_at, published_at, first_seen_at) < $1
-         RETURNING id",
-    )
-    .bind(cutoff)
-    .fetch_all(&mut *tx)
-    .await?;
+    let mut archived: Vec<String> = if max_age_days > 0 {
+        let cutoff: DateTime<Utc> = Utc::now() - chrono::Duration::days(max_age_days);
+        sqlx::query_scalar(
+            "UPDATE offers.offers SET archived_at = now(), archive_reason = 'expired'
+             WHERE archived_at IS NULL AND COALESCE(source_updated_at, published_at, first_seen_at) < $1
+             RETURNING id",
+        )
+        .bind(cutoff)
+        .fetch_all(&mut *tx)
+        .await?
+    } else {
+        Vec::new()
+    };
     if let Some(seen) = seen {
         archived.extend(
             sqlx::query_scalar::<_, String>(
@@ -538,5 +567,5 @@ async fn archive(db: &PgPool, seen: Option<&Vec<String>>, max_age_days: i64) -> 
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(archived.len() as i32)
+    Ok(archived)
 }

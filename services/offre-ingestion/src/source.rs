@@ -17,6 +17,10 @@ use crate::pipeline::Item;
 
 /// Longest line read as one JSON-lines record; past it the file is not JSON lines.
 const MAX_LINE: u64 = 16 * 1024 * 1024;
+/// Largest whole document (a search response or an array, once unzipped), parsed in
+/// memory: a saved pull of tens of thousands of offers fits; larger sets come as JSON
+/// lines, which are streamed.
+const MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
 /// Bytes of an unreadable line kept in the quarantine.
 const EXCERPT: usize = 200;
 
@@ -60,38 +64,48 @@ impl OfferFile {
             path: path.clone(),
             reason,
         };
-        let first = read_line(&mut reader).map_err(|e| format(e.to_string()))?;
-        let Some(first) = first else {
-            return Err(format("the file is empty".into()));
-        };
-        let start = first.trim_ascii();
-        if !matches!(start.first(), Some(b'{' | b'[')) {
-            return Err(format(format!(
-                "it starts with {:?}; expected a JSON object or array",
-                excerpt(start)
-            )));
-        }
-        match serde_json::from_slice::<Value>(start) {
-            // A complete value on the first line: JSON lines.
-            Ok(value) => Ok(Self {
-                ready: document_items(value).map_err(format)?.into_iter(),
-                lines: Some(reader),
-                line_no: 1,
-                path,
-            }),
-            // Otherwise one multi-line document, parsed whole.
-            Err(_) => {
-                let whole = std::io::Cursor::new(first).chain(reader);
-                let value: Value = serde_json::from_reader(whole)
-                    .map_err(|e| format(format!("invalid JSON: {e}")))?;
-                Ok(Self {
-                    ready: document_items(value).map_err(format)?.into_iter(),
-                    lines: None,
-                    line_no: 0,
-                    path,
-                })
+        let start = first_byte(&mut reader).map_err(|e| format(e.to_string()))?;
+        match start {
+            None => return Err(format("the file is empty".into())),
+            Some(b'{' | b'[') => {}
+            Some(_) => {
+                let head = reader.fill_buf().map_err(|e| format(e.to_string()))?;
+                return Err(format(format!(
+                    "it starts with {:?}; expected a JSON object or array",
+                    excerpt(head)
+                )));
             }
         }
+        let first = read_first_line(&mut reader).map_err(|e| format(e.to_string()))?;
+        if first.ends_with(b"\n") || (first.len() as u64) <= MAX_LINE {
+            // A complete value on the first line: JSON lines.
+            if let Ok(value) = serde_json::from_slice::<Value>(first.trim_ascii()) {
+                return Ok(Self {
+                    ready: document_items(value).map_err(format)?.into_iter(),
+                    lines: Some(reader),
+                    line_no: 1,
+                    path,
+                });
+            }
+        }
+        // Otherwise one document (pretty-printed, or all on one long line), parsed whole.
+        let mut whole = std::io::Cursor::new(first)
+            .chain(reader)
+            .take(MAX_DOCUMENT + 1);
+        let parsed = serde_json::from_reader::<_, Value>(&mut whole);
+        if whole.limit() == 0 {
+            return Err(format(format!(
+                "a document larger than {} MB once unzipped: split it, or write its offers as JSON lines",
+                MAX_DOCUMENT / 1024 / 1024
+            )));
+        }
+        let value = parsed.map_err(|e| format(format!("invalid JSON: {e}")))?;
+        Ok(Self {
+            ready: document_items(value).map_err(format)?.into_iter(),
+            lines: None,
+            line_no: 0,
+            path,
+        })
     }
 
     /// Up to `max` items; empty at the end of the file.
@@ -134,6 +148,37 @@ fn unreadable(line_no: usize, line: &[u8], reason: &str) -> Item {
         excerpt: excerpt(line),
         reason: format!("line {line_no}: {reason}"),
     }
+}
+
+/// The first byte that is not white space, left unread; None for an empty file.
+fn first_byte(reader: &mut Box<dyn BufRead + Send>) -> std::io::Result<Option<u8>> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(None);
+        }
+        match buffer.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(at) => {
+                let byte = buffer[at];
+                reader.consume(at);
+                return Ok(Some(byte));
+            }
+            None => {
+                let all = buffer.len();
+                reader.consume(all);
+            }
+        }
+    }
+}
+
+/// The first line, with its end, or its first [`MAX_LINE`] + 1 bytes when it is longer.
+fn read_first_line(reader: &mut Box<dyn BufRead + Send>) -> std::io::Result<Vec<u8>> {
+    let mut line = Vec::new();
+    reader
+        .by_ref()
+        .take(MAX_LINE + 1)
+        .read_until(b'\n', &mut line)?;
+    Ok(line)
 }
 
 /// Reads one line (without its end), refusing lines longer than [`MAX_LINE`].

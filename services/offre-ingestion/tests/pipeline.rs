@@ -15,6 +15,72 @@ async fn migrated() -> (TestDb, sqlx::PgPool) {
     (db, pool)
 }
 
+/// A saved set of past offers: with the default maximum age they are archived as they
+/// arrive, and the run says so and how to keep them; `OFFER_MAX_AGE_DAYS=0` keeps them.
+#[tokio::test]
+async fn offers_archived_on_arrival_are_reported_and_age_zero_keeps_them() {
+    let (_db, pool) = migrated().await;
+    let files = files();
+    let mut old = offers(3);
+    for offer in &mut old {
+        offer["dateCreation"] = json!("2023-03-01T08:00:00.000Z");
+        offer["dateActualisation"] = json!("2023-03-02T08:00:00.000Z");
+    }
+    let path = files.json_lines("old.jsonl", &old);
+    let report = ingest_file(&pool, &path, None, 60).await.unwrap();
+    assert_eq!((report.counts.new, report.counts.archived), (3, 3));
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    let warning = &report.warnings[0];
+    assert!(
+        warning.starts_with("3 of the 3 offers this run stored were archived on arrival")
+            && warning.contains("more than 60 days (OFFER_MAX_AGE_DAYS)")
+            && warning.contains("OFFER_MAX_AGE_DAYS=0 keeps offers of any age"),
+        "{warning}"
+    );
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        json["warnings"][0].as_str(),
+        Some(warning.as_str()),
+        "in the printed report"
+    );
+
+    let (_db2, fresh) = migrated().await;
+    let kept = ingest_file(&fresh, &path, None, 0).await.unwrap();
+    assert_eq!((kept.counts.new, kept.counts.archived), (3, 0));
+    assert!(kept.warnings.is_empty());
+    assert_eq!(
+        count(
+            &fresh,
+            "SELECT count(*) FROM offers.offers WHERE archived_at IS NULL"
+        )
+        .await,
+        3
+    );
+}
+
+/// Saved search responses are often one compact line (the development sets' are 20 MB):
+/// a first line past the JSON-lines limit is read as one document.
+#[tokio::test]
+async fn a_one_line_search_response_over_16_mb_is_read_whole() {
+    let (_db, pool) = migrated().await;
+    let files = files();
+    let long = "Mission en équipe. ".repeat(1_000);
+    let all: Vec<serde_json::Value> = (0..900)
+        .map(|i| offer(&format!("L{i:06}"), &format!("Développeur {i}"), &long))
+        .collect();
+    let line = json!({"resultats": all}).to_string();
+    assert!(line.len() > 17 << 20 && !line.contains('\n'));
+    let report = ingest_file(
+        &pool,
+        &files.gzip("page.json.gz", line.as_bytes()),
+        None,
+        MAX_AGE,
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.counts.read, report.counts.new), (900, 900));
+}
+
 #[tokio::test]
 async fn ingests_search_responses_json_lines_and_gzip() {
     let (_db, pool) = migrated().await;
@@ -290,12 +356,28 @@ async fn bad_files_end_with_a_clear_error_and_lose_nothing() {
         .unwrap()
         .set_len(2 << 30)
         .unwrap();
+    // A one-line search response that unzips past 256 MB (a few hundred KB zipped).
+    let bomb = files.0.path().join("bomb.json.gz");
+    {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(
+            std::fs::File::create(&bomb).unwrap(),
+            flate2::Compression::fast(),
+        );
+        encoder.write_all(br#"{"resultats": ["#).unwrap();
+        let spaces = vec![b' '; 1 << 20];
+        for _ in 0..260 {
+            encoder.write_all(&spaces).unwrap();
+        }
+        encoder.finish().unwrap();
+    }
     let gz_garbage = files.gzip("garbage.gz", b"not json at all");
     for (path, expected) in [
         (&truncated, "invalid JSON"),
         (&wrong_shape, "expected a France Travail search response"),
         (&garbage, "expected a JSON object or array"),
-        (&huge, "longer than 16 MB"),
+        (&huge, "expected a JSON object or array"),
+        (&bomb, "a document larger than 256 MB"),
         (&gz_garbage, "expected a JSON object or array"),
     ] {
         let err = ingest_file(&pool, path, None, MAX_AGE).await.unwrap_err();
@@ -316,5 +398,5 @@ async fn bad_files_end_with_a_clear_error_and_lose_nothing() {
         "SELECT count(*) FROM offers.ingestion_runs WHERE status = 'failed' AND error IS NOT NULL",
     )
     .await;
-    assert_eq!(failed, 5, "each bad file is a failed run with its error");
+    assert_eq!(failed, 6, "each bad file is a failed run with its error");
 }
