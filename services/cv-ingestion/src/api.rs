@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
-use shared::embedding::{normalized, Embedder};
+use shared::embedding::{pieces, weighted_mean, Embedder, PIECE_CHARS};
 use shared::{CvAnalysis, ProblemBody};
 use utoipa::ToSchema;
 
@@ -127,6 +127,7 @@ async fn read(cv: &Cv, request: Request) -> Result<(Format, CvAnalysis), CvError
             sections: analysis.sections,
             skills: analysis.skills,
             experiences: analysis.experiences,
+            titles: analysis.titles,
             education: analysis.education,
             languages: analysis.languages,
             total_experience_years: analysis.total_experience_years,
@@ -166,55 +167,15 @@ async fn file_part(request: Request) -> Result<Vec<u8>, CvError> {
     ))
 }
 
-/// Longest piece of CV text embedded at once: about 200 tokens, under the model's 256.
-const CHUNK_CHARS: usize = 800;
-
 /// The CV's embedding: the mean of its pieces' embeddings (a CV is longer than the
-/// model's 256 tokens), made unit length again.
+/// model's 256 tokens), each weighed by its length, so that a short trailing piece
+/// (hobbies, contact details) does not count as much as a whole experience section.
 async fn embed(embedder: &dyn Embedder, text: &str) -> Result<Vec<f32>, CvError> {
-    let chunks = chunks(text, CHUNK_CHARS);
-    let vectors = embedder.embed(&chunks).await?;
-    let mut mean = vec![0f32; embedder.dim()];
-    for v in &vectors {
-        for (m, x) in mean.iter_mut().zip(v) {
-            *m += x;
-        }
-    }
-    normalized(mean).ok_or_else(|| {
+    let pieces = pieces(text, PIECE_CHARS);
+    let vectors = embedder.embed(&pieces).await?;
+    weighted_mean(&pieces, &vectors).ok_or_else(|| {
         CvError::Embedding(shared::embedding::EmbeddingError::InvalidOutput(
             "a zero vector".into(),
         ))
     })
-}
-
-/// `text` cut at line ends into pieces of at most about `max` characters.
-fn chunks(text: &str, max: usize) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut current = String::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        if !current.is_empty() && current.chars().count() + line.chars().count() > max {
-            out.push(std::mem::take(&mut current));
-        }
-        if !current.is_empty() {
-            current.push('\n');
-        }
-        current.push_str(line);
-    }
-    if !current.is_empty() || out.is_empty() {
-        out.push(current);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::chunks;
-
-    #[test]
-    fn chunks_cut_at_line_ends() {
-        let text = "a".repeat(500) + "\n" + &"b".repeat(500) + "\n\nc";
-        let pieces = chunks(&text, 800);
-        assert_eq!(pieces.len(), 2);
-        assert_eq!(pieces[1], "b".repeat(500) + "\nc");
-    }
 }

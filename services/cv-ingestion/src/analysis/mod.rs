@@ -4,11 +4,11 @@
 mod dates;
 mod education;
 mod experience;
-mod fold;
 mod language;
 mod sections;
 mod skills;
 mod spoken;
+mod titles;
 
 use chrono::NaiveDate;
 use shared::{CvEducation, CvExperience, CvLanguage, CvSection, CvSectionKind, CvSkill};
@@ -22,6 +22,7 @@ pub struct Analysis {
     pub sections: Vec<CvSection>,
     pub skills: Vec<CvSkill>,
     pub experiences: Vec<CvExperience>,
+    pub titles: Vec<String>,
     pub education: Vec<CvEducation>,
     pub languages: Vec<CvLanguage>,
     /// Years worked, overlapping jobs counted once, to a tenth.
@@ -76,12 +77,21 @@ pub fn analyze(text: &str, referential: &Referential, today: NaiveDate) -> Analy
         .map(|s| (s.start, s.end))
         .collect();
     let skills = referential.find(text, &skip, language);
+    let about_jobs = shared::profile::about_jobs(text, &sections);
+    let titles = titles::titles(
+        text,
+        sections
+            .first()
+            .map(|s| shared::profile::heading_start(text, s.start)),
+        &about_jobs,
+    );
 
     Analysis {
         language: language.map(str::to_owned),
         sections,
         skills,
         experiences: jobs.into_iter().map(|(job, _)| job).collect(),
+        titles,
         education,
         languages,
         total_experience_years,

@@ -2,7 +2,7 @@
 
 use shared::{CvSection as Section, CvSectionKind as SectionKind};
 
-use super::fold::fold;
+use shared::text::fold;
 
 /// Folded heading words of each kind, French and English. A heading is a short line
 /// that starts with one of them.
@@ -106,6 +106,19 @@ const HEADINGS: &[(SectionKind, &[&str])] = &[
             "coordonnees",
             "informations personnelles",
             "personal details",
+        ],
+    ),
+    (
+        SectionKind::Additional,
+        &[
+            "informations complementaires",
+            "autres informations",
+            "divers",
+            "additional information",
+            "other information",
+            "more about me",
+            "extra",
+            "references",
         ],
     ),
 ];
