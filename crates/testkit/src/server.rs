@@ -70,6 +70,28 @@ impl TestServer {
         self.request(method, path).bearer_auth(SERVICE_TOKEN)
     }
 
+    /// Waits until `/health/ready` answers 200 (matching, for one, is ready once its
+    /// offers index has loaded); 30 s is a deadline for a failure, not a measure.
+    pub async fn wait_ready(&self) {
+        let started = std::time::Instant::now();
+        loop {
+            let ready = self
+                .get("/health/ready")
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{} never ready",
+                self.addr
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

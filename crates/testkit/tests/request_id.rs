@@ -20,6 +20,7 @@ async fn the_request_id_is_propagated_to_the_called_service_and_logged_by_both()
     let config = matching::Config::from_env(&env).unwrap();
     let state = matching::AppState::connect(&config).unwrap();
     let downstream = testkit::spawn(matching::router(&config, state)).await;
+    downstream.wait_ready().await;
 
     // The calling service: its handler calls matching through the platform client.
     let client = ServiceClient::new(

@@ -2,8 +2,10 @@
 //! (database `BENCH_DB`, default `jobmatch_bench_match`, built once by
 //! scripts/bench/match.sh and reused), with queries embedded from CV-like texts. In one
 //! run: HNSW build time and index size, recall@20 against exact search for several
-//! ef_search values (unfiltered and filtered), latency of the service over HTTP at
-//! concurrency 1 and 8 with throughput, and the same query as raw SQL, with the ratio.
+//! ef_search values (unfiltered and filtered), the offers index's load and refresh
+//! times, latency of the service over HTTP at concurrency 1 and 8 with throughput, for
+//! the embedding alone and for hybrid ranking (a profile with the CV's text and title),
+//! and the vector query as raw SQL, with the ratios.
 
 use std::time::{Duration, Instant};
 
@@ -77,19 +79,44 @@ async fn run() -> anyhow::Result<()> {
     for (name, contracts) in &filters {
         let mut exact = Vec::new();
         for q in &queries {
-            exact.push(search(&mut admin, q, contracts.clone(), None).await?);
+            exact.push(search(&mut admin, &q.vector, contracts.clone(), None).await?);
         }
         print!("{name:<14}");
         for ef in EF_SEARCH {
             let mut found = 0usize;
             for (q, truth) in queries.iter().zip(&exact) {
-                let got = search(&mut admin, q, contracts.clone(), Some(ef)).await?;
+                let got = search(&mut admin, &q.vector, contracts.clone(), Some(ef)).await?;
                 found += got.iter().filter(|id| truth.contains(id)).count();
             }
             print!("{:>8.3}", found as f64 / (queries.len() * K) as f64);
         }
         println!();
     }
+
+    // The offers index: a first load, then a refresh after one offer changed.
+    let pool = sqlx::PgPool::connect(&format!(
+        "postgres://jobmatch_matching@127.0.0.1:5432/{db_name}"
+    ))
+    .await?;
+    let mut loader = matching::offers_index::Loader::new();
+    let started = Instant::now();
+    let index = loader.refresh(&pool).await?.expect("a first load");
+    println!(
+        "\noffers index: {} offers loaded in {:.2} s",
+        index.len(),
+        started.elapsed().as_secs_f64()
+    );
+    sqlx::raw_sql(
+        "UPDATE offers.offers SET title = title WHERE id = (SELECT min(id) FROM offers.offers)",
+    )
+    .execute(&mut admin)
+    .await?;
+    let started = Instant::now();
+    loader.refresh(&pool).await?.expect("the changed offer");
+    println!(
+        "offers index: refreshed after one changed offer in {:.0} ms (what an ingestion run waits to be searchable by every signal)",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
 
     // Latency: the service over HTTP and the same query as raw SQL, same ef_search.
     let ef: u32 = env.or("MATCH_EF_SEARCH", matching::DEFAULT_EF_SEARCH)?;
@@ -111,58 +138,100 @@ async fn run() -> anyhow::Result<()> {
         "{:<34}{:>8}{:>8}{:>8}{:>10}",
         "", "p50", "p95", "p99", "req/s"
     );
+    // The service ready: its offers index loaded.
+    while !server
+        .get("/health/ready")
+        .send()
+        .await?
+        .status()
+        .is_success()
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     for (name, contracts) in &filters {
-        let body = |q: &Vec<f32>| json!({"cv_embedding": q, "filters": contracts.as_ref().map(|c| json!({"contract_types": c}))});
-        // Concurrency 1: raw SQL and the service take turns on the same queries, so
-        // that both meet the same machine (its load drifts over a run).
-        let (mut raw, mut service) = (Vec::new(), Vec::new());
+        let filter = contracts.as_ref().map(|c| json!({"contract_types": c}));
+        let vector = |q: &Query| json!({"cv_embedding": q.vector, "filters": filter});
+        let hybrid = |q: &Query| {
+            json!({"cv_embedding": q.vector, "filters": filter,
+            "profile": {"text": q.text, "titles": [q.title]}})
+        };
+        // Concurrency 1: raw SQL and the service's two paths take turns on the same
+        // queries, so that all meet the same machine (its load drifts over a run).
+        let (mut raw, mut alone, mut both) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..REQUESTS {
             let q = &queries[i % queries.len()];
             let started = Instant::now();
-            search(&mut admin, q, contracts.clone(), Some(ef)).await?;
+            search(&mut admin, &q.vector, contracts.clone(), Some(ef)).await?;
             raw.push(started.elapsed());
             let started = Instant::now();
-            post(&server.http, &server.url("/match"), &body(q)).await;
-            service.push(started.elapsed());
+            post(&server.http, &server.url("/match"), &vector(q)).await;
+            alone.push(started.elapsed());
+            let started = Instant::now();
+            post(&server.http, &server.url("/match"), &hybrid(q)).await;
+            both.push(started.elapsed());
         }
-        let busy: Duration = service.iter().sum();
         let raw_stats = Stats::of(raw, None);
         raw_stats.print(&format!("raw SQL, {name}"));
-        let stats = Stats::of(service, Some(busy));
-        stats.print(&format!("service c1, {name}"));
+        let busy: Duration = alone.iter().sum();
+        let alone_stats = Stats::of(alone, Some(busy));
+        alone_stats.print(&format!("vector only c1, {name}"));
         println!(
             "{:<34}{:>8.2}x raw SQL at p50",
             "",
-            stats.p50 / raw_stats.p50
+            alone_stats.p50 / raw_stats.p50
         );
-
-        // Concurrency 8: throughput.
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for worker in 0..8 {
-            let client = server.http.clone();
-            let url = server.url("/match");
-            let bodies: Vec<_> = (worker..REQUESTS)
-                .step_by(8)
-                .map(|i| body(&queries[i % queries.len()]))
-                .collect();
-            tasks.push(tokio::spawn(async move {
-                let mut times = Vec::new();
-                for b in bodies {
-                    let t = Instant::now();
-                    post(&client, &url, &b).await;
-                    times.push(t.elapsed());
-                }
-                times
-            }));
+        let busy: Duration = both.iter().sum();
+        let both_stats = Stats::of(both, Some(busy));
+        both_stats.print(&format!("hybrid c1, {name}"));
+        println!(
+            "{:<34}{:>8.2}x vector only at p50",
+            "",
+            both_stats.p50 / alone_stats.p50
+        );
+        for (path, body) in [
+            (
+                "vector only",
+                &vector as &dyn Fn(&Query) -> serde_json::Value,
+            ),
+            ("hybrid", &hybrid),
+        ] {
+            let (times, wall) = concurrently(&server, &queries, body).await?;
+            Stats::of(times, Some(wall)).print(&format!("{path} c8, {name}"));
         }
-        let mut times = Vec::new();
-        for task in tasks {
-            times.extend(task.await?);
-        }
-        Stats::of(times, Some(started.elapsed())).print(&format!("service c8, {name}"));
     }
     Ok(())
+}
+
+/// `REQUESTS` requests by 8 workers at once; each one's time, and the whole.
+async fn concurrently(
+    server: &testkit::TestServer,
+    queries: &[Query],
+    body: &dyn Fn(&Query) -> serde_json::Value,
+) -> anyhow::Result<(Vec<Duration>, Duration)> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let client = server.http.clone();
+        let url = server.url("/match");
+        let bodies: Vec<_> = (worker..REQUESTS)
+            .step_by(8)
+            .map(|i| body(&queries[i % queries.len()]))
+            .collect();
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            for b in bodies {
+                let t = Instant::now();
+                post(&client, &url, &b).await;
+                times.push(t.elapsed());
+            }
+            times
+        }));
+    }
+    let mut times = Vec::new();
+    for task in tasks {
+        times.extend(task.await?);
+    }
+    Ok((times, started.elapsed()))
 }
 
 /// One `POST /match`, read to the end.
@@ -248,8 +317,15 @@ impl Stats {
     }
 }
 
+/// A CV-like query: its text, its title and its embedding.
+struct Query {
+    text: String,
+    title: String,
+    vector: Vec<f32>,
+}
+
 /// CV-like French texts (profile, skills, experience), embedded with the real model.
-async fn cv_queries(env: &Env) -> anyhow::Result<Vec<Vec<f32>>> {
+async fn cv_queries(env: &Env) -> anyhow::Result<Vec<Query>> {
     const ROLES: [&str; 10] = [
         "Développeuse web full stack, 5 ans d'expérience en JavaScript, Python et PostgreSQL",
         "Infirmier diplômé d'État, expérience en service de chirurgie et soins de nuit",
@@ -279,5 +355,14 @@ async fn cv_queries(env: &Env) -> anyhow::Result<Vec<Vec<f32>>> {
         .flat_map(|r| EXTRAS.iter().map(move |e| format!("{r}. {e}")))
         .collect();
     let embedder = embedding::from_config(&EmbeddingConfig::from_env(env)?).await?;
-    Ok(embedder.embed(&texts).await?)
+    let vectors = embedder.embed(&texts).await?;
+    Ok(texts
+        .into_iter()
+        .zip(vectors)
+        .map(|(text, vector)| Query {
+            title: text.split([',', ':']).next().unwrap_or(&text).to_owned(),
+            text,
+            vector,
+        })
+        .collect())
 }

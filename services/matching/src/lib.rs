@@ -1,12 +1,18 @@
-//! matching: `POST /match` over the offers' gold embeddings (pgvector HNSW). It reads
+//! matching: `POST /match` over the offers' gold embeddings (pgvector HNSW), and with a
+//! candidate's profile, hybrid ranking over an in-memory index of the offers. It reads
 //! the `offers` schema with a read-only role and never writes.
 
+pub mod offers_index;
 pub mod search;
 
+use std::time::Duration;
+
 use axum::Router;
+use offers_index::OffersIndex;
 use platform::config::{DatabaseConfig, ServiceConfig, ServiceDefaults};
 use platform::health::ReadinessCheck;
 use platform::{ConfigError, Env, ServiceApp};
+use ranking::Weights;
 use sqlx::PgPool;
 use utoipa::OpenApi;
 
@@ -36,6 +42,13 @@ pub struct Config {
     /// `MATCH_EF_SEARCH` (128): HNSW candidate list size; higher is slower and finds more
     /// of the exact nearest (see `make bench-match`).
     pub ef_search: u32,
+    /// `MATCH_WEIGHT_SEMANTIC`, `_LEXICAL`, `_TITLE`, `_JOB`, `_SKILLS`, `_KEYWORDS`,
+    /// `_FAMILY`:
+    /// the signals' weights in hybrid ranking (defaults tuned by `make eval`).
+    pub weights: Weights,
+    /// `MATCH_INDEX_POLL_SECS` (10): the offers index also looks for changes this often,
+    /// in case a change notification was lost.
+    pub index_poll: Duration,
 }
 
 impl Config {
@@ -55,20 +68,46 @@ impl Config {
             model: env.or("MATCH_MODEL", shared::embedding::DEFAULT_MODEL.to_owned())?,
             dim: env.or("MATCH_DIM", 384usize)?,
             ef_search,
+            weights: weights_from_env(env)?,
+            index_poll: Duration::from_secs(env.at_least_one("MATCH_INDEX_POLL_SECS", 10u64)?),
         })
     }
+}
+
+fn weights_from_env(env: &Env) -> Result<Weights, ConfigError> {
+    let default = Weights::default().as_array();
+    let mut weights = [0f32; ranking::search::SIGNALS];
+    for (i, name) in Weights::NAMES.iter().enumerate() {
+        let key = format!("MATCH_WEIGHT_{}", name.to_uppercase());
+        let value: f32 = env.or(&key, default[i])?;
+        if !value.is_finite() || value < 0.0 {
+            return Err(ConfigError::new(&key, "expected a weight of 0 or more"));
+        }
+        weights[i] = value;
+    }
+    if weights.iter().all(|w| *w == 0.0) {
+        return Err(ConfigError::new(
+            "MATCH_WEIGHT_SEMANTIC",
+            "every MATCH_WEIGHT_* is 0: at least one signal must weigh",
+        ));
+    }
+    Ok(Weights::from_array(weights))
 }
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
+    pub index: OffersIndex,
 }
 
 impl AppState {
+    /// The database pool, and the offers index, which starts loading in the background
+    /// (the service is ready once it has loaded).
     pub fn connect(config: &Config) -> anyhow::Result<Self> {
-        Ok(Self {
-            db: platform::db::pool(&config.database, NAME)?,
-        })
+        let db = platform::db::pool(&config.database, NAME)?;
+        let index = OffersIndex::default();
+        tokio::spawn(index.clone().follow(db.clone(), config.index_poll));
+        Ok(Self { db, index })
     }
 }
 
@@ -76,7 +115,8 @@ impl AppState {
 #[openapi(
     info(description = "Ranks job offers by cosine similarity to a CV embedding."),
     paths(search::match_offers),
-    components(schemas(shared::MatchRequest, shared::MatchFilters, shared::GeoFilter, shared::MatchHit)),
+    components(schemas(shared::MatchRequest, shared::MatchFilters, shared::GeoFilter, shared::MatchHit,
+        shared::MatchProfile, shared::ProfileSkill, shared::SignalWeights, shared::MatchSignals, shared::MatchReasons)),
     tags((name = "matching", description = "Offers nearest a CV embedding"))
 )]
 struct ApiDoc;
@@ -87,9 +127,16 @@ pub fn router(config: &Config, state: AppState) -> Router {
         model: config.model.clone(),
         dim: config.dim,
         ef_search: config.ef_search,
+        index: state.index.clone(),
+        weights: config.weights,
     };
+    let index = state.index;
     ServiceApp::new(&config.service, ApiDoc::openapi())
         .readiness(ReadinessCheck::database(state.db))
+        .readiness(ReadinessCheck::new("offers index", move || {
+            let loaded = index.current().is_some();
+            async move { loaded.then_some(()).ok_or_else(|| "loading".to_owned()) }
+        }))
         .internal(search::routes(search))
         .into_router()
 }

@@ -1,5 +1,12 @@
 //! `POST /match`: the offers nearest a CV embedding by cosine similarity, read from the
-//! gold table's HNSW index.
+//! gold table's HNSW index; with a profile, the offers ranked by every signal (hybrid).
+//!
+//! Hybrid ranking: the in-memory index ([`crate::offers_index`]) scores every offer on
+//! words, titles, ROME jobs and skills, and names its best candidates; one statement
+//! then reads the cosine of the HNSW's nearest offers and of those candidates (with the
+//! filters, so the database stays the judge of what is matchable); the union is fused
+//! into one score ([`ranking::Signals::fused`]). A keyword-only hit can so reach the top
+//! even when the vectors missed it.
 //!
 //! Filters are applied inside the index scan with pgvector's iterative scan
 //! (`hnsw.iterative_scan = relaxed_order`): when a filter rejects most of the nearest
@@ -8,25 +15,32 @@
 //! faster than strict order; the final order is restored by sorting the few rows found,
 //! by score then offer id, so the same request always gets the same answer.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use pgvector::Vector;
 use platform::Problem;
-use shared::{MatchFilters, MatchHit, MatchRequest, ProblemBody, MAX_MATCH_LIMIT};
+use ranking::{Language, OfferMeta, Vectors, Weights};
+use shared::{
+    MatchFilters, MatchHit, MatchProfile, MatchReasons, MatchRequest, MatchSignals, ProblemBody,
+    SignalWeights, MAX_MATCH_LIMIT, MAX_PROFILE_SKILLS, MAX_PROFILE_SKILL_CHARS,
+    MAX_PROFILE_TEXT_CHARS, MAX_PROFILE_TITLES, MAX_PROFILE_TITLE_CHARS,
+};
 use sqlx::PgPool;
+
+use crate::offers_index::OffersIndex;
 
 /// Candidates fetched beyond `limit`, so that ties at the cut are settled by id.
 pub const TIE_SLACK: i64 = 10;
 
-/// The search, run in a transaction that set `hnsw.ef_search` and the iterative scan.
-/// Binds: vector, model, contract types, ROME codes, published after, lat, lon,
-/// radius km (NULL for no filter), candidates (`limit + TIE_SLACK`), limit.
-pub const MATCH_SQL: &str = "WITH nearest AS MATERIALIZED (
-                SELECT offer_id, embedding <=> $1 AS distance
-                FROM offers.embeddings
-                WHERE model = $2 AND NOT archived
+/// The filters, in both statements. Binds: model, contract types, ROME codes, published
+/// after, lat, lon, radius km (NULL for no filter).
+macro_rules! matchable {
+    () => {
+        "model = $2 AND NOT archived
                   AND ($3::text[] IS NULL OR contract_type = ANY($3))
                   AND ($4::text[] IS NULL OR rome_code = ANY($4))
                   AND ($5::timestamptz IS NULL OR published_at >= $5)
@@ -34,11 +48,60 @@ pub const MATCH_SQL: &str = "WITH nearest AS MATERIALIZED (
                        2 * 6371.0088 * asin(sqrt(
                            sin(radians(latitude - $6) / 2) ^ 2
                            + cos(radians($6)) * cos(radians(latitude)) * sin(radians(longitude - $7) / 2) ^ 2
-                       )) <= $8))
+                       )) <= $8))"
+    };
+}
+
+/// The search, run in a transaction that set `hnsw.ef_search` and the iterative scan.
+/// Binds: vector, then [`matchable`]'s, candidates (`limit + TIE_SLACK`), limit.
+pub const MATCH_SQL: &str = concat!(
+    "WITH nearest AS MATERIALIZED (
+                SELECT offer_id, embedding <=> $1 AS distance
+                FROM offers.embeddings
+                WHERE ",
+    matchable!(),
+    "
                 ORDER BY embedding <=> $1
                 LIMIT $9
              )
-             SELECT offer_id, 1 - distance FROM nearest ORDER BY distance, offer_id LIMIT $10";
+             SELECT offer_id, 1 - distance FROM nearest ORDER BY distance, offer_id LIMIT $10"
+);
+
+/// Hybrid ranking's vectors: the cosines of the nearest offers and of the other signals'
+/// candidates (`$10`), both filtered alike, each with its cosine to the embedding of the
+/// feedback offer (`$11`, see [`ranking::Scoring::seeds`]). Binds as [`MATCH_SQL`]'s,
+/// then the candidates' and the seeds' ids.
+pub const HYBRID_SQL: &str = concat!(
+    "WITH seed AS (
+                SELECT avg(embedding) AS embedding FROM offers.embeddings
+                WHERE model = $2 AND offer_id = ANY($11)
+             ),
+             nearest AS MATERIALIZED (
+                SELECT offer_id, embedding <=> $1 AS distance, embedding
+                FROM offers.embeddings
+                WHERE ",
+    matchable!(),
+    "
+                ORDER BY embedding <=> $1
+                LIMIT $9
+             ),
+             named AS (
+                SELECT offer_id, embedding <=> $1 AS distance, embedding
+                FROM offers.embeddings
+                WHERE offer_id = ANY($10) AND ",
+    matchable!(),
+    "
+             ),
+             found AS (SELECT * FROM nearest UNION ALL SELECT * FROM named)
+             SELECT DISTINCT ON (offer_id) offer_id, 1 - distance,
+                 coalesce(1 - (embedding <=> (SELECT embedding FROM seed)), 0)
+             FROM found"
+);
+
+/// Hybrid ranking reads this many of the vectors' nearest offers, and this many of the
+/// other signals' best: enough for the 20 shown to be the fused best (`make eval`).
+pub const SEMANTIC_CANDIDATES: i64 = 100;
+pub const LEXICAL_CANDIDATES: usize = 100;
 
 #[derive(Clone)]
 pub struct Search {
@@ -49,6 +112,10 @@ pub struct Search {
     pub dim: usize,
     /// `hnsw.ef_search` for every query (`MATCH_EF_SEARCH`).
     pub ef_search: u32,
+    /// The offers, in memory, for hybrid ranking.
+    pub index: OffersIndex,
+    /// The signals' weights when a request names none (`MATCH_WEIGHT_*`).
+    pub weights: Weights,
 }
 
 /// matching's errors, each a problem+json.
@@ -56,6 +123,8 @@ pub struct Search {
 pub enum MatchError {
     #[error("{0}")]
     Invalid(String),
+    #[error("the offers index is still loading")]
+    IndexLoading,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -64,6 +133,9 @@ impl IntoResponse for MatchError {
     fn into_response(self) -> Response {
         match self {
             Self::Invalid(detail) => Problem::validation(detail),
+            Self::IndexLoading => Problem::unavailable(
+                "the offers index is still loading (ranking with a profile needs it); retry in a few seconds",
+            ),
             Self::Database(e) => Problem::internal(&e),
         }
         .into_response()
@@ -76,19 +148,24 @@ pub fn routes(search: Search) -> Router {
         .with_state(search)
 }
 
-/// The best offers for a CV embedding, best first.
+/// The best offers for a CV embedding, best first: by cosine similarity, or with a
+/// `profile`, by every signal (hybrid ranking), each hit saying why it matches.
 #[utoipa::path(post, path = "/match", tag = "matching", request_body = MatchRequest,
     security(("service_token" = [])),
     responses(
-        (status = 200, description = "Offers by cosine similarity, best first", body = [MatchHit]),
-        (status = 422, description = "An embedding of the wrong model or length, empty, non-finite or all zeros; a limit outside 1..100; a bad filter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 200, description = "Offers, best first", body = [MatchHit]),
+        (status = 422, description = "An embedding of the wrong model or length, empty, non-finite or all zeros; a limit outside 1..100; a bad filter; a profile over its limits; bad weights", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "With a profile, while the offers index loads at start", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "Missing or wrong service token", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn match_offers(
     State(search): State<Search>,
     Json(request): Json<MatchRequest>,
 ) -> Result<Json<Vec<MatchHit>>, MatchError> {
     search.validate(&request)?;
-    Ok(Json(search.run(&request).await?))
+    match &request.profile {
+        None => Ok(Json(search.run(&request).await?)),
+        Some(profile) => Ok(Json(search.hybrid(&request, profile).await?)),
+    }
 }
 
 impl Search {
@@ -130,26 +207,89 @@ impl Search {
         if let Some(filters) = &request.filters {
             check_filters(filters).map_err(MatchError::Invalid)?;
         }
+        if let Some(profile) = &request.profile {
+            check_profile(profile).map_err(MatchError::Invalid)?;
+        }
+        if let Some(weights) = &request.weights {
+            if request.profile.is_none() {
+                return invalid(
+                    "weights apply to ranking with a profile: give a profile, or leave weights out"
+                        .into(),
+                );
+            }
+            check_weights(weights).map_err(MatchError::Invalid)?;
+        }
         Ok(())
     }
 
-    /// Runs the search, once more on another connection when the first one turns out to
-    /// have been broken while idle (database restarted, connection cut): the pool does not
-    /// ping connections before use, to spare a round trip per search.
-    async fn run(&self, request: &MatchRequest) -> Result<Vec<MatchHit>, sqlx::Error> {
-        match self.run_once(request).await {
-            Err(e) if is_broken_connection(&e) => {
-                tracing::warn!(error = %e, "database connection broken; searching again");
-                self.run_once(request).await
+    /// Runs `search`, again on another connection each time one turns out to have been
+    /// broken while idle (database restarted, connection cut): the pool does not ping
+    /// connections before use, to spare a round trip per search. A broken connection
+    /// leaves the pool as it fails, so there are at most as many retries as connections
+    /// were idle.
+    async fn retrying<T, F, Fut>(&self, search: F) -> Result<T, sqlx::Error>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+    {
+        let mut retries = self.db.num_idle() + 1;
+        loop {
+            match search().await {
+                Err(e) if retries > 0 && is_broken_connection(&e) => {
+                    tracing::warn!(error = %e, "database connection broken; searching again");
+                    retries -= 1;
+                }
+                result => return result,
             }
-            result => result,
         }
     }
 
+    async fn run(&self, request: &MatchRequest) -> Result<Vec<MatchHit>, sqlx::Error> {
+        self.retrying(|| self.run_once(request)).await
+    }
+
     async fn run_once(&self, request: &MatchRequest) -> Result<Vec<MatchHit>, sqlx::Error> {
+        let limit = i64::from(request.effective_limit());
+        let rows = self
+            .cosines(request, MATCH_SQL, limit + TIE_SLACK, |q| q.bind(limit))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, score)| MatchHit::cosine(id, score))
+            .collect())
+    }
+
+    /// Hybrid ranking's vectors: (id, cosine, cosine to the seeds) of the nearest offers
+    /// and of `candidates`.
+    async fn vectors(
+        &self,
+        request: &MatchRequest,
+        candidates: &[String],
+        seeds: &[String],
+    ) -> Result<Vec<(String, f64, f64)>, sqlx::Error> {
+        self.cosines(request, HYBRID_SQL, SEMANTIC_CANDIDATES, |q| {
+            q.bind(candidates).bind(seeds)
+        })
+        .await
+    }
+
+    /// Runs `sql` (a statement of [`matchable`]'s binds, then the number of nearest
+    /// offers, then what `more` binds) in a transaction with the HNSW settings.
+    async fn cosines<'q, Row>(
+        &'q self,
+        request: &'q MatchRequest,
+        sql: &'q str,
+        nearest: i64,
+        more: impl FnOnce(
+            sqlx::query::QueryAs<'q, sqlx::Postgres, Row, sqlx::postgres::PgArguments>,
+        )
+            -> sqlx::query::QueryAs<'q, sqlx::Postgres, Row, sqlx::postgres::PgArguments>,
+    ) -> Result<Vec<Row>, sqlx::Error>
+    where
+        Row: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
         let filters = request.filters.clone().unwrap_or_default();
         let near = filters.near;
-        let limit = i64::from(request.effective_limit());
         let mut tx = self.db.begin().await?;
         // Both settings last until the end of this transaction only.
         sqlx::query(
@@ -159,7 +299,7 @@ impl Search {
         .bind(self.ef_search.to_string())
         .execute(&mut *tx)
         .await?;
-        let rows: Vec<(String, f64)> = sqlx::query_as(MATCH_SQL)
+        let query = sqlx::query_as(sql)
             .bind(Vector::from(request.cv_embedding.clone()))
             .bind(&self.model)
             .bind(filters.contract_types)
@@ -168,16 +308,116 @@ impl Search {
             .bind(near.map(|n| n.lat))
             .bind(near.map(|n| n.lon))
             .bind(near.map(|n| n.radius_km))
-            .bind(limit + TIE_SLACK)
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await?;
+            .bind(nearest);
+        let rows = more(query).fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, score)| MatchHit { id, score })
-            .collect())
+        Ok(rows)
     }
+
+    /// Hybrid ranking (see the module's documentation).
+    async fn hybrid(
+        &self,
+        request: &MatchRequest,
+        profile: &MatchProfile,
+    ) -> Result<Vec<MatchHit>, MatchError> {
+        let index = self.index.current().ok_or(MatchError::IndexLoading)?;
+        let weights = request.weights.map(weights_of).unwrap_or(self.weights);
+        let skills: Vec<String> = profile.skills.iter().map(|s| s.label.clone()).collect();
+        let filters = request.filters.clone().unwrap_or_default();
+        let scoring = index.score(&ranking::Profile {
+            text: profile.text.as_deref().unwrap_or(""),
+            titles: &profile.titles,
+            skills: &skills,
+            language: profile.language.as_deref().and_then(Language::from_code),
+        });
+        let candidates =
+            scoring.candidates(&weights, LEXICAL_CANDIDATES, |meta| passes(&filters, meta));
+        let seeds = scoring.seeds();
+        let rows = self
+            .retrying(|| self.vectors(request, &candidates, &seeds))
+            .await?;
+        let vectors: HashMap<String, Vectors> = rows
+            .into_iter()
+            .map(|(id, cosine, similar)| {
+                (
+                    id,
+                    Vectors {
+                        cosine: cosine as f32,
+                        similar: similar as f32,
+                    },
+                )
+            })
+            .collect();
+        let ranked = scoring.fuse(&vectors, &weights, request.effective_limit() as usize);
+        Ok(ranked.into_iter().map(hit_of).collect())
+    }
+}
+
+fn weights_of(w: SignalWeights) -> Weights {
+    Weights {
+        semantic: w.semantic as f32,
+        lexical: w.lexical as f32,
+        title: w.title as f32,
+        job: w.job as f32,
+        skills: w.skills as f32,
+        keywords: w.keywords as f32,
+        family: w.family as f32,
+        similar: w.similar as f32,
+    }
+}
+
+fn hit_of(r: ranking::Ranked) -> MatchHit {
+    let s = r.signals;
+    MatchHit {
+        id: r.id,
+        score: f64::from(r.score),
+        signals: Some(MatchSignals {
+            semantic: f64::from(s.semantic),
+            lexical: f64::from(s.lexical),
+            title: f64::from(s.title),
+            job: f64::from(s.job),
+            skills: f64::from(s.skills),
+            keywords: f64::from(s.keywords),
+            family: f64::from(s.family),
+            similar: f64::from(s.similar),
+        }),
+        reasons: Some(MatchReasons {
+            skills: r.reasons.skills,
+            keywords: r.reasons.keywords,
+        }),
+        duplicates: r.duplicates,
+    }
+}
+
+/// The in-memory side of the filters: the same as [`matchable`]'s, so that the lexical
+/// candidates are ones the database keeps.
+fn passes(filters: &MatchFilters, offer: &OfferMeta) -> bool {
+    let listed = |list: &Option<Vec<String>>, value: &Option<String>| match list {
+        None => true,
+        Some(list) => value.as_ref().is_some_and(|v| list.contains(v)),
+    };
+    listed(&filters.contract_types, &offer.contract_type)
+        && listed(&filters.rome_codes, &offer.rome_code)
+        && filters
+            .published_after
+            .is_none_or(|after| offer.published_at.is_some_and(|p| p >= after))
+        && filters
+            .near
+            .is_none_or(|near| match (offer.latitude, offer.longitude) {
+                (Some(lat), Some(lon)) => {
+                    haversine_km(near.lat, near.lon, lat, lon) <= near.radius_km
+                }
+                _ => false,
+            })
+}
+
+/// Great-circle distance, as [`matchable`] computes it.
+fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let a = ((lat2 - lat1).to_radians() / 2.0).sin().powi(2)
+        + lat1.to_radians().cos()
+            * lat2.to_radians().cos()
+            * ((lon2 - lon1).to_radians() / 2.0).sin().powi(2);
+    2.0 * 6371.0088 * a.sqrt().asin()
 }
 
 /// An error that says the connection, not the query, failed: I/O, or the server closing
@@ -216,6 +456,68 @@ fn check_filters(filters: &MatchFilters) -> Result<(), String> {
                 near.radius_km
             ));
         }
+    }
+    Ok(())
+}
+
+fn check_profile(profile: &MatchProfile) -> Result<(), String> {
+    if let Some(text) = &profile.text {
+        let chars = text.chars().count();
+        if chars > MAX_PROFILE_TEXT_CHARS {
+            return Err(format!(
+                "profile.text has {chars} characters; at most {MAX_PROFILE_TEXT_CHARS}"
+            ));
+        }
+    }
+    if profile.titles.len() > MAX_PROFILE_TITLES {
+        return Err(format!(
+            "profile.titles has {} titles; at most {MAX_PROFILE_TITLES}",
+            profile.titles.len()
+        ));
+    }
+    if let Some(i) = profile
+        .titles
+        .iter()
+        .position(|t| t.chars().count() > MAX_PROFILE_TITLE_CHARS)
+    {
+        return Err(format!(
+            "profile.titles[{i}] is longer than {MAX_PROFILE_TITLE_CHARS} characters"
+        ));
+    }
+    if profile.skills.len() > MAX_PROFILE_SKILLS {
+        return Err(format!(
+            "profile.skills has {} skills; at most {MAX_PROFILE_SKILLS}",
+            profile.skills.len()
+        ));
+    }
+    if let Some(i) = profile
+        .skills
+        .iter()
+        .position(|s| s.label.chars().count() > MAX_PROFILE_SKILL_CHARS)
+    {
+        return Err(format!(
+            "profile.skills[{i}].label is longer than {MAX_PROFILE_SKILL_CHARS} characters"
+        ));
+    }
+    if let Some(language) = &profile.language {
+        if Language::from_code(language).is_none() {
+            return Err(format!(
+                "profile.language is {language:?}; expected \"fr\" or \"en\" (or leave it out)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_weights(weights: &SignalWeights) -> Result<(), String> {
+    let w = weights_of(*weights).as_array();
+    for (name, value) in Weights::NAMES.iter().zip(w) {
+        if !value.is_finite() || !(0.0..=1000.0).contains(&value) {
+            return Err(format!("weights.{name} is {value}; expected 0 to 1000"));
+        }
+    }
+    if w.iter().all(|v| *v == 0.0) {
+        return Err("weights are all 0: give at least one signal a weight above 0".into());
     }
     Ok(())
 }

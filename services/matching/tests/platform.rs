@@ -6,10 +6,20 @@ use matching::{AppState, Config, NAME};
 use reqwest::{Method, StatusCode};
 use testkit::{conformance, TcpProxy, TestDb};
 
+/// matching started, once ready: its offers index loaded (at once here, the databases
+/// being empty).
 async fn start(env: platform::Env) -> (Config, testkit::TestServer) {
     let config = Config::from_env(&env).expect("valid test configuration");
     let state = AppState::connect(&config).unwrap();
     let server = testkit::spawn(matching::router(&config, state)).await;
+    let started = std::time::Instant::now();
+    while server.get("/health/ready").send().await.unwrap().status() != StatusCode::OK {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "matching never ready"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     (config, server)
 }
 
@@ -102,6 +112,26 @@ fn configuration_errors_name_the_variable() {
             env.clone().with("SERVICE_TOKEN_FILE", "/nonexistent/token"),
             "SERVICE_TOKEN",
         ),
+        (
+            env.clone().with("MATCH_WEIGHT_TITLE", "-0.5"),
+            "MATCH_WEIGHT_TITLE",
+        ),
+        (
+            env.clone().with("MATCH_WEIGHT_JOB", "beaucoup"),
+            "MATCH_WEIGHT_JOB",
+        ),
+        (
+            ranking::Weights::NAMES
+                .iter()
+                .fold(env.clone(), |env, name| {
+                    env.with(format!("MATCH_WEIGHT_{}", name.to_uppercase()), "0")
+                }),
+            "MATCH_WEIGHT_SEMANTIC",
+        ),
+        (
+            env.clone().with("MATCH_INDEX_POLL_SECS", "0"),
+            "MATCH_INDEX_POLL_SECS",
+        ),
     ] {
         let err = Config::from_env(&broken).unwrap_err();
         assert_eq!(err.var, var, "{err}");
@@ -136,6 +166,8 @@ async fn the_read_only_role_cannot_write() {
         .await
         .unwrap();
     for statement in [
+        "UPDATE offers.offers SET title = 'x'",
+        "DELETE FROM offers.offer_skills",
         "CREATE TABLE offers.intruder (id int)",
         "CREATE TABLE public.intruder (id int)",
         "CREATE SCHEMA intruder",
