@@ -20,7 +20,9 @@ use axum::{Form, Router};
 use chrono::{DateTime, TimeDelta, Utc};
 use pgvector::Vector;
 use reqwest::Method;
-use shared::{GeoFilter, MatchFilters, MatchHit, MatchRequest, OfferDetail};
+use shared::{
+    GeoFilter, MatchFilters, MatchHit, MatchReasons, MatchRequest, MatchSignals, OfferDetail,
+};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -31,7 +33,7 @@ use crate::{profile, AppState};
 /// Offers shown: matching's default.
 pub const MATCHES: u32 = shared::DEFAULT_MATCH_LIMIT;
 
-/// A score (cosine similarity) as candidates read it: a percentage.
+/// A score (in [0, 1], see `POST /match`) as candidates read it: a percentage.
 pub fn percent(score: f64) -> u32 {
     (score.clamp(0.0, 1.0) * 100.0).round() as u32
 }
@@ -129,6 +131,10 @@ pub struct MatchRow {
     /// The offer's skills the profile has, and those it lacks.
     pub has: Vec<String>,
     pub lacks: Vec<String>,
+    /// Why it matches, in French ("intitulé proche", "3 compétences en commun").
+    pub why: Vec<String>,
+    /// How many other postings of the same job were folded into this one.
+    pub reposted: usize,
 }
 
 #[derive(Template)]
@@ -226,7 +232,7 @@ pub async fn matches_for(
     // An embedding behind its profile is matched only when nothing is cached: the
     // results say they may be out of date, and the embedding catching up re-matches.
     if refresh.is_some() && !(behind && cache.matched_at.is_some()) {
-        match fetch(state, &query).await {
+        match fetch(state, user, &query).await {
             Ok((hits, offers)) => {
                 store(&state.db, user, &hits, &offers).await?;
                 outcome.matched_at = Some(Utc::now());
@@ -261,9 +267,12 @@ fn cache_state(query: Option<&Query>) -> CacheState {
     }
 }
 
-/// The best offers from matching, and their details from offre-ingestion.
+/// The best offers from matching, and their details from offre-ingestion. Matching
+/// ranks with everything the profile holds (hybrid ranking), and says why each offer
+/// matches.
 async fn fetch(
     state: &AppState,
+    user: Uuid,
     query: &Query,
 ) -> anyhow::Result<(Vec<MatchHit>, Vec<OfferDetail>)> {
     let near = match (query.latitude, query.longitude, query.radius_km) {
@@ -275,6 +284,10 @@ async fn fetch(
         _ => None,
     };
     let contracts = (!query.contract_types.is_empty()).then(|| query.contract_types.clone());
+    let candidate = profile::candidate(&state.db, user)
+        .await?
+        .map(|(_, candidate)| candidate)
+        .unwrap_or_default();
     let request = MatchRequest {
         cv_embedding: query.profile_embedding.clone().expect("checked").to_vec(),
         limit: Some(MATCHES),
@@ -284,6 +297,8 @@ async fn fetch(
             ..MatchFilters::default()
         }),
         model: query.embedding_model.clone(),
+        profile: Some(candidate.match_profile()),
+        weights: None,
     };
     let response = state
         .matching
@@ -416,13 +431,19 @@ async fn store(
         .iter()
         .filter(|h| known.contains(h.id.as_str()))
         .collect();
+    let json = |value: Option<serde_json::Value>| value.unwrap_or(serde_json::Value::Null);
     sqlx::query(
-        "INSERT INTO gui.match_results (user_id, offer_external_id, score, matched_at)
-         SELECT $1, id, score, now() FROM UNNEST($2::text[], $3::float8[]) AS hit(id, score)",
+        "INSERT INTO gui.match_results (user_id, offer_external_id, score, signals, reasons, duplicates, matched_at)
+         SELECT $1, id, score, nullif(signals, 'null'), nullif(reasons, 'null'), ARRAY(SELECT jsonb_array_elements_text(duplicates)), now()
+         FROM UNNEST($2::text[], $3::float8[], $4::jsonb[], $5::jsonb[], $6::jsonb[])
+             AS hit(id, score, signals, reasons, duplicates)",
     )
     .bind(user)
     .bind(kept.iter().map(|h| h.id.as_str()).collect::<Vec<_>>())
     .bind(kept.iter().map(|h| h.score).collect::<Vec<_>>())
+    .bind(kept.iter().map(|h| json(h.signals.map(|s| serde_json::json!(s)))).collect::<Vec<_>>())
+    .bind(kept.iter().map(|h| json(h.reasons.as_ref().map(|r| serde_json::json!(r)))).collect::<Vec<_>>())
+    .bind(kept.iter().map(|h| serde_json::json!(h.duplicates)).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
     tx.commit().await
@@ -438,12 +459,16 @@ struct CachedMatch {
     contract_type: Option<String>,
     salary: Option<String>,
     score: f64,
+    signals: Option<sqlx::types::Json<MatchSignals>>,
+    reasons: Option<sqlx::types::Json<MatchReasons>>,
+    duplicates: Vec<String>,
 }
 
 /// The cached matches, best first, with what explains them.
 pub async fn rows(db: &PgPool, user: Uuid) -> Result<Vec<MatchRow>, sqlx::Error> {
     let cached: Vec<CachedMatch> = sqlx::query_as(
-        "SELECT o.external_id, o.title, o.company_name, o.location, o.contract_type, o.salary, m.score
+        "SELECT o.external_id, o.title, o.company_name, o.location, o.contract_type, o.salary, m.score,
+             m.signals, m.reasons, m.duplicates
          FROM gui.match_results m JOIN gui.job_offers o ON o.external_id = m.offer_external_id
          WHERE m.user_id = $1 ORDER BY m.score DESC, o.external_id LIMIT $2",
     )
@@ -478,6 +503,11 @@ pub async fn rows(db: &PgPool, user: Uuid) -> Result<Vec<MatchRow>, sqlx::Error>
                 .into_iter()
                 .partition(|name| covers(&profile, name));
             MatchRow {
+                why: why(
+                    m.signals.map(|s| s.0).as_ref(),
+                    m.reasons.map(|r| r.0).as_ref(),
+                ),
+                reposted: m.duplicates.len(),
                 percent: percent(m.score),
                 id: m.external_id,
                 title: m.title,
@@ -492,6 +522,33 @@ pub async fn rows(db: &PgPool, user: Uuid) -> Result<Vec<MatchRow>, sqlx::Error>
             }
         })
         .collect())
+}
+
+/// Signals at or above this say so in the reasons.
+const CLOSE: f64 = 0.5;
+
+/// Why an offer matches, as the candidate reads it: its title, its job, the skills in
+/// common and the candidate's words it uses.
+fn why(signals: Option<&MatchSignals>, reasons: Option<&MatchReasons>) -> Vec<String> {
+    let mut why = Vec::new();
+    if let Some(s) = signals {
+        if s.title >= CLOSE {
+            why.push("intitulé proche".to_owned());
+        } else if s.job >= CLOSE {
+            why.push("même métier".to_owned());
+        }
+    }
+    if let Some(r) = reasons {
+        match r.skills.len() {
+            0 => {}
+            1 => why.push("1 compétence en commun".to_owned()),
+            n => why.push(format!("{n} compétences en commun")),
+        }
+        if !r.keywords.is_empty() {
+            why.push(format!("mots-clés : {}", r.keywords.join(", ")));
+        }
+    }
+    why
 }
 
 /// Whether one of the profile's (folded) skills names the offer's skill: equal, or one

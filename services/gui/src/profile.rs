@@ -16,7 +16,8 @@ use axum::{Form, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use pgvector::Vector;
 use serde::Deserialize;
-use shared::CvAnalysis;
+use shared::profile::CandidateProfile;
+use shared::{CvAnalysis, CvSection, ProfileSkill};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -495,39 +496,60 @@ pub async fn store_cv(db: &PgPool, user: Uuid, analysis: &CvAnalysis) -> Result<
     tx.commit().await
 }
 
-/// The profile's text (the CV, then the skills and experiences as they are now) and the
-/// last change it includes, read in one statement so that both are of the same instant;
-/// None without a profile.
-async fn profile_text(
+/// The candidate as ranking reads them (the CV, the skills and the experiences as they
+/// are now) and the last change it includes, read in one statement so that both are of
+/// the same instant; None without a profile.
+pub async fn candidate(
     db: &PgPool,
     user: Uuid,
-) -> Result<Option<(Option<DateTime<Utc>>, String)>, sqlx::Error> {
+) -> Result<Option<(Option<DateTime<Utc>>, CandidateProfile)>, sqlx::Error> {
     type Row = (
         Option<DateTime<Utc>>,
         Option<String>,
+        Option<sqlx::types::Json<Vec<CvSection>>>,
+        Option<String>,
+        Vec<String>,
+        Vec<Option<String>>,
+        Vec<String>,
         Vec<String>,
         Vec<String>,
     );
     let row: Option<Row> = sqlx::query_as(
-        "SELECT p.matches_invalidated_at, p.cv_text,
+        "SELECT p.matches_invalidated_at, p.cv_text, p.cv_analysis->'sections', p.cv_analysis->>'language',
              ARRAY(SELECT label FROM gui.profile_skills s WHERE s.user_id = p.user_id ORDER BY label),
-             ARRAY(SELECT title || coalesce(', ' || employer, '') FROM gui.profile_experiences e
-                   WHERE e.user_id = p.user_id ORDER BY source = 'declared', position)
+             ARRAY(SELECT code FROM gui.profile_skills s WHERE s.user_id = p.user_id ORDER BY label),
+             ARRAY(SELECT title FROM gui.profile_experiences e
+                   WHERE e.user_id = p.user_id AND e.source = 'declared' ORDER BY position),
+             ARRAY(SELECT jsonb_array_elements_text(coalesce(p.cv_analysis->'titles', '[]'))),
+             ARRAY(SELECT title FROM gui.profile_experiences e
+                   WHERE e.user_id = p.user_id AND e.source = 'cv' ORDER BY position)
          FROM gui.profiles p WHERE p.user_id = $1",
     )
     .bind(user)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(as_of, cv, skills, jobs)| {
-        let mut text = cv.unwrap_or_default();
-        if !skills.is_empty() {
-            text.push_str(&format!("\nCompétences : {}", skills.join(", ")));
-        }
-        for job in jobs {
-            text.push_str(&format!("\nExpérience : {job}"));
-        }
-        (as_of, text)
-    }))
+    Ok(row.map(
+        |(as_of, cv, sections, language, labels, codes, declared, stated, held)| {
+            let skills = labels
+                .into_iter()
+                .zip(codes)
+                .map(|(label, code)| ProfileSkill { label, code })
+                .collect();
+            // Titles: those the candidate declared first (their own words for what they
+            // seek), then those the CV states (headline, sentences), then its jobs.
+            let titles = declared.into_iter().chain(stated).chain(held).collect();
+            (
+                as_of,
+                CandidateProfile {
+                    cv_text: cv.unwrap_or_default(),
+                    sections: sections.map(|s| s.0).unwrap_or_default(),
+                    language,
+                    titles,
+                    skills,
+                },
+            )
+        },
+    ))
 }
 
 /// Recomputes the profile's embedding through cv-ingestion (waiting `patience`, or
@@ -542,9 +564,10 @@ pub async fn refresh_embedding(
 ) -> Result<bool, sqlx::Error> {
     // The profile as of this instant: if it changes while cv-ingestion works, this
     // embedding is already old and is not written (the change's own refresh writes).
-    let Some((as_of, text)) = profile_text(&state.db, user).await? else {
+    let Some((as_of, candidate)) = candidate(&state.db, user).await? else {
         return Ok(false);
     };
+    let text = candidate.embedding_text();
     let embedding = if text.trim().is_empty() {
         // Nothing left to match with (no CV, no skill, no experience).
         None

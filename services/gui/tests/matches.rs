@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::suite::suite;
+use common::suite::{suite, suite_with};
 use common::*;
 use reqwest::StatusCode;
 use testkit::documents;
@@ -37,6 +37,40 @@ fn listed(html: &str) -> Vec<(String, u32)> {
             (title, percent)
         })
         .collect()
+}
+
+/// Demo offers are drawn from real ROME jobs (`make run` loads 3,000; here 1,500, which
+/// hold a few developer jobs): a developer's CV finds developer offers first among them.
+#[tokio::test]
+async fn a_developers_cv_gets_developer_offers_first_among_the_demo_offers() {
+    let config = offre_ingestion::demo::DemoConfig::from_env(&platform::Env::from_process())
+        .expect("make test sources REFERENTIALS_DIR");
+    let refs = offre_ingestion::demo::Referentials::load(&config).unwrap();
+    let now = chrono::Utc::now();
+    let offers: Vec<serde_json::Value> = offre_ingestion::demo::generate(&refs, 7, now)
+        .take(1500)
+        .collect();
+    let suite = suite_with(offers).await;
+    let mut browser = Browser::new(&suite.app);
+    browser.signed_in("camille@exemple.fr").await;
+    browser
+        .upload_cv(documents::from_html(&cv_html(), "pdf"), "cv.pdf")
+        .await;
+    let html = browser.page("/offres").await;
+    assert_eq!(listed(&html).len(), 20);
+    let best: Vec<(String, String)> = sqlx::query_as(
+        "SELECT o.title, o.rome_code FROM gui.match_results m
+         JOIN gui.job_offers o ON o.external_id = m.offer_external_id
+         ORDER BY m.score DESC, o.external_id LIMIT 2",
+    )
+    .fetch_all(&suite.app.pool)
+    .await
+    .unwrap();
+    assert!(
+        best.iter()
+            .all(|(title, rome)| rome.starts_with("M18") && title.starts_with("Développeur")),
+        "developer offers first: {best:?}"
+    );
 }
 
 #[tokio::test]
@@ -70,6 +104,16 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     assert!(
         html.contains("Vous avez : Docker, PostgreSQL, Python"),
         "why: the offer's skills the profile has"
+    );
+    let why = html
+        .lines()
+        .find(|l| l.contains("Pourquoi : "))
+        .expect("why the first offer matches");
+    assert!(
+        (why.contains("intitulé proche") || why.contains("même métier"))
+            && why.contains("3 compétences en commun")
+            && why.contains("mots-clés : Docker"),
+        "why it matches, as matching says: {why}"
     );
     assert!(
         html.contains("Entreprise")

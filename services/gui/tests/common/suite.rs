@@ -66,13 +66,18 @@ pub struct Suite {
 /// Offers ingested and embedded; matching (behind a proxy that can cut it off),
 /// offre-ingestion, cv-ingestion and the GUI serving.
 pub async fn suite() -> Suite {
+    suite_with(offers()).await
+}
+
+/// [`suite`] with other offers.
+pub async fn suite_with(offers: Vec<Value>) -> Suite {
     let db = TestDb::new().await;
     let pool = db.pool().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("offers.jsonl");
     std::fs::write(
         &path,
-        offers()
+        offers
             .iter()
             .map(Value::to_string)
             .collect::<Vec<_>>()
@@ -120,6 +125,7 @@ pub async fn suite() -> Suite {
         urls.into_iter().fold(env, |env, (k, v)| env.with(k, v))
     })
     .await;
+    matching.wait_ready().await;
     Suite {
         app,
         matching_proxy,
