@@ -11,7 +11,7 @@ ENV := . $(JOBMATCH_CACHE)/env
 # cargo-nextest runs each test in its own process (and in parallel); cargo test otherwise.
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: setup run test check fmt bench-embed bench-ingest bench-match bench-cv bench-gui
+.PHONY: setup run test check fmt eval bench-embed bench-ingest bench-match bench-cv bench-gui
 
 ## setup: install and start what the suite needs (idempotent; run as root)
 setup:
@@ -27,6 +27,13 @@ test:
 	cargo fmt --all -- --check
 	$(ENV) && cargo clippy --workspace --all-targets --locked -- -D warnings
 	$(ENV) && cargo $(TEST_RUNNER) --workspace --locked
+
+## eval: ranking quality through the services, beside score.py's BM25 baseline.
+## EVAL_SETS: set folders (offers.json.gz, cvs/, qrels.tsv); ARGS: e.g. --runs DIR, --tune
+EVAL_SETS ?= ../shared/eval-dev/fr ../shared/eval-dev/en
+eval: setup
+	$(ENV) && cargo build --release --locked -p offre-ingestion -p matching -p cv-ingestion -p eval --bins
+	$(ENV) && "$(CARGO_TARGET_DIR)/release/jobmatch-eval" $(EVAL_SETS) $(ARGS)
 
 ## bench-embed: embedding throughput and RSS, with Python sentence-transformers as reference
 bench-embed: setup

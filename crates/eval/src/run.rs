@@ -1,0 +1,671 @@
+//! `make eval`: each set's offers ingested by `offre-ingestion ingest` into a scratch
+//! database of their own (kept, so that a re-run embeds nothing new), matching and
+//! cv-ingestion started from their release binaries, and each CV sent the way the GUI
+//! sends it: the file to `POST /cv`, the profile made from the analysis
+//! ([`shared::profile::CandidateProfile`], the GUI's own code) embedded through
+//! `POST /cv`, then the GUI's `POST /match`, and the same request in other ranking
+//! variants. Each variant is scored with score.py's metrics beside score.py's BM25
+//! baseline, computed in the same run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use ranking::Weights;
+use reqwest::multipart::{Form, Part};
+use shared::profile::CandidateProfile;
+use shared::{CvAnalysis, MatchHit, MatchProfile, MatchRequest, SignalWeights};
+use tokio::process::{Child, Command};
+
+use crate::baseline;
+use crate::metrics::{self, Scores};
+use crate::set::{EvalSet, RunFile};
+
+pub struct Options {
+    pub sets: Vec<PathBuf>,
+    /// Where each variant's run is written (`<dir>/<set>/<variant>.json`).
+    pub runs_dir: Option<PathBuf>,
+    /// The directory of the release binaries (`offre-ingestion`, `matching`,
+    /// `cv-ingestion`).
+    pub bin_dir: PathBuf,
+    /// A superuser connection to the cluster the scratch databases are made in.
+    pub admin_url: String,
+    /// Search for better signal weights on the sets' hybrid candidates and print them.
+    pub tune: bool,
+    /// Also compare ways of making the profile's embedding (vector-only ranking).
+    pub embedding_variants: bool,
+}
+
+/// A ranking variant: the GUI's request, or the same with other weights or no profile.
+struct Variant {
+    name: String,
+    slug: String,
+    profile: Profile,
+    weights: Option<Weights>,
+}
+
+/// What of the profile a variant's request carries.
+#[derive(Clone, Copy, PartialEq)]
+enum Profile {
+    None,
+    Whole,
+    WithoutTitles,
+    WithoutSkills,
+}
+
+fn variants() -> Vec<Variant> {
+    let default = Weights::default();
+    let mut variants = vec![
+        Variant {
+            name: "vector only (the source design's request)".into(),
+            slug: "vector".into(),
+            profile: Profile::None,
+            weights: None,
+        },
+        Variant {
+            name: "**hybrid (the GUI's request)**".into(),
+            slug: "hybrid".into(),
+            profile: Profile::Whole,
+            weights: None,
+        },
+        // Titles and skills also weigh through `job` and the feedback offer: leaving
+        // them out of the profile shows all they bring.
+        Variant {
+            name: "hybrid, the profile without its titles".into(),
+            slug: "hybrid-no-titles".into(),
+            profile: Profile::WithoutTitles,
+            weights: None,
+        },
+        Variant {
+            name: "hybrid, the profile without its skills".into(),
+            slug: "hybrid-no-skills".into(),
+            profile: Profile::WithoutSkills,
+            weights: None,
+        },
+    ];
+    for (i, name) in Weights::NAMES.iter().enumerate() {
+        let mut without = default.as_array();
+        without[i] = 0.0;
+        variants.push(Variant {
+            name: format!("hybrid without {name}"),
+            slug: format!("hybrid-without-{name}"),
+            profile: Profile::Whole,
+            weights: Some(Weights::from_array(without)),
+        });
+    }
+    for (i, name) in Weights::NAMES.iter().enumerate() {
+        let mut alone = [0.0; ranking::search::SIGNALS];
+        alone[i] = 1.0;
+        variants.push(Variant {
+            name: format!("{name} alone"),
+            slug: format!("{name}-alone"),
+            profile: Profile::Whole,
+            weights: Some(Weights::from_array(alone)),
+        });
+    }
+    variants
+}
+
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    let token = format!("jobmatch-eval-token-{}-{}", std::process::id(), now_nanos());
+    let logs = tempfile_dir()?;
+    let cv = Service::start(&options.bin_dir, "cv-ingestion", &token, &logs, &[]).await?;
+    let mut tuning = Vec::new();
+    for dir in &options.sets {
+        let set = EvalSet::load(dir)?;
+        let database = scratch_database(&options.admin_url, &set).await?;
+        ingest(&options.bin_dir, &database.owner_url, &set).await?;
+        let matching = Service::start(
+            &options.bin_dir,
+            "matching",
+            &token,
+            &logs,
+            &[("DATABASE_URL", database.matching_url.as_str())],
+        )
+        .await?;
+        let report = evaluate(&set, &cv, &matching, &options).await?;
+        report.print(&set);
+        if options.tune {
+            tuning.push(report.tuning);
+        }
+        matching.stop().await;
+    }
+    cv.stop().await;
+    if options.tune {
+        crate::tune::print_best(&tuning);
+    }
+    Ok(())
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("jobmatch-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// A service run from its release binary on a free port.
+struct Service {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+    token: String,
+}
+
+impl Service {
+    async fn start(
+        bin_dir: &Path,
+        name: &str,
+        token: &str,
+        logs: &Path,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let log_path = logs.join(format!("{name}.log"));
+        let log = std::fs::File::create(&log_path)?;
+        let mut command = Command::new(bin_dir.join(name));
+        command
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("SERVICE_TOKEN", token)
+            .env("LOG_FORMAT", "text")
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true);
+        // The service's defaults, whatever this shell has set.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("MATCH_") {
+                command.env_remove(key);
+            }
+        }
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin_dir.join(name).display()))?;
+        let service = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()?,
+            token: token.to_owned(),
+        };
+        let started = Instant::now();
+        eprintln!("eval: starting {name} (log: {})", log_path.display());
+        let mut service = service;
+        loop {
+            if let Some(status) = service.child.try_wait()? {
+                anyhow::bail!(
+                    "{name} stopped ({status}): {}",
+                    std::fs::read_to_string(&log_path)
+                        .unwrap_or_default()
+                        .trim()
+                );
+            }
+            let ready = service
+                .http
+                .get(format!("{}/health/ready", service.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                break;
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(600),
+                "{name} not ready after 10 minutes; see {}",
+                log_path.display()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(service)
+    }
+
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+
+    async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+struct ScratchDatabase {
+    owner_url: String,
+    matching_url: String,
+}
+
+/// The name of a set's scratch database: `jobmatch_eval_<set>_<hash of its path>`.
+pub fn scratch_name(set: &EvalSet) -> String {
+    let digest = set
+        .dir
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+    let plain: String = set
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(20)
+        .collect();
+    format!("jobmatch_eval_{plain}_{:08x}", digest as u32)
+}
+
+/// The set's own database, made once ([`scratch_name`]).
+async fn scratch_database(admin_url: &str, set: &EvalSet) -> anyhow::Result<ScratchDatabase> {
+    use sqlx::Connection;
+    let name = scratch_name(set);
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .with_context(|| format!("cannot connect to PostgreSQL at {admin_url}"))?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await?;
+    if !exists {
+        sqlx::raw_sql(&format!(r#"CREATE DATABASE "{name}""#))
+            .execute(&mut admin)
+            .await?;
+    }
+    let mut url = reqwest::Url::parse(admin_url)?;
+    url.set_path(&name);
+    let owner_url = url.to_string();
+    url.set_username("jobmatch_matching")
+        .map_err(|()| anyhow::anyhow!("{admin_url}: not a URL with a user"))?;
+    url.set_password(None).ok();
+    Ok(ScratchDatabase {
+        owner_url,
+        matching_url: url.to_string(),
+    })
+}
+
+/// `offre-ingestion ingest --file offers.json.gz`, keeping offers of any age (the sets'
+/// are from 2022–2025).
+async fn ingest(bin_dir: &Path, database_url: &str, set: &EvalSet) -> anyhow::Result<()> {
+    eprintln!(
+        "eval: {}: ingesting {}",
+        set.name,
+        set.offers_path().display()
+    );
+    let output = Command::new(bin_dir.join("offre-ingestion"))
+        .args(["ingest", "--file"])
+        .arg(set.offers_path())
+        .env("DATABASE_URL", database_url)
+        .env("OFFER_MAX_AGE_DAYS", "0")
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .context("cannot run offre-ingestion")?;
+    anyhow::ensure!(output.status.success(), "offre-ingestion ingest failed");
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("offre-ingestion's report")?;
+    eprintln!("eval: {}: ingestion {}", set.name, report["counts"]);
+    Ok(())
+}
+
+/// What one set measured.
+pub struct SetReport {
+    offers: usize,
+    rows: Vec<(String, Scores)>,
+    baseline: Scores,
+    /// Milliseconds per CV: the file read, the profile embedded, the hybrid match, the
+    /// vector-only match, and the three GUI calls together.
+    timings: BTreeMap<&'static str, Vec<f64>>,
+    pub tuning: crate::tune::SetSignals,
+    /// Vector-only scores of other profile embeddings.
+    embeddings: Vec<(&'static str, Scores)>,
+}
+
+async fn evaluate(
+    set: &EvalSet,
+    cv: &Service,
+    matching: &Service,
+    options: &Options,
+) -> anyhow::Result<SetReport> {
+    let offers = set.offers()?;
+    let texts: Vec<(String, String)> = set
+        .qrels
+        .keys()
+        .filter_map(|name| {
+            set.cvs
+                .get(name)
+                .map(|bytes| (name.clone(), String::from_utf8_lossy(bytes).into_owned()))
+        })
+        .collect();
+    let baseline = metrics::score(
+        &baseline::bm25_run(&offers, &texts, baseline::is_french(&offers)),
+        &set.qrels,
+    );
+    let variants = variants();
+    let mut runs: Vec<RunFile> = vec![RunFile::new(); variants.len()];
+    let mut timings: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
+    let mut tuning = crate::tune::SetSignals::new(&set.qrels, baseline.ndcg);
+    let mut embedding_runs: Vec<RunFile> = vec![RunFile::new(); EMBEDDING_VARIANTS.len()];
+    let mut candidates: BTreeMap<String, Vec<MatchHit>> = BTreeMap::new();
+    for (done, name) in set.qrels.keys().enumerate() {
+        let Some(bytes) = set.cvs.get(name) else {
+            eprintln!("eval: {}: {name} is in qrels.tsv but not in cvs/", set.name);
+            continue;
+        };
+        let started = Instant::now();
+        let analysis: CvAnalysis = send(cv.post("/cv").multipart(
+            Form::new().part("file", Part::bytes(bytes.clone()).file_name(name.clone())),
+        ))
+        .await
+        .with_context(|| format!("POST /cv with {name}"))?;
+        timings
+            .entry("POST /cv (the file)")
+            .or_default()
+            .push(ms(started));
+        let candidate = CandidateProfile::from_analysis(&analysis);
+        let at = Instant::now();
+        let profile: CvAnalysis = send(
+            cv.post("/cv")
+                .json(&serde_json::json!({ "text": candidate.embedding_text() })),
+        )
+        .await
+        .with_context(|| format!("POST /cv with {name}'s profile"))?;
+        timings
+            .entry("POST /cv (the profile's embedding)")
+            .or_default()
+            .push(ms(at));
+        let request = |variant: &Variant, limit: u32| MatchRequest {
+            cv_embedding: profile.embedding.clone(),
+            limit: Some(limit),
+            filters: None,
+            model: Some(profile.embedding_model.clone()),
+            profile: match variant.profile {
+                Profile::None => None,
+                Profile::Whole => Some(candidate.match_profile()),
+                Profile::WithoutTitles => Some(MatchProfile {
+                    titles: Vec::new(),
+                    ..candidate.match_profile()
+                }),
+                Profile::WithoutSkills => Some(MatchProfile {
+                    skills: Vec::new(),
+                    ..candidate.match_profile()
+                }),
+            },
+            weights: variant.weights.map(signal_weights),
+        };
+        for (variant, run) in variants.iter().zip(&mut runs) {
+            let at = Instant::now();
+            let hits: Vec<MatchHit> = send(matching.post("/match").json(&request(variant, 20)))
+                .await
+                .with_context(|| format!("POST /match ({}) for {name}", variant.slug))?;
+            match variant.slug.as_str() {
+                "hybrid" => {
+                    timings
+                        .entry("POST /match, hybrid")
+                        .or_default()
+                        .push(ms(at));
+                    timings
+                        .entry("the three calls of the GUI")
+                        .or_default()
+                        .push(ms(started));
+                }
+                "vector" => timings
+                    .entry("POST /match, vector only")
+                    .or_default()
+                    .push(ms(at)),
+                _ => {}
+            }
+            run.insert(name.clone(), hits.into_iter().map(|h| h.id).collect());
+        }
+        if options.embedding_variants {
+            for (i, vector) in embedding_variants(cv, &candidate)
+                .await?
+                .into_iter()
+                .enumerate()
+            {
+                let hits: Vec<MatchHit> = send(matching.post("/match").json(&MatchRequest {
+                    cv_embedding: vector,
+                    limit: Some(20),
+                    filters: None,
+                    model: Some(profile.embedding_model.clone()),
+                    profile: None,
+                    weights: None,
+                }))
+                .await?;
+                embedding_runs[i].insert(name.clone(), hits.into_iter().map(|h| h.id).collect());
+            }
+        }
+        if options.tune {
+            let hybrid = &variants[1];
+            let hits: Vec<MatchHit> =
+                send(matching.post("/match").json(&request(hybrid, 100))).await?;
+            tuning.add(name, &hits);
+            candidates.insert(name.clone(), hits);
+        }
+        if (done + 1) % 50 == 0 {
+            eprintln!(
+                "eval: {}: {} of {} CVs",
+                set.name,
+                done + 1,
+                set.qrels.len()
+            );
+        }
+    }
+    if let Some(dir) = &options.runs_dir {
+        let dir = dir.join(&set.name);
+        std::fs::create_dir_all(&dir)?;
+        for (variant, run) in variants.iter().zip(&runs) {
+            std::fs::write(
+                dir.join(format!("{}.json", variant.slug)),
+                serde_json::to_vec_pretty(run)?,
+            )?;
+        }
+        if options.tune {
+            // The tuning's material: each CV's 100 best hybrid hits with their signals.
+            std::fs::write(
+                dir.join("hybrid-100-signals.json"),
+                serde_json::to_vec(&candidates)?,
+            )?;
+        }
+        eprintln!("eval: {}: runs written to {}", set.name, dir.display());
+    }
+    Ok(SetReport {
+        offers: offers.len(),
+        rows: variants
+            .iter()
+            .zip(&runs)
+            .map(|(v, run)| (v.name.clone(), metrics::score(run, &set.qrels)))
+            .collect(),
+        baseline,
+        timings,
+        tuning,
+        embeddings: if options.embedding_variants {
+            EMBEDDING_VARIANTS
+                .iter()
+                .zip(&embedding_runs)
+                .map(|(name, run)| (*name, metrics::score(run, &set.qrels)))
+                .collect()
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+/// Ways of making the profile's embedding, compared by vector-only ranking. Each piece
+/// is embedded by `POST /cv` (one piece each, so the service's own weighing does not
+/// apply) and the pieces are combined here.
+const EMBEDDING_VARIANTS: [&str; 6] = [
+    "titles, the CV's text about jobs, then the skills, pieces weighed by length (the product)",
+    "the same, plain mean of the pieces",
+    "the CV first, then skills and jobs, plain mean of the pieces (before)",
+    "the CV's first piece alone (about 200 tokens)",
+    "the titles alone",
+    "the mean of the product's and the titles' embeddings",
+];
+
+async fn embedding_variants(
+    cv: &Service,
+    candidate: &CandidateProfile,
+) -> anyhow::Result<Vec<Vec<f32>>> {
+    use shared::embedding::{normalized, pieces, weighted_mean, PIECE_CHARS};
+    let embed_pieces = |text: String| async move {
+        let cut = pieces(&text, PIECE_CHARS);
+        let mut vectors = Vec::with_capacity(cut.len());
+        for piece in &cut {
+            let analysis: CvAnalysis =
+                send(cv.post("/cv").json(&serde_json::json!({ "text": piece }))).await?;
+            vectors.push(analysis.embedding);
+        }
+        anyhow::Ok((cut, vectors))
+    };
+    let plain_mean = |vectors: &[Vec<f32>]| {
+        let mut mean = vec![0f32; vectors[0].len()];
+        for v in vectors {
+            for (m, x) in mean.iter_mut().zip(v) {
+                *m += x;
+            }
+        }
+        normalized(mean).unwrap_or_else(|| vectors[0].clone())
+    };
+    let (cut, vectors) = embed_pieces(candidate.embedding_text()).await?;
+    let product = weighted_mean(&cut, &vectors).unwrap_or_else(|| vectors[0].clone());
+    let plain = plain_mean(&vectors);
+    // The recipe before: the CV's text, then its skills and jobs.
+    let mut before = candidate.cv_text.clone();
+    let skills: Vec<&str> = candidate.skills.iter().map(|s| s.label.as_str()).collect();
+    if !skills.is_empty() {
+        before.push_str(&format!("\nCompétences : {}", skills.join(", ")));
+    }
+    for title in &candidate.titles {
+        before.push_str(&format!("\nExpérience : {title}"));
+    }
+    let (_, before_vectors) = embed_pieces(before).await?;
+    let first_piece = embed_pieces(pieces(&candidate.cv_text, PIECE_CHARS).swap_remove(0))
+        .await?
+        .1;
+    let titles = candidate.titles.join(", ");
+    let titles_alone = embed_pieces(if titles.is_empty() {
+        candidate.text_about_jobs()
+    } else {
+        titles.clone()
+    })
+    .await?
+    .1;
+    let both = plain_mean(&[product.clone(), titles_alone[0].clone()]);
+    Ok(vec![
+        product,
+        plain,
+        plain_mean(&before_vectors),
+        first_piece[0].clone(),
+        titles_alone[0].clone(),
+        both,
+    ])
+}
+
+fn signal_weights(w: Weights) -> SignalWeights {
+    SignalWeights {
+        semantic: f64::from(w.semantic),
+        lexical: f64::from(w.lexical),
+        title: f64::from(w.title),
+        job: f64::from(w.job),
+        skills: f64::from(w.skills),
+        keywords: f64::from(w.keywords),
+        family: f64::from(w.family),
+        similar: f64::from(w.similar),
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+async fn send<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+) -> anyhow::Result<T> {
+    let response = request.send().await?;
+    let status = response.status();
+    if !status.is_success() {
+        anyhow::bail!("{status}: {}", response.text().await.unwrap_or_default());
+    }
+    Ok(response.json().await?)
+}
+
+impl SetReport {
+    fn print(&self, set: &EvalSet) {
+        self.print_rankings(set);
+        if !self.embeddings.is_empty() {
+            println!();
+            println!(
+                "| the profile's embedding (vector-only ranking) | NDCG@20 | MRR@20 | Recall@20 |"
+            );
+            println!("|---|---|---|---|");
+            for (name, s) in &self.embeddings {
+                println!(
+                    "| {name} | {:.3} | {:.3} | {:.3} |",
+                    s.ndcg, s.mrr, s.recall
+                );
+            }
+        }
+    }
+
+    fn print_rankings(&self, set: &EvalSet) {
+        println!();
+        println!(
+            "### `{}`: {} CVs, {} offers",
+            set.name,
+            set.qrels.len(),
+            self.offers
+        );
+        println!();
+        println!("| ranking | NDCG@20 | MRR@20 | Recall@20 | Recall_any@20 | NDCG vs BM25 |");
+        println!("|---|---|---|---|---|---|");
+        let row = |name: &str, s: &Scores| {
+            println!(
+                "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2}x |",
+                s.ndcg,
+                s.mrr,
+                s.recall,
+                s.recall_any,
+                s.ndcg / self.baseline.ndcg.max(1e-9)
+            );
+        };
+        row(
+            "BM25 (score.py's baseline, computed in this run)",
+            &self.baseline,
+        );
+        for (name, scores) in &self.rows {
+            row(name, scores);
+        }
+        println!();
+        println!("| time per CV (ms) | p50 | p95 | mean |");
+        println!("|---|---|---|---|");
+        for (what, values) in &self.timings {
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+            let mean = sorted.iter().sum::<f64>() / sorted.len() as f64;
+            println!(
+                "| {what} | {:.1} | {:.1} | {:.1} |",
+                at(0.5),
+                at(0.95),
+                mean
+            );
+        }
+    }
+}
