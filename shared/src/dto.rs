@@ -27,12 +27,120 @@ pub struct MatchRequest {
     /// Model the embedding was made with; the service's default model when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// What else is known of the candidate. With it, offers are ranked by every signal
+    /// (words, job titles, ROME jobs, skills and the embedding) and each hit says why it
+    /// matches; without it, by the embedding's cosine alone, as the source design does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<MatchProfile>,
+    /// The signals' weights for this request, instead of the service's (`MATCH_WEIGHT_*`):
+    /// for evaluation and ranking variants. Only with `profile`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<SignalWeights>,
 }
 
 impl MatchRequest {
     pub fn effective_limit(&self) -> u32 {
         self.limit.unwrap_or(DEFAULT_MATCH_LIMIT)
     }
+}
+
+/// Ceilings of `MatchProfile`: what a CV or profile holds, with a wide margin.
+pub const MAX_PROFILE_TEXT_CHARS: usize = 20_000;
+pub const MAX_PROFILE_TITLES: usize = 20;
+pub const MAX_PROFILE_TITLE_CHARS: usize = 200;
+pub const MAX_PROFILE_SKILLS: usize = 200;
+pub const MAX_PROFILE_SKILL_CHARS: usize = 200;
+
+/// What the GUI knows of a candidate, for hybrid ranking. Every field may be empty; an
+/// empty field is no signal, not an error.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchProfile {
+    /// The CV's (or profile's) text, at most 20,000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Job titles, most telling first (the CV's headline, then its jobs, the latest
+    /// first); at most 20 of at most 200 characters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub titles: Vec<String>,
+    /// Skills, at most 200.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<ProfileSkill>,
+    /// `fr` or `en`; told from the text when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+/// A skill of the candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSkill {
+    /// As the candidate or cv-ingestion wrote it, at most 200 characters.
+    pub label: String,
+    /// Referential code (an ESCO URI from cv-ingestion), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// Weights of the ranking signals; a signal left out weighs 0. At least one must be
+/// above 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignalWeights {
+    #[serde(default)]
+    pub semantic: f64,
+    #[serde(default)]
+    pub lexical: f64,
+    #[serde(default)]
+    pub title: f64,
+    #[serde(default)]
+    pub job: f64,
+    #[serde(default)]
+    pub skills: f64,
+    #[serde(default)]
+    pub keywords: f64,
+    #[serde(default)]
+    pub family: f64,
+    #[serde(default)]
+    pub similar: f64,
+}
+
+/// Each signal's part of a hit, each in [0, 1]; `score` is their weighted mean.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MatchSignals {
+    /// Cosine of the CV's and the offer's embeddings.
+    pub semantic: f64,
+    /// BM25F of the profile's words over the offer's title, skills and description,
+    /// relative to the best offer's.
+    pub lexical: f64,
+    /// Closeness of one of the candidate's job titles to the offer's title or ROME
+    /// appellation.
+    pub title: f64,
+    /// How well the candidate's titles fit the offer's ROME job.
+    pub job: f64,
+    /// Share of the offer's listed skills the candidate has (required ones count double).
+    pub skills: f64,
+    /// The candidate's skills found in the offer's text (saturating).
+    pub keywords: f64,
+    /// Likeness to the offers that fit best on words, titles and skills (the jobs next
+    /// to the candidate's).
+    #[serde(default)]
+    pub family: f64,
+    /// Cosine of the offer's embedding to those of the offers that fit best on words,
+    /// titles and skills.
+    #[serde(default)]
+    pub similar: f64,
+}
+
+/// Why an offer matches, in words the candidate can read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MatchReasons {
+    /// The offer's listed skills the candidate has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<String>,
+    /// The candidate's skills (or words) the offer's text uses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
 }
 
 /// Optional restrictions of a match; every field narrows the result.
@@ -66,8 +174,32 @@ pub struct GeoFilter {
 pub struct MatchHit {
     /// France Travail offer id.
     pub id: String,
-    /// Cosine similarity, 1 − cosine distance.
+    /// In [0, 1], higher is better. Without a profile: the cosine similarity of the two
+    /// embeddings (1 − cosine distance). With one: the weighted mean of the signals.
     pub score: f64,
+    /// With a profile: each signal's part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signals: Option<MatchSignals>,
+    /// With a profile: why it matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<MatchReasons>,
+    /// With a profile: the other ids of the same job posted several times (same title,
+    /// company, place and text), listed once under this hit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<String>,
+}
+
+impl MatchHit {
+    /// A hit of the embedding alone.
+    pub fn cosine(id: String, score: f64) -> Self {
+        Self {
+            id,
+            score,
+            signals: None,
+            reasons: None,
+            duplicates: Vec::new(),
+        }
+    }
 }
 
 /// One skill of an offer: `exigence` is `E` (exigée) or `S` (souhaitée).
@@ -137,6 +269,10 @@ pub struct CvAnalysis {
     pub skills: Vec<CvSkill>,
     #[serde(default)]
     pub experiences: Vec<CvExperience>,
+    /// Job titles the CV states outside its dated jobs: its headline's, then those its
+    /// sentences name ("I have worked as …", "j'ai travaillé comme …").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub titles: Vec<String>,
     #[serde(default)]
     pub education: Vec<CvEducation>,
     #[serde(default)]
@@ -172,6 +308,8 @@ pub enum CvSectionKind {
     Projects,
     Interests,
     Contact,
+    /// "Informations complémentaires", "More about me": what says little of the jobs.
+    Additional,
 }
 
 /// A skill found in a CV, normalised against the skills referential.

@@ -218,6 +218,44 @@ pub async fn from_config(config: &EmbeddingConfig) -> Result<Arc<dyn Embedder>, 
     }
 }
 
+/// Longest piece of a long text (a CV) embedded at once: about 200 tokens of French,
+/// under the model's 256.
+pub const PIECE_CHARS: usize = 800;
+
+/// `text` cut at line ends into pieces of at most about `max` characters (a longer line
+/// is a piece of its own); one empty piece for an empty text.
+pub fn pieces(text: &str, max: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if !current.is_empty() && current.chars().count() + line.chars().count() > max {
+            out.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(line);
+    }
+    if !current.is_empty() || out.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// The mean of the pieces' vectors, each weighed by its piece's length in characters
+/// (a proxy for its tokens), made unit length; `None` when it is zero.
+pub fn weighted_mean(pieces: &[String], vectors: &[Vec<f32>]) -> Option<Vec<f32>> {
+    let dim = vectors.first()?.len();
+    let mut mean = vec![0f32; dim];
+    for (piece, v) in pieces.iter().zip(vectors) {
+        let weight = piece.chars().count().max(1) as f32;
+        for (m, x) in mean.iter_mut().zip(v) {
+            *m += weight * x;
+        }
+    }
+    normalized(mean)
+}
+
 /// Scales `v` to unit length; `None` for a zero or non-finite vector.
 pub fn normalized(mut v: Vec<f32>) -> Option<Vec<f32>> {
     let norm = v
@@ -294,6 +332,30 @@ mod tests {
         assert_eq!(
             EmbeddingConfig::from_env(&env).unwrap_err().var,
             "EMBEDDING_URL"
+        );
+    }
+}
+
+#[cfg(test)]
+mod piece_tests {
+    use super::*;
+
+    #[test]
+    fn pieces_cut_at_line_ends() {
+        let text = "a".repeat(500) + "\n" + &"b".repeat(500) + "\n\nc";
+        let cut = pieces(&text, 800);
+        assert_eq!(cut.len(), 2);
+        assert_eq!(cut[1], "b".repeat(500) + "\nc");
+        assert_eq!(pieces("", 800), [""]);
+    }
+
+    #[test]
+    fn a_long_piece_weighs_more_than_a_short_one() {
+        let cut = vec!["x".repeat(300), "y".repeat(100)];
+        let mean = weighted_mean(&cut, &[vec![1.0, 0.0], vec![0.0, 1.0]]).unwrap();
+        assert!(
+            (mean[0] - 0.948_683).abs() < 1e-5 && (mean[1] - 0.316_228).abs() < 1e-5,
+            "{mean:?}"
         );
     }
 }
