@@ -31,6 +31,39 @@ pub static GUI: SchemaMigrations = SchemaMigrations {
 /// Every set, in the order a fresh database gets them.
 pub static ALL: [&SchemaMigrations; 2] = [&OFFERS, &GUI];
 
+/// Runs `work` on the pool, again each time a connection turns out to have been broken
+/// while idle (database restarted, connection cut), for pools that do not ping
+/// connections before use. A broken connection leaves the pool as it fails, so there are
+/// at most as many retries as connections were idle.
+pub async fn retry_broken<T, F, Fut>(pool: &PgPool, work: F) -> Result<T, sqlx::Error>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut retries = pool.num_idle() + 1;
+    loop {
+        match work().await {
+            Err(e) if retries > 0 && is_broken_connection(&e) => {
+                tracing::warn!(error = %e, "database connection broken; trying again");
+                retries -= 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// An error that says the connection, not the query, failed: I/O, or the server closing
+/// the session (SQLSTATE classes 08 connection exception, 57P operator intervention).
+pub fn is_broken_connection(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
 /// Advisory lock key serialising schema creation across services and replicas.
 const MIGRATION_LOCK: i64 = 0x6a6f_626d_6174_6368; // "jobmatch"
 

@@ -39,13 +39,13 @@ impl ReadinessCheck {
         }
     }
 
-    /// The database answers a trivial query.
+    /// The database answers a trivial query (on a connection that works: idle ones
+    /// broken while the database was away do not count against it).
     pub fn database(pool: PgPool) -> Self {
         Self::new("database", move || {
             let pool = pool.clone();
             async move {
-                sqlx::query("SELECT 1")
-                    .execute(&pool)
+                crate::db::retry_broken(&pool, || sqlx::query("SELECT 1").execute(&pool))
                     .await
                     .map(drop)
                     .map_err(|e| e.to_string())

@@ -60,7 +60,7 @@ impl Config {
         Ok(Self {
             service: ServiceConfig::from_env(env, DEFAULTS)?,
             // No ping before each search: it is a round trip of its own; a search that
-            // meets a broken connection is retried once instead (`search::Search::run`).
+            // meets a broken connection is retried on another (`platform::db::retry_broken`).
             database: DatabaseConfig {
                 ping_before_use: false,
                 ..DatabaseConfig::from_env(env)?

@@ -222,30 +222,8 @@ impl Search {
         Ok(())
     }
 
-    /// Runs `search`, again on another connection each time one turns out to have been
-    /// broken while idle (database restarted, connection cut): the pool does not ping
-    /// connections before use, to spare a round trip per search. A broken connection
-    /// leaves the pool as it fails, so there are at most as many retries as connections
-    /// were idle.
-    async fn retrying<T, F, Fut>(&self, search: F) -> Result<T, sqlx::Error>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
-    {
-        let mut retries = self.db.num_idle() + 1;
-        loop {
-            match search().await {
-                Err(e) if retries > 0 && is_broken_connection(&e) => {
-                    tracing::warn!(error = %e, "database connection broken; searching again");
-                    retries -= 1;
-                }
-                result => return result,
-            }
-        }
-    }
-
     async fn run(&self, request: &MatchRequest) -> Result<Vec<MatchHit>, sqlx::Error> {
-        self.retrying(|| self.run_once(request)).await
+        platform::db::retry_broken(&self.db, || self.run_once(request)).await
     }
 
     async fn run_once(&self, request: &MatchRequest) -> Result<Vec<MatchHit>, sqlx::Error> {
@@ -333,9 +311,9 @@ impl Search {
         let candidates =
             scoring.candidates(&weights, LEXICAL_CANDIDATES, |meta| passes(&filters, meta));
         let seeds = scoring.seeds();
-        let rows = self
-            .retrying(|| self.vectors(request, &candidates, &seeds))
-            .await?;
+        let rows =
+            platform::db::retry_broken(&self.db, || self.vectors(request, &candidates, &seeds))
+                .await?;
         let vectors: HashMap<String, Vectors> = rows
             .into_iter()
             .map(|(id, cosine, similar)| {
@@ -418,18 +396,6 @@ fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
             * lat2.to_radians().cos()
             * ((lon2 - lon1).to_radians() / 2.0).sin().powi(2);
     2.0 * 6371.0088 * a.sqrt().asin()
-}
-
-/// An error that says the connection, not the query, failed: I/O, or the server closing
-/// the session (SQLSTATE classes 08 connection exception, 57P operator intervention).
-fn is_broken_connection(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(e) => e
-            .code()
-            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
-        _ => false,
-    }
 }
 
 fn check_filters(filters: &MatchFilters) -> Result<(), String> {
