@@ -407,7 +407,7 @@ async fn evaluate(
                     ..candidate.match_profile()
                 }),
             },
-            weights: variant.weights.map(signal_weights),
+            weights: variant.weights.map(SignalWeights::from),
         };
         for (variant, run) in variants.iter().zip(&mut runs) {
             let at = Instant::now();
@@ -576,19 +576,6 @@ async fn embedding_variants(
         titles_alone[0].clone(),
         both,
     ])
-}
-
-fn signal_weights(w: Weights) -> SignalWeights {
-    SignalWeights {
-        semantic: f64::from(w.semantic),
-        lexical: f64::from(w.lexical),
-        title: f64::from(w.title),
-        job: f64::from(w.job),
-        skills: f64::from(w.skills),
-        keywords: f64::from(w.keywords),
-        family: f64::from(w.family),
-        similar: f64::from(w.similar),
-    }
 }
 
 fn ms(since: Instant) -> f64 {

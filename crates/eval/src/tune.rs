@@ -32,22 +32,7 @@ impl SetSignals {
     pub fn add(&mut self, cv: &str, hits: &[MatchHit]) {
         let hits = hits
             .iter()
-            .filter_map(|h| {
-                let s = h.signals?;
-                Some((
-                    h.id.clone(),
-                    Signals {
-                        semantic: s.semantic as f32,
-                        lexical: s.lexical as f32,
-                        title: s.title as f32,
-                        job: s.job as f32,
-                        skills: s.skills as f32,
-                        keywords: s.keywords as f32,
-                        family: s.family as f32,
-                        similar: s.similar as f32,
-                    },
-                ))
-            })
+            .filter_map(|h| Some((h.id.clone(), Signals::from(h.signals?))))
             .collect();
         self.cvs.push((cv.to_owned(), hits));
     }

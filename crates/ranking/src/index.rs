@@ -144,17 +144,9 @@ impl Builder {
         self.offers.insert(analyzed.id.clone(), Arc::new(analyzed));
     }
 
-    /// Forgets an offer (archived or gone); true when it was there.
-    pub fn remove(&mut self, id: &str) -> bool {
-        self.offers.remove(id).is_some()
-    }
-
-    pub fn len(&self) -> usize {
-        self.offers.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.offers.is_empty()
+    /// Forgets an offer (archived or gone).
+    pub fn remove(&mut self, id: &str) {
+        self.offers.remove(id);
     }
 
     /// A snapshot of every offer held now.
@@ -179,7 +171,8 @@ fn analyze(offer: &OfferDoc, vocabulary: &mut Vocabulary) -> Analyzed {
         let mut counts: HashMap<u32, u16> = HashMap::new();
         let mut length = 0u32;
         for (_, term) in analyzer.terms(text, language) {
-            *counts.entry(vocabulary.term(term)).or_default() += 1;
+            let count = counts.entry(vocabulary.term(term)).or_default();
+            *count = count.saturating_add(1);
             length += 1;
         }
         let mut tf: Vec<(u32, u16)> = counts.into_iter().collect();
@@ -308,6 +301,7 @@ impl Index {
                     *tf.entry(*term).or_default() += field_weight[f] * f32::from(*count) / norm;
                 }
             }
+            // Docs in order: each posting list is sorted by doc.
             for (term, t) in &tf {
                 postings[*term as usize].push(Posting {
                     doc: doc as u32,
@@ -317,9 +311,6 @@ impl Index {
             for term in &d.title_terms {
                 title_postings[*term as usize].push(doc as u32);
             }
-        }
-        for list in &mut postings {
-            list.sort_unstable_by_key(|p| p.doc);
         }
         let idf_of = |df: usize| (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
         let idf: Vec<f32> = postings.iter().map(|p| idf_of(p.len())).collect();
@@ -385,25 +376,11 @@ impl Index {
         self.docs.is_empty()
     }
 
-    pub fn contains(&self, id: &str) -> bool {
-        self.by_id.contains_key(id)
-    }
-
-    /// The ids of the other offers posted as the same job as `id`.
-    pub fn duplicates_of(&self, id: &str) -> Vec<String> {
-        let Some(&doc) = self.by_id.get(id) else {
-            return Vec::new();
-        };
-        self.duplicates
-            .get(&self.docs[doc as usize].duplicate_key)
-            .map(|group| {
-                group
-                    .iter()
-                    .filter(|d| **d != doc)
-                    .map(|d| self.docs[*d as usize].id.to_string())
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// The docs posted as the same job as `doc`, itself included.
+    pub(crate) fn group_of(&self, doc: u32) -> impl Iterator<Item = u32> + '_ {
+        let group = self.duplicates.get(&self.docs[doc as usize].duplicate_key);
+        let alone = group.is_none().then_some(doc);
+        group.into_iter().flatten().copied().chain(alone)
     }
 
     /// The term's number, when an offer holds it.

@@ -7,7 +7,8 @@
 //! - `title`: the best idf-weighted cosine between one of the candidate's job titles and
 //!   the offer's title and ROME appellation;
 //! - `job`: how well the candidate fits the offer's ROME job, read on the offers of that
-//!   job (the mean of its three best `title` or `skills`): an offer whose own title is
+//!   job (the mean of its three best `title` or `skills` that are above 0): an offer
+//!   whose own title is
 //!   worded differently, or that lists no skills, still counts when its job is the
 //!   candidate's;
 //! - `skills`: the share of the offer's listed skills (required ones double) that the
@@ -109,6 +110,36 @@ impl Default for Weights {
     }
 }
 
+impl From<shared::SignalWeights> for Weights {
+    fn from(w: shared::SignalWeights) -> Self {
+        Self {
+            semantic: w.semantic as f32,
+            lexical: w.lexical as f32,
+            title: w.title as f32,
+            job: w.job as f32,
+            skills: w.skills as f32,
+            keywords: w.keywords as f32,
+            family: w.family as f32,
+            similar: w.similar as f32,
+        }
+    }
+}
+
+impl From<Weights> for shared::SignalWeights {
+    fn from(w: Weights) -> Self {
+        Self {
+            semantic: f64::from(w.semantic),
+            lexical: f64::from(w.lexical),
+            title: f64::from(w.title),
+            job: f64::from(w.job),
+            skills: f64::from(w.skills),
+            keywords: f64::from(w.keywords),
+            family: f64::from(w.family),
+            similar: f64::from(w.similar),
+        }
+    }
+}
+
 /// One offer's signals.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Signals {
@@ -152,6 +183,36 @@ impl Signals {
     }
 }
 
+impl From<Signals> for shared::MatchSignals {
+    fn from(s: Signals) -> Self {
+        Self {
+            semantic: f64::from(s.semantic),
+            lexical: f64::from(s.lexical),
+            title: f64::from(s.title),
+            job: f64::from(s.job),
+            skills: f64::from(s.skills),
+            keywords: f64::from(s.keywords),
+            family: f64::from(s.family),
+            similar: f64::from(s.similar),
+        }
+    }
+}
+
+impl From<shared::MatchSignals> for Signals {
+    fn from(s: shared::MatchSignals) -> Self {
+        Self {
+            semantic: s.semantic as f32,
+            lexical: s.lexical as f32,
+            title: s.title as f32,
+            job: s.job as f32,
+            skills: s.skills as f32,
+            keywords: s.keywords as f32,
+            family: s.family as f32,
+            similar: s.similar as f32,
+        }
+    }
+}
+
 /// Why an offer matches, for the candidate to read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Reasons {
@@ -162,7 +223,7 @@ pub struct Reasons {
 }
 
 /// What the vectors say of an offer: its cosine to the candidate's embedding, and to
-/// the mean embedding of the seed offers ([`Scoring::seeds`]).
+/// the seed offer's ([`Scoring::seeds`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Vectors {
     pub cosine: f32,
@@ -179,6 +240,10 @@ pub struct Ranked {
     /// The other offers posted as the same job.
     pub duplicates: Vec<String>,
 }
+
+/// The best offers for feedback, best first: `family` reads the first, `similar` the
+/// first that has an embedding.
+const SEEDS: usize = 3;
 
 /// Pseudo-relevance feedback reads the best offer, and keeps this many of its words.
 const FEEDBACK_WORDS: usize = 30;
@@ -230,7 +295,8 @@ pub struct Scoring<'i> {
     skill_share: Vec<f32>,
     keywords: Vec<f32>,
     family: Vec<f32>,
-    /// The offer that fits best, whose words make `family` (and vector `similar`).
+    /// The offers that fit best, best first: the first's words make `family`, and the
+    /// first with an embedding makes `similar`.
     seeds: Vec<u32>,
     /// The profile's words in order (text, titles, skills, apart from each other), as
     /// term numbers (None for a word no offer has), and where each term is.
@@ -322,7 +388,7 @@ fn other(language: Language) -> Language {
 /// The candidate's job titles with their weights, the first weighing most.
 fn titles_of(profile: &Profile) -> Vec<(String, f32)> {
     let mut titles: Vec<(String, f32)> = Vec::new();
-    for title in profile.titles.iter().take(MAX_TITLES) {
+    for title in profile.titles.iter().take(shared::MAX_PROFILE_TITLES) {
         let title = title.trim();
         if !title.is_empty() && !titles.iter().any(|(t, _)| t.eq_ignore_ascii_case(title)) {
             let weight = (1.0 - 0.1 * titles.len() as f32).max(0.5);
@@ -331,9 +397,6 @@ fn titles_of(profile: &Profile) -> Vec<(String, f32)> {
     }
     titles
 }
-
-/// Job titles read at most.
-const MAX_TITLES: usize = 12;
 
 impl Scoring<'_> {
     fn read_in_order(&mut self, profile: &Profile, titles: &[(String, f32)], language: Language) {
@@ -450,7 +513,7 @@ impl Scoring<'_> {
     fn skills(&mut self, labels: &[String], language: Language) {
         let index = self.index;
         let analyzer = Analyzer::get();
-        for label in labels.iter().take(MAX_SKILLS) {
+        for label in labels.iter().take(shared::MAX_PROFILE_SKILLS) {
             let mut terms = Vec::new();
             let mut known = true;
             for (_, term) in analyzer.terms(label, language) {
@@ -462,6 +525,10 @@ impl Scoring<'_> {
             terms.sort_unstable();
             terms.dedup();
             if terms.is_empty() {
+                continue;
+            }
+            // One skill written twice ("Python", "python") counts once.
+            if self.skills.iter().any(|s| s.terms.as_ref() == Some(&terms)) {
                 continue;
             }
             if known {
@@ -527,16 +594,22 @@ impl Scoring<'_> {
     /// on them.
     fn family(&mut self) {
         let index = self.index;
-        let best = (0..index.docs.len())
+        let mut best: Vec<(f32, usize)> = (0..index.docs.len())
             .map(|d| (self.partial(d, &SEED_WEIGHTS), d))
             .filter(|(p, _)| *p > 0.0)
-            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
-        let Some((_, seed)) = best else {
+            .collect();
+        let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        if best.len() > SEEDS {
+            best.select_nth_unstable_by(SEEDS, by_score);
+            best.truncate(SEEDS);
+        }
+        best.sort_unstable_by(by_score);
+        self.seeds = best.iter().map(|(_, d)| *d as u32).collect();
+        let Some(&seed) = self.seeds.first() else {
             return;
         };
-        self.seeds = vec![seed as u32];
         let mut words: HashMap<u32, f32> = HashMap::new();
-        for field in &index.docs[seed].fields {
+        for field in &index.docs[seed as usize].fields {
             for (term, tf) in field {
                 *words.entry(*term).or_default() += f32::from(*tf) * index.idf[*term as usize];
             }
@@ -549,11 +622,17 @@ impl Scoring<'_> {
                 self.family[p.doc as usize] += weight * p.weight;
             }
         }
-        // The best offer itself is no evidence of its own likeness: it counts as much as
-        // the offer most like it, so that feedback lifts its neighbours without locking
-        // a first guess at the top.
-        self.family[seed] = 0.0;
-        self.family[seed] = self.family.iter().copied().fold(0.0, f32::max);
+        // The best offer (and its twins) is no evidence of its own likeness: it counts as
+        // much as the offer most like it, so that feedback lifts its neighbours without
+        // locking a first guess at the top.
+        let group = index.docs[seed as usize].duplicate_key;
+        let most_like = (0..index.docs.len())
+            .filter(|d| index.docs[*d].duplicate_key != group)
+            .map(|d| self.family[d])
+            .fold(0.0f32, f32::max);
+        for d in index.group_of(seed) {
+            self.family[d as usize] = most_like;
+        }
         normalize_by_max(&mut self.family);
     }
 
@@ -599,8 +678,9 @@ impl Scoring<'_> {
         })
     }
 
-    /// The offer that fits best on the profile's own words, titles and skills (none
-    /// when nothing fits): `similar` is the likeness of an offer's vector to its.
+    /// The offers that fit best on the profile's own words, titles and skills, best
+    /// first (none when nothing fits): `similar` is the likeness of an offer's vector to
+    /// the first of them that has one.
     pub fn seeds(&self) -> Vec<String> {
         self.seeds
             .iter()
@@ -635,7 +715,7 @@ impl Scoring<'_> {
             &|d| self.partial(d, weights) + self.family[d] * weights.family,
             n,
         );
-        // The offers most like the best ones, which words alone rank lower.
+        // The offers most like the best one, which the profile's own signals rank lower.
         if weights.family > 0.0 {
             let have: HashSet<u32> = docs.iter().map(|(_, d)| *d).collect();
             docs.extend(
@@ -650,19 +730,33 @@ impl Scoring<'_> {
     }
 
     /// The best `limit` offers of those whose vectors' signals are known, best first
-    /// (ties by id), one per job posted several times.
+    /// (ties by id), one per job posted several times (its other ids listed, those that
+    /// pass `filter`). `seed` is the offer whose embedding `similar` was read against.
     pub fn fuse(
         &self,
         vectors: &HashMap<String, Vectors>,
+        seed: Option<&str>,
         weights: &Weights,
         limit: usize,
+        filter: impl Fn(&OfferMeta) -> bool,
     ) -> Vec<Ranked> {
-        // The seed's likeness to itself is no evidence (see `family`): it counts as much
-        // as the offer most like it.
-        let seeds = self.seeds();
+        let index = self.index;
+        // The seed's likeness to itself (and its twins') is no evidence (see `family`):
+        // it counts as much as the offer most like it.
+        let seed_group = seed
+            .and_then(|id| index.by_id.get(id))
+            .map(|d| index.docs[*d as usize].duplicate_key);
+        let in_seed_group = |id: &str| {
+            seed_group.is_some()
+                && index
+                    .by_id
+                    .get(id)
+                    .map(|d| index.docs[*d as usize].duplicate_key)
+                    == seed_group
+        };
         let most_like_seed = vectors
             .iter()
-            .filter(|(id, _)| !seeds.contains(id))
+            .filter(|(id, _)| !in_seed_group(id))
             .map(|(_, v)| v.similar)
             .fold(0.0f32, f32::max);
         let mut ranked: Vec<(f32, &String, Signals)> = vectors
@@ -670,12 +764,12 @@ impl Scoring<'_> {
             .map(|(id, v)| {
                 let mut signals = self.signals(id).unwrap_or_default();
                 signals.semantic = v.cosine.clamp(0.0, 1.0);
-                signals.similar = if seeds.contains(id) {
+                let similar = if in_seed_group(id) {
                     most_like_seed
                 } else {
                     v.similar
-                }
-                .clamp(0.0, 1.0);
+                };
+                signals.similar = similar.clamp(0.0, 1.0);
                 (signals.fused(weights), id, signals)
             })
             .collect();
@@ -686,18 +780,24 @@ impl Scoring<'_> {
             if out.len() == limit {
                 break;
             }
-            let doc = self.index.by_id.get(id.as_str()).copied();
+            let doc = index.by_id.get(id.as_str()).copied();
+            let mut duplicates = Vec::new();
             if let Some(doc) = doc {
-                if !seen_jobs.insert(self.index.docs[doc as usize].duplicate_key) {
+                if !seen_jobs.insert(index.docs[doc as usize].duplicate_key) {
                     continue;
                 }
+                duplicates = index
+                    .group_of(doc)
+                    .filter(|d| *d != doc && filter(&index.docs[*d as usize].meta))
+                    .map(|d| index.docs[d as usize].id.to_string())
+                    .collect();
             }
             out.push(Ranked {
                 id: id.clone(),
                 score,
                 signals,
                 reasons: doc.map(|d| self.reasons(d)).unwrap_or_default(),
-                duplicates: self.index.duplicates_of(id),
+                duplicates,
             });
         }
         out
@@ -773,9 +873,6 @@ fn needed_terms(len: usize) -> usize {
         len
     }
 }
-
-/// Skills read at most from a profile.
-const MAX_SKILLS: usize = 200;
 
 /// The docs that hold every term of `terms`, in doc order.
 fn docs_with_all(index: &Index, terms: &[u32]) -> Vec<u32> {
@@ -927,7 +1024,7 @@ mod tests {
                 )
             })
             .collect();
-        let ranked = scoring.fuse(&vectors, &Weights::default(), 10);
+        let ranked = scoring.fuse(&vectors, None, &Weights::default(), 10, |_| true);
         let ids: Vec<&str> = ranked.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, ["D1", "N1"]);
         assert_eq!(ranked[0].duplicates, ["D2"]);

@@ -50,8 +50,7 @@ const FRENCH_MARKERS: &[&str] = &[
     "nous", "est", "au", "aux", "en", "de",
 ];
 const ENGLISH_MARKERS: &[&str] = &[
-    "the", "and", "of", "to", "in", "for", "with", "is", "are", "you", "we", "on", "as", "at",
-    "an", "a",
+    "the", "and", "of", "to", "in", "for", "with", "is", "are", "you", "we", "at",
 ];
 
 /// The words of `text`: runs of letters and digits, with a trailing `+` or `#` kept

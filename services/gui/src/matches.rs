@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{DateTime, TimeDelta, Utc};
 use pgvector::Vector;
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use shared::{
     GeoFilter, MatchFilters, MatchHit, MatchReasons, MatchRequest, MatchSignals, OfferDetail,
 };
@@ -288,7 +288,9 @@ async fn fetch(
         .await?
         .map(|(_, candidate)| candidate)
         .unwrap_or_default();
-    let request = MatchRequest {
+    let profile = candidate.match_profile();
+    let empty = profile.text.is_none() && profile.titles.is_empty() && profile.skills.is_empty();
+    let mut request = MatchRequest {
         cv_embedding: query.profile_embedding.clone().expect("checked").to_vec(),
         limit: Some(MATCHES),
         filters: (near.is_some() || contracts.is_some()).then(|| MatchFilters {
@@ -297,15 +299,26 @@ async fn fetch(
             ..MatchFilters::default()
         }),
         model: query.embedding_model.clone(),
-        profile: Some(candidate.match_profile()),
+        profile: (!empty).then_some(profile),
         weights: None,
     };
-    let response = state
+    let mut response = state
         .matching
         .request(Method::POST, "/match")?
         .json(&request)
         .send()
         .await?;
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE && request.profile.is_some() {
+        // matching is up but its offers index still loads (a replica starting): the
+        // embedding alone ranks meanwhile.
+        request.profile = None;
+        response = state
+            .matching
+            .request(Method::POST, "/match")?
+            .json(&request)
+            .send()
+            .await?;
+    }
     anyhow::ensure!(
         response.status().is_success(),
         "matching answered {}",

@@ -506,7 +506,7 @@ pub async fn candidate(
     type Row = (
         Option<DateTime<Utc>>,
         Option<String>,
-        Option<sqlx::types::Json<Vec<CvSection>>>,
+        Option<sqlx::types::Json<Vec<serde_json::Value>>>,
         Option<String>,
         Vec<String>,
         Vec<Option<String>>,
@@ -542,7 +542,13 @@ pub async fn candidate(
                 as_of,
                 CandidateProfile {
                     cv_text: cv.unwrap_or_default(),
-                    sections: sections.map(|s| s.0).unwrap_or_default(),
+                    // A section this version does not know is left out, not an error.
+                    sections: sections
+                        .map(|s| s.0)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|s| serde_json::from_value::<CvSection>(s).ok())
+                        .collect(),
                     language,
                     titles,
                     skills,

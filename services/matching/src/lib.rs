@@ -43,7 +43,7 @@ pub struct Config {
     /// of the exact nearest (see `make bench-match`).
     pub ef_search: u32,
     /// `MATCH_WEIGHT_SEMANTIC`, `_LEXICAL`, `_TITLE`, `_JOB`, `_SKILLS`, `_KEYWORDS`,
-    /// `_FAMILY`:
+    /// `_FAMILY`, `_SIMILAR`:
     /// the signals' weights in hybrid ranking (defaults tuned by `make eval`).
     pub weights: Weights,
     /// `MATCH_INDEX_POLL_SECS` (10): the offers index also looks for changes this often,
@@ -80,15 +80,15 @@ fn weights_from_env(env: &Env) -> Result<Weights, ConfigError> {
     for (i, name) in Weights::NAMES.iter().enumerate() {
         let key = format!("MATCH_WEIGHT_{}", name.to_uppercase());
         let value: f32 = env.or(&key, default[i])?;
-        if !value.is_finite() || value < 0.0 {
-            return Err(ConfigError::new(&key, "expected a weight of 0 or more"));
+        if !value.is_finite() || !(0.0..=1000.0).contains(&value) {
+            return Err(ConfigError::new(&key, "expected a weight from 0 to 1000"));
         }
         weights[i] = value;
     }
     if weights.iter().all(|w| *w == 0.0) {
         return Err(ConfigError::new(
-            "MATCH_WEIGHT_SEMANTIC",
-            "every MATCH_WEIGHT_* is 0: at least one signal must weigh",
+            "MATCH_WEIGHT_*",
+            "every signal's weight is 0: at least one must weigh",
         ));
     }
     Ok(Weights::from_array(weights))

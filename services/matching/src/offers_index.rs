@@ -2,8 +2,9 @@
 //! kept in step with offre-ingestion's tables.
 //!
 //! The first load reads every active offer; afterwards a refresh reads the offers written
-//! by transactions that the previous load's snapshot did not see (`offers.changed_xid`),
-//! which misses none even when ingestion transactions commit out of order. A refresh
+//! and the tombstones of offers deleted by transactions that the previous load's snapshot
+//! did not see (`offers.changed_xid`, `offers.deleted_offers`), which misses none even
+//! when ingestion transactions commit out of order. A refresh
 //! runs when a statement that changed offers commits (`NOTIFY offers_changed`), and every
 //! `MATCH_INDEX_POLL_SECS` in case a notification was lost. So an ingestion run's offers
 //! are searchable by every signal a moment after its transaction commits: the time of a
@@ -38,19 +39,22 @@ impl OffersIndex {
     }
 
     fn publish(&self, index: Index) {
-        *self
+        let old = self
             .current
             .write()
-            .expect("the index lock is never poisoned") = Some(Arc::new(index));
+            .expect("the index lock is never poisoned")
+            .replace(Arc::new(index));
+        // The old snapshot is freed here, out of the lock, unless a search still holds it.
+        drop(old);
     }
 
-    /// Loads the offers, then follows their changes until the process ends. Errors
+    /// Loads the offers, then follows their changes until the pool closes. Errors
     /// (database down) are logged and retried; searches keep the last snapshot.
     pub async fn follow(self, db: PgPool, poll: Duration) {
         let mut loader = Loader::new();
-        let mut listener = None;
+        let mut listener: Option<PgListener> = None;
         let mut backoff = Duration::from_millis(500);
-        loop {
+        while !db.is_closed() {
             // Listen before reading, so that no change committed after the read is missed.
             if listener.is_none() {
                 match PgListener::connect_with(&db).await {
@@ -75,7 +79,7 @@ impl OffersIndex {
                     // Spaced by twice the refresh's cost: at most a third of a core.
                     tokio::time::sleep(built * 2).await;
                 }
-                Ok(None) => {}
+                Ok(None) => backoff = Duration::from_millis(500),
                 Err(e) => {
                     tracing::warn!(error = %e, "offers index not refreshed; retrying");
                     listener = None;
@@ -85,13 +89,20 @@ impl OffersIndex {
                 }
             }
             match &mut listener {
-                Some(l) => match tokio::time::timeout(poll, l.recv()).await {
-                    Ok(Ok(_)) | Err(_) => {}
-                    Ok(Err(e)) => {
-                        tracing::warn!(error = %e, "{CHANNEL} listener lost");
-                        listener = None;
+                Some(l) => {
+                    // A notification, a reconnection (which may have lost some: read
+                    // anyway) or the poll's time: then one refresh for all that came.
+                    match tokio::time::timeout(poll, l.try_recv()).await {
+                        Ok(Ok(_)) | Err(_) => {}
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "{CHANNEL} listener lost");
+                            listener = None;
+                        }
                     }
-                },
+                    if let Some(l) = &mut listener {
+                        while l.next_buffered().is_some() {}
+                    }
+                }
                 None => tokio::time::sleep(poll).await,
             }
         }
@@ -111,21 +122,34 @@ impl Default for Loader {
     }
 }
 
-type OfferRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<DateTime<Utc>>,
-    Option<f64>,
-    Option<f64>,
-    bool,
-);
+/// An offer as the index reads it.
+#[derive(sqlx::FromRow)]
+struct OfferRow {
+    id: String,
+    title: String,
+    appellation_label: Option<String>,
+    rome_code: Option<String>,
+    rome_label: Option<String>,
+    description: Option<String>,
+    company_name: Option<String>,
+    location_label: Option<String>,
+    contract_type: Option<String>,
+    published_at: Option<DateTime<Utc>>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    archived: bool,
+}
+
+/// A skill of an offer: offer id, label, required.
+type SkillRow = (String, String, Option<bool>);
+
+const OFFER_COLUMNS: &str =
+    "o.id, o.title, o.appellation_label, o.rome_code, o.rome_label, o.description,
+    o.company_name, o.location_label, o.contract_type, o.published_at, o.latitude, o.longitude,
+    o.archived_at IS NOT NULL AS archived";
+
+/// Rows written by transactions that snapshot `$1` did not see.
+const UNSEEN: &str = ">= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot";
 
 impl Loader {
     pub fn new() -> Self {
@@ -146,33 +170,57 @@ impl Loader {
         let snapshot: String = sqlx::query_scalar("SELECT pg_current_snapshot()::text")
             .fetch_one(&mut *tx)
             .await?;
-        let rows: Vec<OfferRow> = sqlx::query_as(
-            "SELECT id, title, appellation_label, rome_code, rome_label, description, company_name,
-                 location_label, contract_type, published_at, latitude, longitude, archived_at IS NOT NULL
-             FROM offers.offers
-             WHERE CASE WHEN $1::pg_snapshot IS NULL THEN archived_at IS NULL
-                   ELSE changed_xid >= pg_snapshot_xmin($1::pg_snapshot)
-                        AND NOT pg_visible_in_snapshot(changed_xid, $1::pg_snapshot) END",
-        )
-        .bind(&self.snapshot)
-        .fetch_all(&mut *tx)
-        .await?;
-        let active: Vec<&str> = rows
-            .iter()
-            .filter(|r| !r.12)
-            .map(|r| r.0.as_str())
-            .collect();
-        let skills: Vec<(String, String, Option<bool>)> = sqlx::query_as(
-            "SELECT offer_id, label, required FROM offers.offer_skills
-             WHERE offer_id = ANY($1) ORDER BY offer_id, position",
-        )
-        .bind(&active)
-        .fetch_all(&mut *tx)
-        .await?;
+        let (rows, skills, deleted): (Vec<OfferRow>, Vec<SkillRow>, Vec<String>) =
+            match &self.snapshot {
+                None => (
+                    sqlx::query_as(&format!(
+                        "SELECT {OFFER_COLUMNS} FROM offers.offers o WHERE o.archived_at IS NULL"
+                    ))
+                    .fetch_all(&mut *tx)
+                    .await?,
+                    sqlx::query_as(
+                        "SELECT s.offer_id, s.label, s.required FROM offers.offer_skills s
+                         JOIN offers.offers o ON o.id = s.offer_id AND o.archived_at IS NULL
+                         ORDER BY s.offer_id, s.position",
+                    )
+                    .fetch_all(&mut *tx)
+                    .await?,
+                    Vec::new(),
+                ),
+                Some(seen) => {
+                    let rows: Vec<OfferRow> = sqlx::query_as(&format!(
+                        "SELECT {OFFER_COLUMNS} FROM offers.offers o
+                         WHERE o.changed_xid {UNSEEN}(o.changed_xid, $1::pg_snapshot)"
+                    ))
+                    .bind(seen)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let active: Vec<&str> = rows
+                        .iter()
+                        .filter(|r| !r.archived)
+                        .map(|r| r.id.as_str())
+                        .collect();
+                    let skills = sqlx::query_as(
+                        "SELECT offer_id, label, required FROM offers.offer_skills
+                         WHERE offer_id = ANY($1) ORDER BY offer_id, position",
+                    )
+                    .bind(&active)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let deleted = sqlx::query_scalar(&format!(
+                        "SELECT offer_id FROM offers.deleted_offers
+                         WHERE deleted_xid {UNSEEN}(deleted_xid, $1::pg_snapshot)"
+                    ))
+                    .bind(seen)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    (rows, skills, deleted)
+                }
+            };
         tx.commit().await?;
         let first = self.snapshot.is_none();
-        self.snapshot = Some(snapshot);
-        if rows.is_empty() && !first {
+        if rows.is_empty() && deleted.is_empty() && !first {
+            self.snapshot = Some(snapshot);
             return Ok(None);
         }
         let mut skills_of: std::collections::HashMap<String, Vec<DocSkill>> =
@@ -185,40 +233,53 @@ impl Loader {
         }
         let mut builder =
             std::mem::replace(&mut self.builder, Builder::new(FieldWeights::default()));
-        let index = tokio::task::spawn_blocking(move || {
+        let indexed = tokio::task::spawn_blocking(move || {
+            for id in &deleted {
+                builder.remove(id);
+            }
             for row in rows {
-                let (id, title, appellation, rome_code, rome_label, description, company) =
-                    (row.0, row.1, row.2, row.3, row.4, row.5, row.6);
-                if row.12 {
-                    builder.remove(&id);
+                if row.archived {
+                    builder.remove(&row.id);
                     continue;
                 }
-                let skills = skills_of.remove(id.as_str()).unwrap_or_default();
+                let skills = skills_of.remove(row.id.as_str()).unwrap_or_default();
                 builder.upsert(&OfferDoc {
                     meta: OfferMeta {
-                        contract_type: row.8,
-                        rome_code: rome_code.clone(),
-                        published_at: row.9,
-                        latitude: row.10,
-                        longitude: row.11,
+                        contract_type: row.contract_type,
+                        rome_code: row.rome_code.clone(),
+                        published_at: row.published_at,
+                        latitude: row.latitude,
+                        longitude: row.longitude,
                     },
-                    id,
-                    title,
-                    appellation,
-                    rome_code,
-                    rome_label,
+                    id: row.id,
+                    title: row.title,
+                    appellation: row.appellation_label,
+                    rome_code: row.rome_code,
+                    rome_label: row.rome_label,
                     skills,
-                    description,
-                    company,
-                    location: row.7,
+                    description: row.description,
+                    company: row.company_name,
+                    location: row.location_label,
                 });
             }
             let index = builder.snapshot();
             (builder, index)
         })
-        .await
-        .expect("indexing does not panic");
-        self.builder = index.0;
-        Ok(Some(index.1))
+        .await;
+        match indexed {
+            Ok((builder, index)) => {
+                self.builder = builder;
+                self.snapshot = Some(snapshot);
+                Ok(Some(index))
+            }
+            Err(e) => {
+                // The offers read so far went with the task: start again from nothing
+                // (the next refresh is a first load).
+                self.snapshot = None;
+                Err(sqlx::Error::Protocol(format!(
+                    "indexing the offers failed: {e}"
+                )))
+            }
+        }
     }
 }

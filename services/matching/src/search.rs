@@ -25,9 +25,9 @@ use pgvector::Vector;
 use platform::Problem;
 use ranking::{Language, OfferMeta, Vectors, Weights};
 use shared::{
-    MatchFilters, MatchHit, MatchProfile, MatchReasons, MatchRequest, MatchSignals, ProblemBody,
-    SignalWeights, MAX_MATCH_LIMIT, MAX_PROFILE_SKILLS, MAX_PROFILE_SKILL_CHARS,
-    MAX_PROFILE_TEXT_CHARS, MAX_PROFILE_TITLES, MAX_PROFILE_TITLE_CHARS,
+    MatchFilters, MatchHit, MatchProfile, MatchReasons, MatchRequest, ProblemBody, SignalWeights,
+    MAX_MATCH_LIMIT, MAX_PROFILE_SKILLS, MAX_PROFILE_SKILL_CHARS, MAX_PROFILE_TEXT_CHARS,
+    MAX_PROFILE_TITLES, MAX_PROFILE_TITLE_CHARS,
 };
 use sqlx::PgPool;
 
@@ -69,15 +69,18 @@ pub const MATCH_SQL: &str = concat!(
 
 /// Hybrid ranking's vectors: the cosines of the nearest offers and of the other signals'
 /// candidates (`$10`), both filtered alike, each with its cosine to the embedding of the
-/// feedback offer (`$11`, see [`ranking::Scoring::seeds`]). Binds as [`MATCH_SQL`]'s,
-/// then the candidates' and the seeds' ids.
+/// feedback offer: the first of `$11` (best first, see [`ranking::Scoring::seeds`]) that
+/// has an embedding, whose id comes with every row. Binds as [`MATCH_SQL`]'s, then the
+/// candidates' and the seeds' ids.
 pub const HYBRID_SQL: &str = concat!(
-    "WITH seed AS (
-                SELECT avg(embedding) AS embedding FROM offers.embeddings
+    "WITH seed AS MATERIALIZED (
+                SELECT offer_id, embedding FROM offers.embeddings
                 WHERE model = $2 AND offer_id = ANY($11)
+                ORDER BY array_position($11, offer_id) LIMIT 1
              ),
              nearest AS MATERIALIZED (
-                SELECT offer_id, embedding <=> $1 AS distance, embedding
+                SELECT offer_id, embedding <=> $1 AS distance,
+                    embedding <=> (SELECT embedding FROM seed) AS from_seed
                 FROM offers.embeddings
                 WHERE ",
     matchable!(),
@@ -86,16 +89,16 @@ pub const HYBRID_SQL: &str = concat!(
                 LIMIT $9
              ),
              named AS (
-                SELECT offer_id, embedding <=> $1 AS distance, embedding
+                SELECT offer_id, embedding <=> $1 AS distance,
+                    embedding <=> (SELECT embedding FROM seed) AS from_seed
                 FROM offers.embeddings
                 WHERE offer_id = ANY($10) AND ",
     matchable!(),
     "
-             ),
-             found AS (SELECT * FROM nearest UNION ALL SELECT * FROM named)
-             SELECT DISTINCT ON (offer_id) offer_id, 1 - distance,
-                 coalesce(1 - (embedding <=> (SELECT embedding FROM seed)), 0)
-             FROM found"
+             )
+             SELECT offer_id, 1 - distance, coalesce(1 - from_seed, 0), (SELECT offer_id FROM seed)
+             FROM nearest UNION SELECT offer_id, 1 - distance, coalesce(1 - from_seed, 0), (SELECT offer_id FROM seed)
+             FROM named"
 );
 
 /// Hybrid ranking reads this many of the vectors' nearest offers, and this many of the
@@ -244,7 +247,7 @@ impl Search {
         request: &MatchRequest,
         candidates: &[String],
         seeds: &[String],
-    ) -> Result<Vec<(String, f64, f64)>, sqlx::Error> {
+    ) -> Result<Vec<(String, f64, f64, Option<String>)>, sqlx::Error> {
         self.cosines(request, HYBRID_SQL, SEMANTIC_CANDIDATES, |q| {
             q.bind(candidates).bind(seeds)
         })
@@ -299,7 +302,7 @@ impl Search {
         profile: &MatchProfile,
     ) -> Result<Vec<MatchHit>, MatchError> {
         let index = self.index.current().ok_or(MatchError::IndexLoading)?;
-        let weights = request.weights.map(weights_of).unwrap_or(self.weights);
+        let weights = request.weights.map(Weights::from).unwrap_or(self.weights);
         let skills: Vec<String> = profile.skills.iter().map(|s| s.label.clone()).collect();
         let filters = request.filters.clone().unwrap_or_default();
         let scoring = index.score(&ranking::Profile {
@@ -314,9 +317,10 @@ impl Search {
         let rows =
             platform::db::retry_broken(&self.db, || self.vectors(request, &candidates, &seeds))
                 .await?;
+        let seed = rows.first().and_then(|row| row.3.clone());
         let vectors: HashMap<String, Vectors> = rows
             .into_iter()
-            .map(|(id, cosine, similar)| {
+            .map(|(id, cosine, similar, _)| {
                 (
                     id,
                     Vectors {
@@ -326,39 +330,22 @@ impl Search {
                 )
             })
             .collect();
-        let ranked = scoring.fuse(&vectors, &weights, request.effective_limit() as usize);
+        let ranked = scoring.fuse(
+            &vectors,
+            seed.as_deref(),
+            &weights,
+            request.effective_limit() as usize,
+            |meta| passes(&filters, meta),
+        );
         Ok(ranked.into_iter().map(hit_of).collect())
     }
 }
 
-fn weights_of(w: SignalWeights) -> Weights {
-    Weights {
-        semantic: w.semantic as f32,
-        lexical: w.lexical as f32,
-        title: w.title as f32,
-        job: w.job as f32,
-        skills: w.skills as f32,
-        keywords: w.keywords as f32,
-        family: w.family as f32,
-        similar: w.similar as f32,
-    }
-}
-
 fn hit_of(r: ranking::Ranked) -> MatchHit {
-    let s = r.signals;
     MatchHit {
         id: r.id,
         score: f64::from(r.score),
-        signals: Some(MatchSignals {
-            semantic: f64::from(s.semantic),
-            lexical: f64::from(s.lexical),
-            title: f64::from(s.title),
-            job: f64::from(s.job),
-            skills: f64::from(s.skills),
-            keywords: f64::from(s.keywords),
-            family: f64::from(s.family),
-            similar: f64::from(s.similar),
-        }),
+        signals: Some(r.signals.into()),
         reasons: Some(MatchReasons {
             skills: r.reasons.skills,
             keywords: r.reasons.keywords,
@@ -476,7 +463,7 @@ fn check_profile(profile: &MatchProfile) -> Result<(), String> {
 }
 
 fn check_weights(weights: &SignalWeights) -> Result<(), String> {
-    let w = weights_of(*weights).as_array();
+    let w = Weights::from(*weights).as_array();
     for (name, value) in Weights::NAMES.iter().zip(w) {
         if !value.is_finite() || !(0.0..=1000.0).contains(&value) {
             return Err(format!("weights.{name} is {value}; expected 0 to 1000"));

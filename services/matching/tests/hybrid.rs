@@ -366,7 +366,7 @@ async fn filters_and_archived_offers_hold_for_every_signal() {
 }
 
 #[tokio::test]
-async fn what_a_run_adds_or_changes_is_searchable_by_every_signal_moments_after() {
+async fn what_is_added_changed_or_deleted_is_searchable_by_every_signal_moments_after() {
     let f = fixture(0).await;
     f.ingest(
         "new.jsonl",
@@ -407,6 +407,15 @@ async fn what_a_run_adds_or_changes_is_searchable_by_every_signal_moments_after(
     .await;
     f.wait_for_words("boulangerie", |ids| !ids.contains(&"BAK0".to_owned()))
         .await;
+    // The pipeline archives; an offer deleted by hand leaves the index too.
+    sqlx::query("DELETE FROM offers.offers WHERE id = 'BAK0'")
+        .execute(&f.admin)
+        .await
+        .unwrap();
+    f.wait_for_words("patisserie entremets", |ids| {
+        !ids.contains(&"BAK0".to_owned())
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -126,7 +126,7 @@ fn configuration_errors_name_the_variable() {
                 .fold(env.clone(), |env, name| {
                     env.with(format!("MATCH_WEIGHT_{}", name.to_uppercase()), "0")
                 }),
-            "MATCH_WEIGHT_SEMANTIC",
+            "MATCH_WEIGHT_*",
         ),
         (
             env.clone().with("MATCH_INDEX_POLL_SECS", "0"),

@@ -123,6 +123,9 @@ const HEADINGS: &[(SectionKind, &[&str])] = &[
     ),
 ];
 
+/// Headings that are one only alone on their line: "Extra en restauration" is a job.
+const EXACT_ONLY: &[&str] = &["extra", "divers"];
+
 /// The kind of section `line` is the heading of, if it is one.
 pub fn heading_kind(line: &str) -> Option<SectionKind> {
     let line = line.trim().trim_end_matches([':', '.', ' ']);
@@ -135,9 +138,10 @@ pub fn heading_kind(line: &str) -> Option<SectionKind> {
             .iter()
             .any(|w| {
                 folded == *w
-                    || folded
-                        .strip_prefix(w)
-                        .is_some_and(|rest| rest.starts_with([' ', '(', '&', '/']))
+                    || (!EXACT_ONLY.contains(w)
+                        && folded
+                            .strip_prefix(w)
+                            .is_some_and(|rest| rest.starts_with([' ', '(', '&', '/'])))
             })
             .then_some(*kind)
     })
@@ -195,6 +199,12 @@ mod tests {
             "a sentence is not a heading"
         );
         assert_eq!(heading_kind("Formateur"), None);
+        assert_eq!(heading_kind("Extra:"), Some(SectionKind::Additional));
+        assert_eq!(heading_kind("Extra en restauration"), None, "a job");
+        assert_eq!(
+            heading_kind("Informations complémentaires"),
+            Some(SectionKind::Additional)
+        );
     }
 
     #[test]

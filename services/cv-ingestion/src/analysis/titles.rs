@@ -23,18 +23,23 @@ pub fn titles(text: &str, first_section: Option<usize>, body: &[&str]) -> Vec<St
     let mut push = |title: &str| {
         let title = title
             .trim()
-            .trim_matches(|c: char| !c.is_alphanumeric() && c != ')');
+            .trim_matches(|c: char| !c.is_alphanumeric() && !matches!(c, ')' | '+' | '#'));
         let words = title.split_whitespace().count();
         if (1..=MAX_WORDS).contains(&words) && !found.iter().any(|t| fold(t) == fold(title)) {
             found.push(title.to_owned());
         }
     };
-    for line in text[..head_end]
+    let head: Vec<&str> = text[..head_end]
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .take(HEAD_LINES)
-    {
+        .collect();
+    // A CV usually starts with its candidate's name, which is no job ("Marie Boulanger"):
+    // a first line that reads as a name is left out when a later line gives a title.
+    let name_first = head.first().is_some_and(|l| looks_like_a_name(l))
+        && head[1..].iter().any(|l| !headline(l).is_empty());
+    for line in &head[usize::from(name_first)..] {
         for title in headline(line) {
             push(title);
         }
@@ -45,6 +50,28 @@ pub fn titles(text: &str, first_section: Option<usize>, body: &[&str]) -> Vec<St
         }
     }
     found
+}
+
+/// Two to four capitalised words and nothing else: how a CV's first line gives a name.
+fn looks_like_a_name(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    (2..=4).contains(&words.len())
+        && words.iter().all(|w| {
+            w.chars().next().is_some_and(char::is_uppercase)
+                && w.chars()
+                    .all(|c| c.is_alphabetic() || matches!(c, '-' | '\'' | '’' | '.'))
+        })
+}
+
+/// Lines of the head that are about something else than a job: a driving licence, a
+/// place ("Lyon, France").
+fn about_something_else(line: &str, folded: &str) -> bool {
+    folded.starts_with("permis ")
+        || folded.starts_with("driving licen")
+        || (line.contains(',')
+            && line.split(',').all(|part| {
+                part.split_whitespace().count() == 1 && part.trim().starts_with(char::is_uppercase)
+            }))
 }
 
 /// Labels that introduce a title ("Poste : ...", "Title: ...").
@@ -77,6 +104,7 @@ fn headline(line: &str) -> Vec<&str> {
         return Vec::new();
     }
     if line.contains('@')
+        || about_something_else(line, &folded)
         || folded.contains("http")
         || folded.contains("www.")
         || digits >= 4
@@ -124,7 +152,6 @@ const INTRODUCERS: &[&str] = &[
     "before that, as ",
     "travaille comme ",
     "travaille en tant que ",
-    "travaille comme ",
     "exerce comme ",
     "exerce en tant que ",
     "experience de ",
@@ -147,7 +174,7 @@ const STOPS: &[&str] = &[
 ];
 
 /// Articles that may open a title ("as a nurse").
-const ARTICLES: &[&str] = &["a", "an", "the", "un", "une", "le", "la", "l'"];
+const ARTICLES: &[&str] = &["a", "an", "the", "un", "une", "le", "la"];
 
 /// The job titles a sentence names after an introducer ("worked as a log peeler").
 /// Folding keeps byte offsets for ASCII text only, so the title is cut from the folded
@@ -155,10 +182,13 @@ const ARTICLES: &[&str] = &["a", "an", "the", "un", "une", "le", "la", "l'"];
 fn named_in_sentences(text: &str) -> Vec<&str> {
     let words: Vec<(usize, &str)> = word_spans(text);
     let folded: Vec<String> = words.iter().map(|(_, w)| fold(w)).collect();
+    let introducers: Vec<(&str, Vec<&str>)> = INTRODUCERS
+        .iter()
+        .map(|i| (*i, i.split_whitespace().collect()))
+        .collect();
     let mut titles = Vec::new();
     for (i, _) in words.iter().enumerate() {
-        for introducer in INTRODUCERS {
-            let parts: Vec<&str> = introducer.split_whitespace().collect();
+        for (introducer, parts) in &introducers {
             let end = i + parts.len();
             if end > words.len() {
                 continue;
@@ -166,7 +196,7 @@ fn named_in_sentences(text: &str) -> Vec<&str> {
             let matches = parts.iter().zip(&folded[i..end]).all(|(p, w)| {
                 // "d'" and "l'" stick to the next word.
                 w.trim_end_matches([',', ';']) == p.trim_end_matches(',')
-                    || (p.ends_with('\'') && w.starts_with(p))
+                    || (p.ends_with('\'') && w.starts_with(*p))
             });
             if !matches {
                 continue;
@@ -232,11 +262,20 @@ mod tests {
 
     #[test]
     fn the_headline_gives_its_titles_and_not_the_contact_lines() {
-        let text = "Marie Curie\nDéveloppeuse Python | Data engineer\nmarie@example.org · 06 12 34 56 78\n12 rue des Lilas 69003 Lyon\nCompétences : Python, SQL\nEXPÉRIENCE\n2019 - 2024 Chef de projet, ACME\n";
+        let text = "Marie Boulanger\nDéveloppeuse C++ | Data engineer\nmarie@example.org · 06 12 34 56 78\n12 rue des Lilas 69003 Lyon\nLyon, France\nPermis B\nCompétences : Python, SQL\nEXPÉRIENCE\n2019 - 2024 Chef de projet, ACME\n";
         let first_section = text.find("EXPÉRIENCE");
         assert_eq!(
             titles(text, first_section, &[]),
-            ["Marie Curie", "Développeuse Python", "Data engineer"]
+            ["Développeuse C++", "Data engineer"]
+        );
+    }
+
+    #[test]
+    fn a_first_line_that_reads_as_a_name_is_a_title_only_when_nothing_else_is() {
+        assert_eq!(titles("Data Engineer\n", None, &[]), ["Data Engineer"]);
+        assert_eq!(
+            titles("Jean Meunier\nBoulanger\n", None, &[]),
+            ["Boulanger"]
         );
     }
 
