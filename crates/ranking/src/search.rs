@@ -110,35 +110,33 @@ impl Default for Weights {
     }
 }
 
-impl From<shared::SignalWeights> for Weights {
-    fn from(w: shared::SignalWeights) -> Self {
-        Self {
-            semantic: w.semantic as f32,
-            lexical: w.lexical as f32,
-            title: w.title as f32,
-            job: w.job as f32,
-            skills: w.skills as f32,
-            keywords: w.keywords as f32,
-            family: w.family as f32,
-            similar: w.similar as f32,
+/// `From` between two structs with a field per signal, each field converted by `$cast`.
+macro_rules! per_signal {
+    ($from:ty => $to:ty, $cast:expr) => {
+        impl From<$from> for $to {
+            fn from(v: $from) -> Self {
+                let cast = $cast;
+                Self {
+                    semantic: cast(v.semantic),
+                    lexical: cast(v.lexical),
+                    title: cast(v.title),
+                    job: cast(v.job),
+                    skills: cast(v.skills),
+                    keywords: cast(v.keywords),
+                    family: cast(v.family),
+                    similar: cast(v.similar),
+                }
+            }
         }
-    }
+    };
 }
 
-impl From<Weights> for shared::SignalWeights {
-    fn from(w: Weights) -> Self {
-        Self {
-            semantic: f64::from(w.semantic),
-            lexical: f64::from(w.lexical),
-            title: f64::from(w.title),
-            job: f64::from(w.job),
-            skills: f64::from(w.skills),
-            keywords: f64::from(w.keywords),
-            family: f64::from(w.family),
-            similar: f64::from(w.similar),
-        }
-    }
-}
+per_signal!(shared::SignalWeights => Weights, |x: f64| x as f32);
+per_signal!(Weights => shared::SignalWeights, f64::from);
+per_signal!(Signals => shared::MatchSignals, f64::from);
+per_signal!(shared::MatchSignals => Signals, |x: f64| x as f32);
+// Weights and signals have a field per signal: one `as_array` for both.
+per_signal!(Signals => Weights, |x: f32| x);
 
 /// One offer's signals.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -154,17 +152,9 @@ pub struct Signals {
 }
 
 impl Signals {
+    /// The signals in [`Weights::NAMES`]' order.
     pub fn as_array(&self) -> [f32; SIGNALS] {
-        [
-            self.semantic,
-            self.lexical,
-            self.title,
-            self.job,
-            self.skills,
-            self.keywords,
-            self.family,
-            self.similar,
-        ]
+        Weights::from(*self).as_array()
     }
 
     /// The weighted mean of the signals, in [0, 1].
@@ -180,36 +170,6 @@ impl Signals {
             .map(|(s, w)| s * w)
             .sum::<f32>()
             / total
-    }
-}
-
-impl From<Signals> for shared::MatchSignals {
-    fn from(s: Signals) -> Self {
-        Self {
-            semantic: f64::from(s.semantic),
-            lexical: f64::from(s.lexical),
-            title: f64::from(s.title),
-            job: f64::from(s.job),
-            skills: f64::from(s.skills),
-            keywords: f64::from(s.keywords),
-            family: f64::from(s.family),
-            similar: f64::from(s.similar),
-        }
-    }
-}
-
-impl From<shared::MatchSignals> for Signals {
-    fn from(s: shared::MatchSignals) -> Self {
-        Self {
-            semantic: s.semantic as f32,
-            lexical: s.lexical as f32,
-            title: s.title as f32,
-            job: s.job as f32,
-            skills: s.skills as f32,
-            keywords: s.keywords as f32,
-            family: s.family as f32,
-            similar: s.similar as f32,
-        }
     }
 }
 

@@ -107,7 +107,7 @@ async fn run() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     sqlx::raw_sql(
-        "UPDATE offers.offers SET title = title WHERE id = (SELECT min(id) FROM offers.offers)",
+        "UPDATE offers.offers SET updated_at = now() WHERE id = (SELECT min(id) FROM offers.offers)",
     )
     .execute(&mut admin)
     .await?;

@@ -2,10 +2,12 @@
 //! gold vectors, on the real database with offers ingested and embedded by
 //! offre-ingestion's pipeline with the local model.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use matching::{AppState, Config};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shared::embedding::{self, Embedder, EmbeddingConfig};
 use shared::env::Env;
@@ -145,12 +147,7 @@ impl Fixture {
     }
 
     async fn post(&self, body: Value) -> reqwest::Response {
-        self.server
-            .authed(Method::POST, "/match")
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
+        common::post_match(&self.server, body).await
     }
 
     async fn hits(&self, body: Value) -> Vec<Value> {

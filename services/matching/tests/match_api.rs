@@ -1,10 +1,12 @@
 //! POST /match on the real database with real embeddings (offers ingested and embedded
 //! by offre-ingestion's pipeline with the local model).
 
+mod common;
+
 use std::collections::HashMap;
 
 use matching::{AppState, Config};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shared::embedding::{self, EmbeddingConfig};
 use shared::env::Env;
@@ -123,12 +125,7 @@ impl Fixture {
     }
 
     async fn post(&self, body: Value) -> reqwest::Response {
-        self.server
-            .authed(Method::POST, "/match")
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
+        common::post_match(&self.server, body).await
     }
 
     async fn hits(&self, body: Value) -> Vec<(String, f64)> {
