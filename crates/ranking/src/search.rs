@@ -445,15 +445,19 @@ impl Scoring<'_> {
         // The three best fits of each ROME job, a fit being an offer's title or skills
         // signal, whichever says more.
         let mut best = vec![[0f32; 3]; index.romes];
-        for (d, doc) in index.docs.iter().enumerate() {
+        for (d, rome) in index.rome_of.iter().enumerate() {
             let fit = self.title[d].max(self.skill_share[d]);
-            let Some(rome) = doc.rome else {
+            let Some(rome) = rome else {
                 continue;
             };
-            let top = &mut best[rome as usize];
-            if fit > top[2] {
+            // Kept in order by hand: a sort call per improvement cost more than the loop.
+            let top = &mut best[*rome as usize];
+            if fit > top[0] {
+                *top = [fit, top[0], top[1]];
+            } else if fit > top[1] {
+                *top = [top[0], fit, top[1]];
+            } else if fit > top[2] {
                 top[2] = fit;
-                top.sort_unstable_by(|a, b| b.total_cmp(a));
             }
         }
         let fit: Vec<f32> = best
@@ -463,9 +467,9 @@ impl Scoring<'_> {
                 top.iter().sum::<f32>() / n as f32
             })
             .collect();
-        for (d, doc) in index.docs.iter().enumerate() {
-            if let Some(rome) = doc.rome {
-                self.job[d] = fit[rome as usize];
+        for (d, rome) in index.rome_of.iter().enumerate() {
+            if let Some(rome) = rome {
+                self.job[d] = fit[*rome as usize];
             }
         }
     }
@@ -585,12 +589,15 @@ impl Scoring<'_> {
         // The best offer (and its twins) is no evidence of its own likeness: it counts as
         // much as the offer most like it, so that feedback lifts its neighbours without
         // locking a first guess at the top.
-        let group = index.docs[seed as usize].duplicate_key;
-        let most_like = (0..index.docs.len())
-            .filter(|d| index.docs[*d].duplicate_key != group)
-            .map(|d| self.family[d])
+        let group: Vec<u32> = index.group_of(seed).collect();
+        let most_like = self
+            .family
+            .iter()
+            .enumerate()
+            .filter(|(d, _)| !group.contains(&(*d as u32)))
+            .map(|(_, f)| *f)
             .fold(0.0f32, f32::max);
-        for d in index.group_of(seed) {
+        for d in group {
             self.family[d as usize] = most_like;
         }
         normalize_by_max(&mut self.family);
@@ -661,15 +668,34 @@ impl Scoring<'_> {
             let mut scored: Vec<(f32, u32)> = (0..self.index.docs.len())
                 .filter_map(|d| {
                     let s = score(d);
-                    (s > 0.0 && filter(&self.index.docs[d].meta)).then_some((s, d as u32))
+                    (s > 0.0).then_some((s, d as u32))
                 })
                 .collect();
-            if scored.len() > n {
-                scored.select_nth_unstable_by(n, by_score);
-                scored.truncate(n);
+            // The filter (string comparisons) is read for the best few only, four times
+            // as many as wanted, then more while too few of those pass: reading it for
+            // every offer was most of a filtered search's time.
+            let mut shortlist = n.saturating_mul(4);
+            let mut passing = loop {
+                if scored.len() > shortlist {
+                    scored.select_nth_unstable_by(shortlist, by_score);
+                }
+                let head = &scored[..shortlist.min(scored.len())];
+                let passing: Vec<(f32, u32)> = head
+                    .iter()
+                    .filter(|(_, d)| filter(&self.index.docs[*d as usize].meta))
+                    .copied()
+                    .collect();
+                if passing.len() >= n || head.len() == scored.len() {
+                    break passing;
+                }
+                shortlist = shortlist.saturating_mul(4);
+            };
+            if passing.len() > n {
+                passing.select_nth_unstable_by(n, by_score);
+                passing.truncate(n);
             }
-            scored.sort_unstable_by(by_score);
-            scored
+            passing.sort_unstable_by(by_score);
+            passing
         };
         let mut docs = best(
             &|d| self.partial(d, weights) + self.family[d] * weights.family,
@@ -954,6 +980,53 @@ mod tests {
             b.job > 0.9 && c.job == 0.0,
             "the painter's ROME job: {b:?} {c:?}"
         );
+    }
+
+    #[test]
+    fn filtered_candidates_are_the_best_that_pass_even_far_down_the_list() {
+        // The 24 offers that fit best are CDIs; the CDDs come after them all.
+        let mut offers = Vec::new();
+        for i in 0..24 {
+            offers.push(offer(
+                &format!("CDI{i:02}"),
+                "Développeur Python",
+                "M1805",
+                &[],
+                &format!("Python, Django et PostgreSQL pour l'équipe {i}."),
+            ));
+        }
+        for i in 0..6 {
+            let mut cdd = offer(
+                &format!("CDD{i}"),
+                "Technicien support",
+                "I1401",
+                &[],
+                &format!("Support des utilisateurs, un peu de Python ({i} scripts)."),
+            );
+            cdd.meta.contract_type = Some("CDD".into());
+            offers.push(cdd);
+        }
+        let index = index(&offers);
+        let titles = ["Développeuse Python".to_owned()];
+        let scoring = index.score(&profile("Python, Django, PostgreSQL", &titles, &[]));
+        let weights = Weights {
+            family: 0.0,
+            ..Weights::default()
+        };
+        let every = scoring.candidates(&weights, 100, |_| true);
+        let is_cdd = |m: &OfferMeta| m.contract_type.as_deref() == Some("CDD");
+        let expected: Vec<&String> = every
+            .iter()
+            .filter(|id| id.starts_with("CDD"))
+            .take(3)
+            .collect();
+        assert_eq!(expected.len(), 3);
+        assert!(
+            every[..24].iter().all(|id| id.starts_with("CDI")),
+            "{every:?}"
+        );
+        let filtered = scoring.candidates(&weights, 3, is_cdd);
+        assert_eq!(filtered.iter().collect::<Vec<_>>(), expected);
     }
 
     #[test]

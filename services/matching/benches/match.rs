@@ -7,9 +7,10 @@
 //! the embedding alone and for hybrid ranking (a profile with the CV's text and title),
 //! and the vector query as raw SQL, with the ratios.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use matching::search::{MATCH_SQL, TIE_SLACK};
+use matching::search::{LEXICAL_CANDIDATES, MATCH_SQL, TIE_SLACK};
 use pgvector::Vector;
 use reqwest::Method;
 use serde_json::json;
@@ -117,6 +118,42 @@ async fn run() -> anyhow::Result<()> {
         "offers index: refreshed after one changed offer in {:.0} ms (what an ingestion run waits to be searchable by every signal)",
         started.elapsed().as_secs_f64() * 1000.0
     );
+
+    // Hybrid ranking's own work, in memory (no SQL, no HTTP): the profile's signals over
+    // every offer, the candidates, then the fusion of the candidates' vectors.
+    let weights = ranking::Weights::default();
+    println!("\nhybrid ranking in memory, no SQL ({REQUESTS} profiles each; ms)");
+    for (name, contract) in [("unfiltered", None), ("contract CDD", Some("CDD"))] {
+        let filter = |m: &ranking::OfferMeta| {
+            contract.is_none_or(|c: &str| m.contract_type.as_deref() == Some(c))
+        };
+        let mut times = Vec::new();
+        for i in 0..REQUESTS {
+            let q = &queries[i % queries.len()];
+            let started = Instant::now();
+            let titles = [q.title.clone()];
+            let scoring = index.score(&ranking::Profile {
+                text: &q.text,
+                titles: &titles,
+                skills: &[],
+                language: None,
+            });
+            let candidates = scoring.candidates(&weights, LEXICAL_CANDIDATES, filter);
+            let vectors: HashMap<String, ranking::Vectors> = candidates
+                .into_iter()
+                .map(|id| {
+                    let v = ranking::Vectors {
+                        cosine: 0.5,
+                        similar: 0.5,
+                    };
+                    (id, v)
+                })
+                .collect();
+            std::hint::black_box(scoring.fuse(&vectors, None, &weights, K, filter));
+            times.push(started.elapsed());
+        }
+        Stats::of(times, None).print(&format!("ranking in memory, {name}"));
+    }
 
     // Latency: the service over HTTP and the same query as raw SQL, same ef_search.
     let ef: u32 = env.or("MATCH_EF_SEARCH", matching::DEFAULT_EF_SEARCH)?;
