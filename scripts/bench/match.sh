@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench-match: builds the corpus once (BENCH_MATCH_OFFERS demo offers, 20,000 by
 # default, embedded with the real model into the database jobmatch_bench_match, kept
-# between runs: embedding 20,000 offers takes ~25 min on 2 cores, the next runs none),
+# between runs: embedding 20,000 offers takes ~5 min on 2 cores, the next runs none),
 # then runs the benchmark (services/matching/benches/match.rs).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -20,7 +20,7 @@ psql_admin() { psql -h "${PG%:*}" -p "${PG#*:}" -U postgres -w -X -q -tA -v ON_E
   psql_admin -d postgres -c "CREATE DATABASE $DB"
 have=$(psql_admin -d "$DB" -c "SELECT count(*) FROM offers.embeddings" 2>/dev/null || echo 0)
 if ((have < N)); then
-  echo "bench-match: embedding a corpus of $N demo offers into $DB (once; ~25 min for 20,000)"
+  echo "bench-match: embedding a corpus of $N demo offers into $DB (once; ~5 min for 20,000)"
   mkdir -p "$CACHE/bench"
   corpus=$CACHE/bench/match-corpus-$N.jsonl
   "$CARGO_TARGET_DIR/release/offre-ingestion" demo-data --count "$N" --seed 1 --date 2026-11-27 >"$corpus"
