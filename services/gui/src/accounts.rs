@@ -142,17 +142,40 @@ async fn sign_up(
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?
         .map_err(PageError::Internal)?;
-    // A known address changes nothing, and the answer is the same.
-    sqlx::query(
+    // A known address changes nothing and opens no session, and the answer is the same
+    // redirection: its owner meets the log-in page there, a new candidate their CV form.
+    let created: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO gui.users (id, email, password_hash) VALUES ($1, $2, $3)
-         ON CONFLICT ((lower(email))) DO NOTHING",
+         ON CONFLICT ((lower(email))) DO NOTHING RETURNING id",
     )
     .bind(Uuid::now_v7())
     .bind(&email)
     .bind(hashed)
-    .execute(&state.db)
+    .fetch_optional(&state.db)
     .await?;
-    Ok(Redirect::to("/connexion?inscription=1").into_response())
+    let welcome = Redirect::to(WELCOME);
+    match created {
+        Some(id) => Ok((signed_in_cookie(&state, id).await?, welcome).into_response()),
+        None => Ok(welcome.into_response()),
+    }
+}
+
+/// Where a sign-up leads: the CV form, which the profile and the matches come from.
+pub const WELCOME: &str = "/profil?bienvenue=1#section-cv";
+
+/// A new session for `user`, as the cookie that carries it.
+async fn signed_in_cookie(
+    state: &AppState,
+    user: Uuid,
+) -> Result<[(axum::http::HeaderName, axum::http::HeaderValue); 1], PageError> {
+    let expires = chrono::Utc::now() + state.session_ttl;
+    let token = session::open(&state.db, user, expires).await?;
+    Ok([session::set_cookie(
+        SESSION_COOKIE,
+        &token,
+        Some(state.session_ttl.num_seconds()),
+        state.cookie_secure,
+    )])
 }
 
 #[derive(Template)]
@@ -160,27 +183,13 @@ async fn sign_up(
 struct LogInPage {
     csrf: String,
     email: String,
-    notice: Option<&'static str>,
     error: Option<&'static str>,
 }
 
-#[derive(Deserialize)]
-struct LogInQuery {
-    inscription: Option<String>,
-}
-
-async fn log_in_page(
-    session: Session,
-    headers: axum::http::HeaderMap,
-    axum::extract::Query(query): axum::extract::Query<LogInQuery>,
-) -> Response {
-    let notice = query
-        .inscription
-        .map(|_| "Si cette adresse n’avait pas encore de compte, il est créé : connectez-vous.");
+async fn log_in_page(session: Session, headers: axum::http::HeaderMap) -> Response {
     let page = LogInPage {
         csrf: session.csrf.clone(),
         email: String::new(),
-        notice,
         error: None,
     };
     let mut response = render(&page);
@@ -238,20 +247,11 @@ async fn log_in(
         let page = LogInPage {
             csrf: session.csrf.clone(),
             email,
-            notice: None,
             error: Some("Adresse e-mail ou mot de passe incorrect."),
         };
         return Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)).into_response());
     }
-    let expires = chrono::Utc::now() + state.session_ttl;
-    let token = session::open(&state.db, id, expires).await?;
-    let cookie = session::set_cookie(
-        SESSION_COOKIE,
-        &token,
-        Some(state.session_ttl.num_seconds()),
-        state.cookie_secure,
-    );
-    Ok(([cookie], Redirect::to("/")).into_response())
+    Ok((signed_in_cookie(&state, id).await?, Redirect::to("/")).into_response())
 }
 
 async fn log_out(

@@ -168,6 +168,7 @@ struct Refusal<'a> {
 
 #[derive(Deserialize)]
 struct PageQuery {
+    bienvenue: Option<String>,
     cv: Option<String>,
     enregistre: Option<String>,
 }
@@ -177,7 +178,12 @@ async fn page(
     SignedIn { session, user }: SignedIn,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, PageError> {
-    let notice = if query.cv.is_some() {
+    let notice = if query.bienvenue.is_some() {
+        Some((
+            Section::Cv,
+            "Votre compte est créé. Déposez votre CV : nous en tirons votre profil et les offres qui vous correspondent.",
+        ))
+    } else if query.cv.is_some() {
         Some((
             Section::Cv,
             "Votre CV a été lu : vérifiez ce que nous avons compris ci-dessous.",

@@ -12,11 +12,23 @@ async fn sign_up_then_log_in_and_out() {
     let mut browser = Browser::new(&app);
     let response = browser.sign_up("Camille.Rouviere@exemple.fr").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/connexion?inscription=1");
-    assert!(browser
-        .page("/connexion?inscription=1")
-        .await
-        .contains("connectez-vous"));
+    assert_eq!(
+        location(&response),
+        "/profil?bienvenue=1#section-cv",
+        "a new candidate is taken to the CV form"
+    );
+    assert!(
+        browser.cookies.contains_key("jm_session"),
+        "and is signed in"
+    );
+    let welcome = browser.page("/profil?bienvenue=1").await;
+    assert!(
+        welcome.contains("Votre compte est créé. Déposez votre CV")
+            && welcome.contains("action=\"/profil/cv\""),
+        "{welcome}"
+    );
+    let response = browser.submit("/", "/deconnexion", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let hash: String = sqlx::query_scalar("SELECT password_hash FROM gui.users")
         .fetch_one(&app.pool)
         .await
@@ -87,14 +99,27 @@ async fn sign_up_then_log_in_and_out() {
 async fn messages_never_tell_whether_an_account_exists() {
     let app = app().await;
     let mut browser = Browser::new(&app);
-    browser.sign_up("lea@exemple.fr").await;
-    let again = browser.sign_up("LEA@exemple.fr").await;
+    let first = browser.sign_up("lea@exemple.fr").await;
+    let mut someone_else = Browser::new(&app);
+    let again = someone_else.sign_up("LEA@exemple.fr").await;
     assert_eq!(
         (again.status(), location(&again)),
-        (StatusCode::SEE_OTHER, "/connexion?inscription=1"),
+        (first.status(), location(&first)),
         "same answer as a new address"
     );
+    assert!(
+        !someone_else.cookies.contains_key("jm_session"),
+        "but no session for the account's owner's address"
+    );
+    let onward = someone_else.get("/profil?bienvenue=1").await;
+    assert_eq!(
+        (onward.status(), location(&onward)),
+        (StatusCode::SEE_OTHER, "/connexion")
+    );
     assert_eq!(count(&app, "SELECT count(*) FROM gui.users").await, 1);
+    assert_eq!(count(&app, "SELECT count(*) FROM gui.sessions").await, 1);
+    let response = browser.submit("/", "/deconnexion", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
     let wrong_password = browser
         .log_in("lea@exemple.fr", "not the password at all")

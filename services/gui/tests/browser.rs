@@ -115,9 +115,14 @@ async fn a_candidate_signs_up_uploads_a_cv_and_applies() {
     fill(&browser, "#confirm", "correct horse battery").await;
     screenshot(&browser, "inscription").await;
     click(&browser, "form[action='/inscription'] button").await;
-    assert!(text_with(&browser, "connectez-vous")
+    // Signed in, at the CV form.
+    assert!(text_with(&browser, "Votre compte est créé")
         .await
-        .contains("connectez-vous"));
+        .contains("Déposez votre CV"));
+    browser.find("#fichier-cv").await;
+    screenshot(&browser, "bienvenue").await;
+    click(&browser, "form[action='/deconnexion'] button").await;
+    browser.goto(&page("/connexion")).await;
 
     // A wrong password first: a clear message, no session.
     fill(&browser, "#email", "camille@exemple.fr").await;
@@ -271,7 +276,8 @@ async fn by_keyboard_on_a_phone_with_sections_updated_in_place() {
     fill(&browser, "#password", "correct horse battery").await;
     fill(&browser, "#confirm", "correct horse battery").await;
     click(&browser, "form[action='/inscription'] button").await;
-    text_with(&browser, "connectez-vous").await;
+    text_with(&browser, "Votre compte est créé").await;
+    click(&browser, "form[action='/deconnexion'] button").await;
 
     // Log in with the keyboard alone: the skip link comes first and leads to the
     // content, whose first stop is the form, in reading order.
