@@ -7,6 +7,17 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+/// Great-circle distance in kilometres between two (latitude, longitude) points in
+/// degrees: the distance matching's radius filter reads (as its SQL does), and the one
+/// the matches page shows.
+pub fn distance_km((lat1, lon1): (f64, f64), (lat2, lon2): (f64, f64)) -> f64 {
+    let a = ((lat2 - lat1).to_radians() / 2.0).sin().powi(2)
+        + lat1.to_radians().cos()
+            * lat2.to_radians().cos()
+            * ((lon2 - lon1).to_radians() / 2.0).sin().powi(2);
+    2.0 * 6371.0088 * a.sqrt().asin()
+}
+
 /// A commune with coordinates.
 #[derive(Debug, Clone)]
 pub struct Commune {
@@ -123,4 +134,20 @@ pub fn find<'a>(communes: &'a [Commune], query: &str) -> Option<&'a Commune> {
         }
     };
     communes.iter().filter(matches).max_by_key(|c| c.population)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distance_km;
+
+    #[test]
+    fn distances_between_known_cities() {
+        let paris = (48.8566, 2.3522);
+        let lyon = (45.7640, 4.8357);
+        // 391-392 km as the crow flies, by every published great-circle calculator.
+        let d = distance_km(paris, lyon);
+        assert!((d - 391.5).abs() < 1.5, "{d}");
+        assert_eq!(distance_km(lyon, paris), d, "symmetric");
+        assert_eq!(distance_km(paris, paris), 0.0);
+    }
 }

@@ -135,6 +135,8 @@ pub struct MatchRow {
     pub why: Vec<String>,
     /// How many other postings of the same job were folded into this one.
     pub reposted: usize,
+    /// Kilometres from the place the candidate gave, when both have coordinates.
+    pub distance_km: Option<u32>,
 }
 
 #[derive(Template)]
@@ -471,6 +473,8 @@ struct CachedMatch {
     location: Option<String>,
     contract_type: Option<String>,
     salary: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
     score: f64,
     signals: Option<sqlx::types::Json<MatchSignals>>,
     reasons: Option<sqlx::types::Json<MatchReasons>>,
@@ -480,7 +484,8 @@ struct CachedMatch {
 /// The cached matches, best first, with what explains them.
 pub async fn rows(db: &PgPool, user: Uuid) -> Result<Vec<MatchRow>, sqlx::Error> {
     let cached: Vec<CachedMatch> = sqlx::query_as(
-        "SELECT o.external_id, o.title, o.company_name, o.location, o.contract_type, o.salary, m.score,
+        "SELECT o.external_id, o.title, o.company_name, o.location, o.contract_type, o.salary,
+             o.latitude, o.longitude, m.score,
              m.signals, m.reasons, m.duplicates
          FROM gui.match_results m JOIN gui.job_offers o ON o.external_id = m.offer_external_id
          WHERE m.user_id = $1 ORDER BY m.score DESC, o.external_id LIMIT $2",
@@ -488,6 +493,13 @@ pub async fn rows(db: &PgPool, user: Uuid) -> Result<Vec<MatchRow>, sqlx::Error>
     .bind(user)
     .bind(i64::from(MATCHES))
     .fetch_all(db)
+    .await?;
+    let home: Option<(f64, f64)> = sqlx::query_as(
+        "SELECT latitude, longitude FROM gui.profiles
+         WHERE user_id = $1 AND latitude IS NOT NULL AND longitude IS NOT NULL",
+    )
+    .bind(user)
+    .fetch_optional(db)
     .await?;
     let skills: Vec<String> =
         sqlx::query_scalar("SELECT label FROM gui.profile_skills WHERE user_id = $1")
@@ -521,6 +533,9 @@ pub async fn rows(db: &PgPool, user: Uuid) -> Result<Vec<MatchRow>, sqlx::Error>
                     m.reasons.map(|r| r.0).as_ref(),
                 ),
                 reposted: m.duplicates.len(),
+                distance_km: home.zip(m.latitude.zip(m.longitude)).map(|(home, offer)| {
+                    places::distance_km(home, offer).round() as u32
+                }),
                 percent: percent(m.score),
                 id: m.external_id,
                 title: m.title,

@@ -373,19 +373,10 @@ fn passes(filters: &MatchFilters, offer: &OfferMeta) -> bool {
             .near
             .is_none_or(|near| match (offer.latitude, offer.longitude) {
                 (Some(lat), Some(lon)) => {
-                    haversine_km(near.lat, near.lon, lat, lon) <= near.radius_km
+                    places::distance_km((near.lat, near.lon), (lat, lon)) <= near.radius_km
                 }
                 _ => false,
             })
-}
-
-/// Great-circle distance, as [`matchable`] computes it.
-fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let a = ((lat2 - lat1).to_radians() / 2.0).sin().powi(2)
-        + lat1.to_radians().cos()
-            * lat2.to_radians().cos()
-            * ((lon2 - lon1).to_radians() / 2.0).sin().powi(2);
-    2.0 * 6371.0088 * a.sqrt().asin()
 }
 
 fn check_filters(filters: &MatchFilters) -> Result<(), String> {
