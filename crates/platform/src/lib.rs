@@ -10,6 +10,7 @@ pub mod health;
 pub mod http_client;
 pub mod metrics;
 pub mod problem;
+pub mod progress;
 pub mod request_id;
 pub mod server;
 pub mod telemetry;

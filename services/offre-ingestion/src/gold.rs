@@ -2,10 +2,8 @@
 //! silver row says (`embedding_text_hash`). What needs embedding is a query, so the step
 //! resumes wherever an earlier run stopped.
 
-use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
-
 use pgvector::Vector;
+use platform::progress::{Progress, Unit};
 use shared::embedding::Embedder;
 use sqlx::PgPool;
 
@@ -32,7 +30,7 @@ pub async fn embed_pending(db: &PgPool, embedder: &dyn Embedder) -> anyhow::Resu
         .bind(model)
         .fetch_one(db)
         .await?;
-    let mut progress = Progress::new(total);
+    let mut progress = Progress::new("embedding offers", Unit::Items("offers"), total as u64);
     let mut done = 0i32;
     loop {
         let rows: Vec<(String, serde_json::Value, Vec<u8>)> = sqlx::query_as(&format!(
@@ -75,9 +73,9 @@ pub async fn embed_pending(db: &PgPool, embedder: &dyn Embedder) -> anyhow::Resu
         }
         tx.commit().await?;
         done += rows.len() as i32;
-        progress.update(done as i64);
+        progress.update(done as u64);
     }
-    progress.finish(done as i64);
+    progress.finish(done as u64);
     if done >= ANALYZE_AFTER {
         // Fresh statistics, so that matching's planner knows the table's size and picks
         // the HNSW index over an exact scan (which a bulk load's stale statistics make
@@ -95,61 +93,3 @@ const PENDING: &str = "FROM offers.offers o
     JOIN offers.bronze_payloads b ON b.id = o.bronze_id
     LEFT JOIN offers.embeddings e ON e.offer_id = o.id AND e.model = $1
     WHERE o.archived_at IS NULL AND (e.offer_id IS NULL OR e.text_hash <> o.embedding_text_hash)";
-
-/// A progress bar on a terminal, a log line every few seconds otherwise.
-struct Progress {
-    total: i64,
-    started: Instant,
-    last_log: Instant,
-    terminal: bool,
-}
-
-impl Progress {
-    fn new(total: i64) -> Self {
-        if total > 0 {
-            tracing::info!(total, "embedding offers");
-        }
-        Self {
-            total,
-            started: Instant::now(),
-            last_log: Instant::now(),
-            terminal: std::io::stderr().is_terminal(),
-        }
-    }
-
-    fn update(&mut self, done: i64) {
-        let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
-        if self.terminal {
-            let width = 30usize;
-            let filled = (done * width as i64 / self.total.max(1)) as usize;
-            eprint!(
-                "\rembedding [{}{}] {done}/{} ({rate:.1}/s)  ",
-                "#".repeat(filled.min(width)),
-                " ".repeat(width - filled.min(width)),
-                self.total
-            );
-            let _ = std::io::stderr().flush();
-        } else if self.last_log.elapsed() >= Duration::from_secs(10) {
-            self.last_log = Instant::now();
-            tracing::info!(
-                done,
-                total = self.total,
-                rate = format!("{rate:.1}/s"),
-                "embedding offers"
-            );
-        }
-    }
-
-    fn finish(&self, done: i64) {
-        if self.terminal && self.total > 0 {
-            eprintln!();
-        }
-        if done > 0 {
-            tracing::info!(
-                done,
-                seconds = self.started.elapsed().as_secs(),
-                "offers embedded"
-            );
-        }
-    }
-}

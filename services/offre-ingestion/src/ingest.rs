@@ -4,12 +4,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use platform::config::DatabaseConfig;
+use platform::progress::{Progress, Unit};
 use platform::{ConfigError, Env};
 use shared::embedding::{self, Embedder, EmbeddingConfig};
 
 use crate::france_travail::{ApiConfig, Client};
 use crate::pipeline::{Item, Run, RunReport, RunSpec, SourceKind};
-use crate::source::OfferFile;
+use crate::source::{OfferFile, Position};
 
 /// Payloads read from a source before they are stored.
 const READ_CHUNK: usize = 500;
@@ -83,7 +84,12 @@ pub async fn ingest_api(
     let pulled: anyhow::Result<()> = async {
         let plan = client.plan(chrono::Utc::now()).await?;
         tracing::info!(queries = plan.len(), "France Travail pull planned");
-        for planned in &plan {
+        let mut progress = Progress::new(
+            "pulling France Travail offers",
+            Unit::Items("queries"),
+            plan.len() as u64,
+        );
+        for (done, planned) in plan.iter().enumerate() {
             let rest = client.rest(planned).await?;
             let items = planned
                 .first
@@ -94,7 +100,9 @@ pub async fn ingest_api(
                 .map(Item::Payload)
                 .collect();
             run.ingest(items).await?;
+            progress.update(done as u64 + 1);
         }
+        progress.finish(plan.len() as u64);
         Ok(())
     }
     .await;
@@ -134,6 +142,11 @@ pub async fn ingest_file(
 async fn read_into(run: &mut Run, path: PathBuf) -> anyhow::Result<()> {
     // File reading and JSON parsing are blocking: off the async runtime.
     let mut file = tokio::task::spawn_blocking(move || OfferFile::open(&path)).await??;
+    let (unit, total) = match file.position() {
+        Position::Bytes { size, .. } => (Unit::Bytes, size),
+        Position::Offers { total, .. } => (Unit::Items("offers"), total),
+    };
+    let mut progress = Progress::new("storing the file's offers", unit, total);
     loop {
         let (back, chunk) = tokio::task::spawn_blocking(move || {
             let chunk = file.next_chunk(READ_CHUNK);
@@ -142,9 +155,15 @@ async fn read_into(run: &mut Run, path: PathBuf) -> anyhow::Result<()> {
         .await?;
         file = back;
         let chunk = chunk?;
+        let done = match file.position() {
+            Position::Bytes { read, .. } => read,
+            Position::Offers { handed, .. } => handed,
+        };
         if chunk.is_empty() {
+            progress.finish(done);
             return Ok(());
         }
         run.ingest(chunk).await?;
+        progress.update(done);
     }
 }

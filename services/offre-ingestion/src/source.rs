@@ -9,6 +9,8 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 use serde_json::Value;
@@ -44,6 +46,34 @@ pub struct OfferFile {
     /// JSON lines still to read (None for a whole document, or at the end).
     lines: Option<Box<dyn BufRead + Send>>,
     line_no: usize,
+    /// Bytes of the file (compressed, if it is) read so far, and its size.
+    read: Arc<AtomicU64>,
+    size: u64,
+    /// Offers of a whole document, parsed at once.
+    parsed: u64,
+}
+
+/// How far through a file the reading is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// JSON lines: bytes of the file read, of its size.
+    Bytes { read: u64, size: u64 },
+    /// A whole document: offers handed out, of those it holds.
+    Offers { handed: u64, total: u64 },
+}
+
+/// Counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 impl OfferFile {
@@ -53,7 +83,13 @@ impl OfferFile {
             path: path.clone(),
             source,
         };
-        let mut file = BufReader::new(File::open(&path).map_err(io)?);
+        let file = File::open(&path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        let read = Arc::new(AtomicU64::new(0));
+        let mut file = BufReader::new(Counted {
+            inner: file,
+            read: read.clone(),
+        });
         let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
         let mut reader: Box<dyn BufRead + Send> = if gzip {
             Box::new(BufReader::new(MultiGzDecoder::new(file)))
@@ -85,6 +121,9 @@ impl OfferFile {
                     lines: Some(reader),
                     line_no: 1,
                     path,
+                    read,
+                    size,
+                    parsed: 0,
                 });
             }
         }
@@ -100,12 +139,30 @@ impl OfferFile {
             )));
         }
         let value = parsed.map_err(|e| format(format!("invalid JSON: {e}")))?;
+        let ready = document_items(value).map_err(format)?.into_iter();
         Ok(Self {
-            ready: document_items(value).map_err(format)?.into_iter(),
+            parsed: ready.len() as u64,
+            ready,
             lines: None,
             line_no: 0,
             path,
+            read,
+            size,
         })
+    }
+
+    pub fn position(&self) -> Position {
+        if self.parsed > 0 {
+            Position::Offers {
+                handed: self.parsed - self.ready.len() as u64,
+                total: self.parsed,
+            }
+        } else {
+            Position::Bytes {
+                read: self.read.load(Ordering::Relaxed),
+                size: self.size,
+            }
+        }
     }
 
     /// Up to `max` items; empty at the end of the file.
