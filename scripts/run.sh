@@ -14,9 +14,15 @@ PG=${JOBMATCH_PG:-127.0.0.1:5432}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$CACHE/target}
 
 cd "$REPO"
-echo "run: building (release)..."
-cargo build --release --locked --bins --quiet
+if [[ -x $CARGO_TARGET_DIR/release/gui ]]; then
+  echo "run: building (release; seconds when little changed)..."
+else
+  echo "run: building (release): the first build compiles ~370 crates, about 8 minutes on 2 cores..."
+fi
+# cargo's own progress: a bar on a terminal, a line per crate otherwise.
+cargo build --release --locked --bins
 BIN=$CARGO_TARGET_DIR/release
+bash "$REPO/scripts/commands.sh" "$BIN"
 
 # The service token lives in a file readable by root only, never in the repo.
 SECRETS=$CACHE/secrets
