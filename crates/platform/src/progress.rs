@@ -74,9 +74,10 @@ pub fn bar_line(what: &str, unit: Unit, status: &Status) -> String {
             "MB",
         ),
     };
-    let left = status
-        .left
-        .map_or_else(|| "time left unknown".to_owned(), |l| format!("{} left", duration_text(l)));
+    let left = status.left.map_or_else(
+        || "time left unknown".to_owned(),
+        |l| format!("{} left", duration_text(l)),
+    );
     format!(
         "{what} [{}{}] {:>3}% {done}/{total} {name}, {rate}, {left}",
         "#".repeat(filled),
@@ -191,7 +192,11 @@ mod tests {
             bar_line("reading offers.jsonl", Unit::Bytes, &bytes),
             "reading offers.jsonl [######                  ]  25% 3.0/12.0 MB, 1.5 MB/s, 6 s left"
         );
-        assert_eq!(Status::at(20, 10, Duration::from_secs(1)).percent, 100, "capped");
+        assert_eq!(
+            Status::at(20, 10, Duration::from_secs(1)).percent,
+            100,
+            "capped"
+        );
     }
 
     #[test]

@@ -533,9 +533,9 @@ pub async fn rows(db: &PgPool, user: Uuid) -> Result<Vec<MatchRow>, sqlx::Error>
                     m.reasons.map(|r| r.0).as_ref(),
                 ),
                 reposted: m.duplicates.len(),
-                distance_km: home.zip(m.latitude.zip(m.longitude)).map(|(home, offer)| {
-                    places::distance_km(home, offer).round() as u32
-                }),
+                distance_km: home
+                    .zip(m.latitude.zip(m.longitude))
+                    .map(|(home, offer)| places::distance_km(home, offer).round() as u32),
                 percent: percent(m.score),
                 id: m.external_id,
                 title: m.title,

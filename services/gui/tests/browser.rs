@@ -122,6 +122,7 @@ async fn a_candidate_signs_up_uploads_a_cv_and_applies() {
     browser.find("#fichier-cv").await;
     screenshot(&browser, "bienvenue").await;
     click(&browser, "form[action='/deconnexion'] button").await;
+    text_with(&browser, "Trouvez les offres").await;
     browser.goto(&page("/connexion")).await;
 
     // A wrong password first: a clear message, no session.
@@ -278,6 +279,7 @@ async fn by_keyboard_on_a_phone_with_sections_updated_in_place() {
     click(&browser, "form[action='/inscription'] button").await;
     text_with(&browser, "Votre compte est créé").await;
     click(&browser, "form[action='/deconnexion'] button").await;
+    text_with(&browser, "Trouvez les offres").await;
 
     // Log in with the keyboard alone: the skip link comes first and leads to the
     // content, whose first stop is the form, in reading order.

@@ -454,7 +454,8 @@ fn description(rng: &mut Rng, job: &Job, title: &str, commune: &str, contract: &
         text.push_str(&rng.pick(&QUALIFICATIONS).replace("{}", qualification));
     }
     text.push('\n');
-    text.push_str(rng.pick(&PROFILES));
+    let profile = *rng.pick(&PROFILES);
+    text.push_str(profile);
     // About 3 % of real descriptions carry HTML entities, some double-escaped.
     match rng.below(100) {
         0 => text.replace('é', "&eacute;"),

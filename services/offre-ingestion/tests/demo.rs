@@ -65,7 +65,9 @@ fn demo_offers_look_like_real_ones() {
             offer["romeCode"].as_str().unwrap(),
             offer["romeLibelle"].as_str().unwrap(),
         )];
-        *domains.entry(job.rome_code.chars().next().unwrap()).or_default() += 1;
+        *domains
+            .entry(job.rome_code.chars().next().unwrap())
+            .or_default() += 1;
         // Its title, text and skills are the job's own.
         let title = offer["intitule"].as_str().unwrap();
         assert!(
@@ -74,13 +76,25 @@ fn demo_offers_look_like_real_ones() {
         );
         let text = offer["description"].as_str().unwrap();
         // (A few carry &nbsp; for their spaces, decoded as no-break spaces.)
-        let decoded = normalized.description.as_deref().unwrap().replace('\u{a0}', " ");
+        let decoded = normalized
+            .description
+            .as_deref()
+            .unwrap()
+            .replace('\u{a0}', " ");
         assert!(
-            job.missions.iter().filter(|m| decoded.contains(m.as_str())).count() >= 2,
+            job.missions
+                .iter()
+                .filter(|m| decoded.contains(m.as_str()))
+                .count()
+                >= 2,
             "two of the job's missions at least: {text}"
         );
         for skill in &normalized.skills {
-            assert!(job.skills.contains(&skill.label), "{}: {skill:?}", job.rome_code);
+            assert!(
+                job.skills.contains(&skill.label),
+                "{}: {skill:?}",
+                job.rome_code
+            );
         }
         match offer["lieuTravail"]["commune"].as_str() {
             Some(code) => {
