@@ -102,14 +102,7 @@ impl Referentials {
     pub fn load(config: &DemoConfig) -> anyhow::Result<Self> {
         let dir = &config.referentials;
         let communes = places::load(dir)?;
-        let mut total = 0;
-        let weights = communes
-            .iter()
-            .map(|c| {
-                total += c.population;
-                total
-            })
-            .collect();
+        let weights = cumulative(communes.iter().map(|c| c.population));
         let naf: Vec<NafEntry> = read(dir, "naf.json")?;
         let mut naf_by_division: HashMap<String, Vec<(String, String)>> = HashMap::new();
         for entry in naf
@@ -149,16 +142,9 @@ impl Referentials {
                 })?
                 .clone();
         }
-        let mut total = 0;
-        let job_weights = jobs
-            .iter()
-            .map(|j| {
-                total += j.weight;
-                total
-            })
-            .collect();
+        let job_weights = cumulative(jobs.iter().map(|j| j.weight));
         anyhow::ensure!(
-            !communes.is_empty() && total > 0,
+            !communes.is_empty() && job_weights.last().is_some_and(|&total| total > 0),
             "the referentials are empty"
         );
         Ok(Self {
@@ -170,17 +156,22 @@ impl Referentials {
     }
 
     fn job(&self, rng: &mut Rng) -> &Job {
-        let target = rng.below(*self.job_weights.last().expect("jobs"));
-        let i = self.job_weights.partition_point(|&w| w <= target);
-        &self.jobs[i.min(self.jobs.len() - 1)]
+        &self.jobs[rng.draw(&self.job_weights)]
     }
 
     fn commune(&self, rng: &mut Rng) -> &Commune {
-        let total = *self.weights.last().expect("communes");
-        let target = rng.below(total);
-        let i = self.weights.partition_point(|&w| w <= target);
-        &self.communes[i.min(self.communes.len() - 1)]
+        &self.communes[rng.draw(&self.weights)]
     }
+}
+
+/// The running totals of `weights`, for [`Rng::draw`].
+fn cumulative(weights: impl Iterator<Item = u64>) -> Vec<u64> {
+    weights
+        .scan(0, |total, w| {
+            *total += w;
+            Some(*total)
+        })
+        .collect()
 }
 
 /// xorshift64*: deterministic, and enough for demo data.
@@ -204,6 +195,14 @@ impl Rng {
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
+    }
+
+    /// An index drawn in proportion to the weights whose running totals are `cumulative`.
+    fn draw(&mut self, cumulative: &[u64]) -> usize {
+        let target = self.below(*cumulative.last().expect("weights"));
+        cumulative
+            .partition_point(|&w| w <= target)
+            .min(cumulative.len() - 1)
     }
 
     /// True with probability `percent`/100.
