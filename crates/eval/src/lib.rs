@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod metrics;
+pub mod notify;
 pub mod run;
 pub mod set;
 pub mod tune;

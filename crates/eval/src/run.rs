@@ -335,6 +335,8 @@ pub struct SetReport {
     pub tuning: crate::tune::SetSignals,
     /// Vector-only scores of other profile embeddings.
     embeddings: Vec<(&'static str, Scores)>,
+    /// What each notification threshold would do (hybrid scores).
+    firings: Vec<crate::notify::Firing>,
 }
 
 async fn evaluate(
@@ -363,6 +365,8 @@ async fn evaluate(
     let mut tuning = crate::tune::SetSignals::new(&set.qrels, baseline.ndcg);
     let mut embedding_runs: Vec<RunFile> = vec![RunFile::new(); EMBEDDING_VARIANTS.len()];
     let mut candidates: BTreeMap<String, Vec<MatchHit>> = BTreeMap::new();
+    // The hybrid hits' scores, for the notification threshold.
+    let mut scored: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
     for (done, name) in set.qrels.keys().enumerate() {
         let Some(bytes) = set.cvs.get(name) else {
             eprintln!("eval: {}: {name} is in qrels.tsv but not in cvs/", set.name);
@@ -416,6 +420,10 @@ async fn evaluate(
                 .with_context(|| format!("POST /match ({}) for {name}", variant.slug))?;
             match variant.slug.as_str() {
                 "hybrid" => {
+                    scored.insert(
+                        name.clone(),
+                        hits.iter().map(|h| (h.id.clone(), h.score)).collect(),
+                    );
                     timings
                         .entry("POST /match, hybrid")
                         .or_default()
@@ -486,6 +494,7 @@ async fn evaluate(
         eprintln!("eval: {}: runs written to {}", set.name, dir.display());
     }
     Ok(SetReport {
+        firings: crate::notify::firings(&scored, &set.qrels, offers.len(), 20),
         offers: offers.len(),
         rows: variants
             .iter()
@@ -596,6 +605,22 @@ async fn send<T: serde::de::DeserializeOwned>(
 impl SetReport {
     fn print(&self, set: &EvalSet) {
         self.print_rankings(set);
+        println!();
+        println!(
+            "| notification threshold (hybrid score) | (CV, offer) pairs at or above | share of all pairs | CVs with one | of which relevant |"
+        );
+        println!("|---|---|---|---|---|");
+        for f in &self.firings {
+            println!(
+                "| {:.2} | {}{} | {:.4} % | {} | {:.0} % |",
+                f.threshold,
+                if f.exact { "" } else { "≥ " },
+                f.pairs,
+                f.share * 100.0,
+                f.cvs,
+                f.relevant * 100.0
+            );
+        }
         if !self.embeddings.is_empty() {
             println!();
             println!(
