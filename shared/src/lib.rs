@@ -5,6 +5,7 @@
 pub mod dto;
 pub mod embedding;
 pub mod env;
+pub mod events;
 pub mod profile;
 pub mod text;
 

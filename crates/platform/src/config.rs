@@ -116,3 +116,37 @@ impl DatabaseConfig {
         })
     }
 }
+
+/// The event bus (Redis Streams): `REDIS_URL` (secret: it may hold a password) and
+/// `EVENTS_STREAM_PREFIX` (empty), prepended to every stream's name to share one Redis
+/// between environments.
+#[derive(Debug, Clone)]
+pub struct EventBusConfig {
+    pub redis_url: SecretString,
+    pub stream_prefix: String,
+}
+
+impl EventBusConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let redis_url = env.secret("REDIS_URL")?;
+        let exposed = secrecy::ExposeSecret::expose_secret(&redis_url);
+        if !["redis://", "rediss://", "unix://"]
+            .iter()
+            .any(|s| exposed.starts_with(s))
+        {
+            return Err(ConfigError::new(
+                "REDIS_URL",
+                "expected a redis:// or rediss:// URL",
+            ));
+        }
+        Ok(Self {
+            redis_url,
+            stream_prefix: env.or("EVENTS_STREAM_PREFIX", String::new())?,
+        })
+    }
+
+    /// A stream's name on this bus.
+    pub fn stream(&self, name: &str) -> String {
+        format!("{}{name}", self.stream_prefix)
+    }
+}

@@ -14,15 +14,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use shared::embedding::Embedder;
+use shared::events::{OffersIngested, OFFERS_INGESTED};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::normalize::{self, Offer};
 
 /// Payloads handled per transaction.
 const CHUNK: usize = 500;
-
-/// The stream the `offers.ingested` events go to.
-pub const EVENTS_STREAM: &str = "offers.ingested";
 
 /// One item a source read: a JSON payload, or bytes that were not JSON.
 #[derive(Debug, Clone)]
@@ -284,9 +282,17 @@ impl Run {
         let c = &report.counts;
         // An event only when matches may change: a no-op run is silent.
         if c.new + c.changed + c.archived + c.embedded > 0 {
+            let event = OffersIngested {
+                schema_version: OffersIngested::SCHEMA_VERSION,
+                run_id: report.run_id,
+                new_ids: report.new_ids.clone(),
+                changed_ids: report.changed_ids.clone(),
+                archived: c.archived,
+                embedded: c.embedded,
+            };
             sqlx::query("INSERT INTO offers.outbox (stream, payload) VALUES ($1, $2)")
-                .bind(EVENTS_STREAM)
-                .bind(serde_json::to_value(&report)?)
+                .bind(OFFERS_INGESTED)
+                .bind(serde_json::to_value(&event)?)
                 .execute(&mut *tx)
                 .await?;
         }

@@ -6,9 +6,11 @@
 
 use std::time::Duration;
 
+use platform::config::EventBusConfig;
 use platform::{ConfigError, Env};
 use redis::aio::MultiplexedConnection;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
+use shared::events::{EVENT_FIELD, OUTBOX_ID_FIELD};
 use sqlx::PgPool;
 
 /// Events published per transaction.
@@ -18,46 +20,37 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
-    /// `REDIS_URL` / `REDIS_URL_FILE` (secret: it may hold a password).
-    pub redis_url: SecretString,
-    /// `EVENTS_STREAM_PREFIX` (empty): prepended to stream names (`offers.ingested`), to
-    /// share one Redis between environments.
-    pub stream_prefix: String,
+    /// `REDIS_URL`, `EVENTS_STREAM_PREFIX`.
+    pub bus: EventBusConfig,
     /// `RELAY_INTERVAL_MS` (1000): how often the outbox is looked at.
     pub interval: Duration,
+    /// `EVENTS_STREAM_MAX_LEN` (100000): the stream is capped at about this many entries
+    /// (`XADD MAXLEN ~`), so that Redis memory stays bounded whatever the consumers do
+    /// (an ingestion run is one entry: the cap is months of runs).
+    pub max_len: u64,
 }
 
 impl RelayConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let redis_url = env.secret("REDIS_URL")?;
-        let scheme_ok = ["redis://", "rediss://", "unix://"]
-            .iter()
-            .any(|s| redis_url.expose_secret().starts_with(s));
-        if !scheme_ok {
-            return Err(ConfigError::new(
-                "REDIS_URL",
-                "expected a redis:// or rediss:// URL",
-            ));
-        }
         let interval = env.at_least_one("RELAY_INTERVAL_MS", 1000u64)?;
         Ok(Self {
-            redis_url,
-            stream_prefix: env.or("EVENTS_STREAM_PREFIX", String::new())?,
+            bus: EventBusConfig::from_env(env)?,
             interval: Duration::from_millis(interval),
+            max_len: env.at_least_one("EVENTS_STREAM_MAX_LEN", 100_000u64)?,
         })
     }
 }
 
 /// Runs the relay until the task is dropped.
 pub fn spawn(db: PgPool, config: RelayConfig) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let client = redis::Client::open(config.redis_url.expose_secret())
+    let client = redis::Client::open(config.bus.redis_url.expose_secret())
         .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
     Ok(tokio::spawn(async move {
         let mut connection: Option<MultiplexedConnection> = None;
         let mut backoff = config.interval;
         loop {
             let result = match connection.as_mut() {
-                Some(conn) => publish_pending(&db, conn, &config.stream_prefix).await,
+                Some(conn) => publish_pending(&db, conn, &config).await,
                 None => connect(&client).await.map(|conn| {
                     connection = Some(conn);
                     0
@@ -103,7 +96,7 @@ async fn connect(client: &redis::Client) -> anyhow::Result<MultiplexedConnection
 pub async fn publish_pending(
     db: &PgPool,
     redis: &mut MultiplexedConnection,
-    prefix: &str,
+    config: &RelayConfig,
 ) -> anyhow::Result<usize> {
     let mut published = 0;
     loop {
@@ -120,11 +113,14 @@ pub async fn publish_pending(
         }
         for (id, stream, payload) in &rows {
             redis::cmd("XADD")
-                .arg(format!("{prefix}{stream}"))
+                .arg(config.bus.stream(stream))
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(config.max_len)
                 .arg("*")
-                .arg("outbox_id")
+                .arg(OUTBOX_ID_FIELD)
                 .arg(*id)
-                .arg("event")
+                .arg(EVENT_FIELD)
                 .arg(payload.to_string())
                 .query_async::<String>(redis)
                 .await?;
