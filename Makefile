@@ -11,7 +11,7 @@ ENV := . $(JOBMATCH_CACHE)/env
 # cargo-nextest runs each test in its own process (and in parallel); cargo test otherwise.
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: setup run test check fmt eval bench-embed bench-ingest bench-match bench-cv bench-gui
+.PHONY: setup run test check fmt eval bench-embed bench-ingest bench-match bench-cv bench-gui bench-worker
 
 ## setup: install and start what the suite needs (idempotent; run as root)
 setup:
@@ -65,3 +65,9 @@ bench-gui:
 	@bash scripts/setup.sh --for-tests
 	$(ENV) && cargo build --release --locked -p cv-ingestion
 	$(ENV) && cargo bench --locked -p gui --bench gui
+
+## bench-worker: events per second end to end, and the cached page while the worker re-matches 1,000 candidates
+bench-worker:
+	@bash scripts/setup.sh --for-tests
+	$(ENV) && cargo build --release --locked -p cv-ingestion
+	$(ENV) && cargo bench --locked -p gui --bench worker

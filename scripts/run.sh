@@ -2,7 +2,8 @@
 # Builds and starts every jobmatch service on localhost, prints where they answer, and
 # stops them all on Ctrl-C (SIGTERM to each, which lets in-flight requests finish).
 # Ports: GUI_PORT (8080), MATCHING_PORT (8081), OFFRE_INGESTION_PORT (8082),
-# CV_INGESTION_PORT (8083). Database: JOBMATCH_DATABASE (jobmatch) on 127.0.0.1:5432.
+# CV_INGESTION_PORT (8083), WORKER_PORT (8084: the GUI's events worker, health and
+# metrics). Database: JOBMATCH_DATABASE (jobmatch) on 127.0.0.1:5432.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -81,6 +82,7 @@ GUI_PORT=${GUI_PORT:-8080}
 MATCHING_PORT=${MATCHING_PORT:-8081}
 OFFRE_INGESTION_PORT=${OFFRE_INGESTION_PORT:-8082}
 CV_INGESTION_PORT=${CV_INGESTION_PORT:-8083}
+WORKER_PORT=${WORKER_PORT:-8084}
 # Where the GUI finds the other services.
 export MATCHING_URL=http://127.0.0.1:$MATCHING_PORT OFFRE_INGESTION_URL=http://127.0.0.1:$OFFRE_INGESTION_PORT \
   CV_INGESTION_URL=http://127.0.0.1:$CV_INGESTION_PORT
@@ -94,6 +96,12 @@ start cv-ingestion "$CV_INGESTION_PORT" postgres
 wait_ready cv-ingestion "$CV_INGESTION_PORT"
 start gui "$GUI_PORT" postgres
 wait_ready gui "$GUI_PORT"
+# The events worker: new offers reach the candidates (stale caches, re-matches,
+# notifications); /health and /metrics on WORKER_PORT.
+BIND_ADDR=127.0.0.1:$WORKER_PORT DATABASE_URL=postgres://postgres@$PG/$DB \
+  "$BIN/gui" worker >"$LOGS/gui-worker.log" 2>&1 &
+PIDS+=($!)
+wait_ready gui-worker "$WORKER_PORT"
 
 # First start: a few thousand demo offers, ingested in the background (the embeddings
 # take a few minutes on CPU; offers appear in GET /offers at once). A later start

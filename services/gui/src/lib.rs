@@ -10,6 +10,7 @@ pub mod profile;
 pub mod rate_limit;
 pub mod session;
 pub mod web;
+pub mod worker;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -236,7 +236,7 @@ pub async fn matches_for(
     if refresh.is_some() && !(behind && cache.matched_at.is_some()) {
         match fetch(state, user, &query).await {
             Ok((hits, offers)) => {
-                store(&state.db, user, &hits, &offers).await?;
+                store(&state.db, user, &hits, &offers, None).await?;
                 outcome.matched_at = Some(Utc::now());
             }
             Err(e) => {
@@ -421,12 +421,45 @@ async fn upsert_offers(
 
 /// Replaces the candidate's cached matches and refreshes the offers' local copies, in
 /// one transaction.
+/// Which of a re-match's offers the events worker notifies: those at or above
+/// `threshold`, among `offers` (an event's) or published after `published_after` (the
+/// nightly refresh: since the candidate's previous match).
+#[derive(Debug, Clone, Copy)]
+pub struct Notify<'a> {
+    pub threshold: f64,
+    pub offers: Option<&'a [String]>,
+    pub published_after: Option<DateTime<Utc>>,
+}
+
+/// The events worker's re-match: matching asked again whatever the cache's age, the
+/// results stored and the notifications recorded in one transaction (a crash leaves
+/// both or neither). Returns how many notifications were recorded, None for a
+/// candidate without a profile to match.
+pub async fn rematch_notifying<'a>(
+    state: &AppState,
+    user: Uuid,
+    notify: impl FnOnce(Option<DateTime<Utc>>) -> Notify<'a>,
+) -> anyhow::Result<Option<u64>> {
+    let Some(query) = profile_query(&state.db, user)
+        .await?
+        .filter(|q| q.profile_embedding.is_some())
+    else {
+        return Ok(None);
+    };
+    let (hits, offers) = fetch(state, user, &query).await?;
+    let rule = notify(query.matched_at);
+    Ok(Some(
+        store(&state.db, user, &hits, &offers, Some(rule)).await?,
+    ))
+}
+
 async fn store(
     db: &PgPool,
     user: Uuid,
     hits: &[MatchHit],
     offers: &[OfferDetail],
-) -> Result<(), sqlx::Error> {
+    notify: Option<Notify<'_>>,
+) -> Result<u64, sqlx::Error> {
     let mut tx = db.begin().await?;
     // Two refreshes of one profile at once (two tabs) take turns on the profile's row:
     // the second replaces the first's results instead of adding to them or failing on
@@ -461,7 +494,30 @@ async fn store(
     .bind(kept.iter().map(|h| serde_json::json!(h.duplicates)).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
-    tx.commit().await
+    let mut notified = 0;
+    if let Some(rule) = notify {
+        // Once per candidate and offer (a unique index): an event redelivered, or a
+        // re-match redone, records nothing more.
+        notified = sqlx::query(
+            "INSERT INTO gui.notifications (id, user_id, offer_external_id, score, message)
+             SELECT gen_random_uuid(), m.user_id, m.offer_external_id, m.score,
+                 'Nouvelle offre : ' || o.title || ' (' || round(m.score * 100)::int || ' %)'
+             FROM gui.match_results m JOIN gui.job_offers o ON o.external_id = m.offer_external_id
+             WHERE m.user_id = $1 AND m.score >= $2
+               AND ($3::text[] IS NULL OR m.offer_external_id = ANY($3))
+               AND ($4::timestamptz IS NULL OR o.published_at > $4)
+             ON CONFLICT (user_id, offer_external_id) WHERE offer_external_id IS NOT NULL DO NOTHING",
+        )
+        .bind(user)
+        .bind(rule.threshold)
+        .bind(rule.offers)
+        .bind(rule.published_after)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(notified)
 }
 
 /// A cached match, with the offer's local copy.
