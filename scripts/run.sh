@@ -135,6 +135,7 @@ jobmatch is running.
   offre-ingestion API docs http://127.0.0.1:$OFFRE_INGESTION_PORT/docs
   cv-ingestion API docs    http://127.0.0.1:$CV_INGESTION_PORT/docs
   gui API docs             http://127.0.0.1:$GUI_PORT/docs
+  gui worker (events)      http://127.0.0.1:$WORKER_PORT/health/ready
 Logs in $LOGS; service token in $TOKEN_FILE. Ctrl-C stops everything.
 $DEMO_NOTE
 TXT
