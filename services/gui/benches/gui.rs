@@ -25,9 +25,8 @@ fn main() -> anyhow::Result<()> {
         .block_on(run())
 }
 
-fn p50(mut times: Vec<Duration>) -> f64 {
-    times.sort();
-    times[times.len() / 2].as_secs_f64() * 1000.0
+fn p50(times: Vec<Duration>) -> f64 {
+    common::quantile_ms(times, 0.5)
 }
 
 /// The total time `server` spent answering `method route`, from its /metrics.
@@ -49,9 +48,8 @@ async fn server_seconds(server: &TestServer, route: &str, method: &str) -> anyho
     Ok(line.rsplit(' ').next().unwrap_or_default().parse()?)
 }
 
-fn p95(mut times: Vec<Duration>) -> f64 {
-    times.sort();
-    times[times.len() * 95 / 100].as_secs_f64() * 1000.0
+fn p95(times: Vec<Duration>) -> f64 {
+    common::quantile_ms(times, 0.95)
 }
 
 async fn run() -> anyhow::Result<()> {

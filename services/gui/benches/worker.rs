@@ -26,9 +26,8 @@ fn main() -> anyhow::Result<()> {
         .block_on(run())
 }
 
-fn p50(mut times: Vec<Duration>) -> f64 {
-    times.sort();
-    times[times.len() / 2].as_secs_f64() * 1000.0
+fn p50(times: Vec<Duration>) -> f64 {
+    common::quantile_ms(times, 0.5)
 }
 
 /// One cached matches page, read to the end.
@@ -57,19 +56,10 @@ async fn run() -> anyhow::Result<()> {
         .await?;
 
     // The worker, in this process, on a stream of the run's own.
-    let env = testkit::env_with_db(&app._db)
-        .with(
-            "MATCHING_URL",
-            format!("http://{}", suite.matching_proxy.addr),
-        )
-        .with(
-            "OFFRE_INGESTION_URL",
-            format!("http://{}", suite.offers_proxy.addr),
-        )
-        .with(
-            "CV_INGESTION_URL",
-            format!("http://{}", suite.cv_proxy.addr),
-        );
+    let env = suite
+        .service_urls()
+        .into_iter()
+        .fold(testkit::env_with_db(&app._db), |env, (k, v)| env.with(k, v));
     let config = gui::worker::WorkerConfig::from_env(&env)?;
     let bus: EventBusConfig = config.bus.clone();
     let stream = bus.stream(shared::events::OFFERS_INGESTED);
@@ -113,15 +103,7 @@ async fn run() -> anyhow::Result<()> {
 
     // 1,000 active candidates with the bench's profile, then one event: the cached page
     // while the worker re-matches them all.
-    for sql in [
-        "INSERT INTO gui.users (id, email, password_hash, last_active_at)
-         SELECT gen_random_uuid(), 'clone' || i || '@exemple.fr', 'x', now() FROM generate_series(1, $1) AS i",
-        "INSERT INTO gui.profiles
-         SELECT (jsonb_populate_record(NULL::gui.profiles, to_jsonb(p) || jsonb_build_object('user_id', u.id))).*
-         FROM gui.profiles p, gui.users u WHERE u.email LIKE 'clone%'",
-    ] {
-        sqlx::query(sql).bind(CANDIDATES).execute(&app.pool).await?;
-    }
+    common::suite::clone_candidates(&app.pool, CANDIDATES).await;
     let rematched_before = metrics.rematched.get();
     let started = Instant::now();
     redis::cmd("XADD")

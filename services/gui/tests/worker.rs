@@ -13,7 +13,6 @@ use common::*;
 use platform::config::EventBusConfig;
 use redis::aio::MultiplexedConnection;
 use serde_json::json;
-use shared::embedding::{self, EmbeddingConfig};
 use shared::events::OFFERS_INGESTED;
 use testkit::documents;
 
@@ -37,18 +36,7 @@ impl Worker {
             .env("EVENTS_STREAM_PREFIX", &bus.stream_prefix)
             .env("BIND_ADDR", "127.0.0.1:0")
             .env("DOCS_ASSETS_DIR", testkit::docs_assets_dir())
-            .env(
-                "MATCHING_URL",
-                format!("http://{}", suite.matching_proxy.addr),
-            )
-            .env(
-                "OFFRE_INGESTION_URL",
-                format!("http://{}", suite.offers_proxy.addr),
-            )
-            .env(
-                "CV_INGESTION_URL",
-                format!("http://{}", suite.cv_proxy.addr),
-            )
+            .envs(suite.service_urls())
             .env("MATCH_NOTIFY_THRESHOLD", threshold.to_string())
             .env("WORKER_CLAIM_IDLE_SECS", "1")
             .stdout(Stdio::null());
@@ -94,19 +82,7 @@ async fn setup(clones: usize) -> Setup {
         browser.page("/offres").await.matches("<article").count(),
         20
     );
-    for sql in [
-        "INSERT INTO gui.users (id, email, password_hash, last_active_at)
-         SELECT gen_random_uuid(), 'clone' || i || '@exemple.fr', 'x', now() FROM generate_series(1, $1) AS i",
-        "INSERT INTO gui.profiles
-         SELECT (jsonb_populate_record(NULL::gui.profiles, to_jsonb(p) || jsonb_build_object('user_id', u.id))).*
-         FROM gui.profiles p, gui.users u WHERE u.email LIKE 'clone%'",
-    ] {
-        sqlx::query(sql)
-            .bind(clones as i32)
-            .execute(&app.pool)
-            .await
-            .unwrap();
-    }
+    common::suite::clone_candidates(&app.pool, clones as i32).await;
     let best: f64 = sqlx::query_scalar("SELECT max(score) FROM gui.match_results")
         .fetch_one(&app.pool)
         .await
@@ -144,23 +120,7 @@ impl Setup {
         offers[0]["entreprise"] = json!({"nom": "Nouvelle Entreprise"});
         offers[1]["id"] = json!("NEWNURSE1");
         offers[1]["intitule"] = json!("Infirmier de nuit en clinique");
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("new.jsonl");
-        std::fs::write(
-            &path,
-            offers
-                .iter()
-                .map(|o| o.to_string())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-        .unwrap();
-        let embedder = embedding::from_config(&EmbeddingConfig::from_env(&testkit::env()).unwrap())
-            .await
-            .unwrap();
-        offre_ingestion::ingest::ingest_file(&self.suite.app.pool, &path, Some(&embedder), 36500)
-            .await
-            .unwrap();
+        common::suite::ingest(&self.suite.app.pool, &offers).await;
     }
 
     /// offre-ingestion's relay settings on this test's stream, through `redis_url`.
@@ -486,22 +446,14 @@ async fn one_replica_runs_the_nightly_refresh_and_the_next_finishes_a_dead_ones(
 async fn an_event_failing_past_its_deliveries_is_dead_lettered_and_counted() {
     let setup = setup(0).await;
     let db_proxy = testkit::TcpProxy::start(setup.suite.app._db.server_addr()).await;
-    let env = testkit::env()
+    let env = setup
+        .suite
+        .service_urls()
+        .into_iter()
+        .fold(testkit::env(), |env, (k, v)| env.with(k, v))
         .with("DATABASE_URL", setup.suite.app._db.url_via(db_proxy.addr))
         .with("DATABASE_ACQUIRE_TIMEOUT_SECS", "1")
         .with("EVENTS_STREAM_PREFIX", &setup.bus.stream_prefix)
-        .with(
-            "MATCHING_URL",
-            format!("http://{}", setup.suite.matching_proxy.addr),
-        )
-        .with(
-            "OFFRE_INGESTION_URL",
-            format!("http://{}", setup.suite.offers_proxy.addr),
-        )
-        .with(
-            "CV_INGESTION_URL",
-            format!("http://{}", setup.suite.cv_proxy.addr),
-        )
         .with("WORKER_CLAIM_IDLE_SECS", "1")
         .with("WORKER_MAX_DELIVERIES", "2");
     let config = gui::worker::WorkerConfig::from_env(&env).unwrap();

@@ -213,3 +213,9 @@ impl Browser<'_> {
         self.send(request).await
     }
 }
+
+/// The `q` quantile of `times` (0.5 for the median), in milliseconds: the benches' figure.
+pub fn quantile_ms(mut times: Vec<std::time::Duration>, q: f64) -> f64 {
+    times.sort();
+    times[((times.len() as f64 * q) as usize).min(times.len() - 1)].as_secs_f64() * 1000.0
+}

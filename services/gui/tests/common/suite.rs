@@ -73,23 +73,7 @@ pub async fn suite() -> Suite {
 pub async fn suite_with(offers: Vec<Value>) -> Suite {
     let db = TestDb::new().await;
     let pool = db.pool().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("offers.jsonl");
-    std::fs::write(
-        &path,
-        offers
-            .iter()
-            .map(Value::to_string)
-            .collect::<Vec<_>>()
-            .join("\n"),
-    )
-    .unwrap();
-    let embedder = embedding::from_config(&EmbeddingConfig::from_env(&testkit::env()).unwrap())
-        .await
-        .unwrap();
-    offre_ingestion::ingest::ingest_file(&pool, &path, Some(&embedder), 36500)
-        .await
-        .unwrap();
+    ingest(&pool, &offers).await;
 
     let matching_config = matching::Config::from_env(
         &testkit::env().with("DATABASE_URL", db.url_as("jobmatch_matching")),
@@ -112,17 +96,11 @@ pub async fn suite_with(offers: Vec<Value>) -> Suite {
     let offers_proxy = TcpProxy::start(offers.addr).await;
     let cv = cv_ingestion().await;
     let cv_proxy = TcpProxy::start(cv.addr).await;
-    let urls = [
-        ("MATCHING_URL", format!("http://{}", matching_proxy.addr)),
-        (
-            "OFFRE_INGESTION_URL",
-            format!("http://{}", offers_proxy.addr),
-        ),
-        ("CV_INGESTION_URL", format!("http://{}", cv_proxy.addr)),
-        ("DOWNSTREAM_TIMEOUT_SECS", "2".to_owned()),
-    ];
+    let urls = service_urls(&matching_proxy, &offers_proxy, &cv_proxy);
     let app = app_on(db, |env| {
-        urls.into_iter().fold(env, |env, (k, v)| env.with(k, v))
+        urls.into_iter()
+            .fold(env, |env, (k, v)| env.with(k, v))
+            .with("DOWNSTREAM_TIMEOUT_SECS", "2")
     })
     .await;
     matching.wait_ready().await;
@@ -132,5 +110,59 @@ pub async fn suite_with(offers: Vec<Value>) -> Suite {
         cv_proxy,
         offers_proxy,
         servers: vec![matching, offers, cv],
+    }
+}
+
+/// Where the GUI (and its worker) find the other services: through their proxies.
+fn service_urls(
+    matching: &TcpProxy,
+    offers: &TcpProxy,
+    cv: &TcpProxy,
+) -> [(&'static str, String); 3] {
+    [
+        ("MATCHING_URL", format!("http://{}", matching.addr)),
+        ("OFFRE_INGESTION_URL", format!("http://{}", offers.addr)),
+        ("CV_INGESTION_URL", format!("http://{}", cv.addr)),
+    ]
+}
+
+impl Suite {
+    pub fn service_urls(&self) -> [(&'static str, String); 3] {
+        service_urls(&self.matching_proxy, &self.offers_proxy, &self.cv_proxy)
+    }
+}
+
+/// `offers` through the real pipeline (a JSON-lines file, ingested and embedded), as
+/// one run.
+pub async fn ingest(pool: &sqlx::PgPool, offers: &[Value]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("offers.jsonl");
+    std::fs::write(
+        &path,
+        offers
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    let embedder = embedding::from_config(&EmbeddingConfig::from_env(&testkit::env()).unwrap())
+        .await
+        .unwrap();
+    offre_ingestion::ingest::ingest_file(pool, &path, Some(&embedder), 36500)
+        .await
+        .unwrap();
+}
+
+/// `n` more candidates, active now, with the profile of the one candidate there is.
+pub async fn clone_candidates(pool: &sqlx::PgPool, n: i32) {
+    for sql in [
+        "INSERT INTO gui.users (id, email, password_hash, last_active_at)
+         SELECT gen_random_uuid(), 'clone' || i || '@exemple.fr', 'x', now() FROM generate_series(1, $1) AS i",
+        "INSERT INTO gui.profiles
+         SELECT (jsonb_populate_record(NULL::gui.profiles, to_jsonb(p) || jsonb_build_object('user_id', u.id))).*
+         FROM gui.profiles p, gui.users u WHERE u.email LIKE 'clone%'",
+    ] {
+        sqlx::query(sql).bind(n).execute(pool).await.unwrap();
     }
 }
