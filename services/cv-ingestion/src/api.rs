@@ -22,6 +22,8 @@ use crate::sandbox::Sandbox;
 #[derive(Clone)]
 pub struct Cv {
     pub sandbox: Sandbox,
+    /// `CV_MAX_TEXT_CHARS`: more text is refused (422).
+    pub max_text_chars: usize,
     pub referential: Arc<Referential>,
     pub embedder: Arc<dyn Embedder>,
 }
@@ -57,7 +59,7 @@ pub fn routes(cv: Cv) -> Router {
         (status = 400, description = "No `file` part, or empty text", body = ProblemBody, content_type = "application/problem+json"),
         (status = 413, description = "Larger than the limit (10 MB by default)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "Not a PDF, DOCX, ODT, RTF, text or Markdown document", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "Password-protected, scanned (no text), damaged, too large once unpacked, or a file the parser failed on", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Password-protected, scanned (no text), damaged, too large once unpacked, more text than CV_MAX_TEXT_CHARS, or a file the parser failed on", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "Missing or wrong service token", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn analyze_cv(
     State(cv): State<Cv>,
@@ -111,6 +113,15 @@ async fn read(cv: &Cv, request: Request) -> Result<(Format, CvAnalysis), CvError
         )));
     };
 
+    // Analysis and embedding cost grows with the text (the embedding's pieces are
+    // bounded by it): a text past the limit is refused before either runs.
+    let chars = text.chars().count();
+    if chars > cv.max_text_chars {
+        return Err(CvError::TextTooLong {
+            chars,
+            limit: cv.max_text_chars,
+        });
+    }
     let referential = cv.referential.clone();
     let today = chrono::Utc::now().date_naive();
     let (text, analysis) = tokio::task::spawn_blocking(move || {

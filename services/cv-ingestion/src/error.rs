@@ -18,6 +18,10 @@ pub enum CvError {
     /// Larger than the body limit.
     #[error("{0}")]
     TooLarge(String),
+    /// More text than `CV_MAX_TEXT_CHARS`: refused before any analysis or embedding,
+    /// whose cost grows with the text.
+    #[error("the CV's text has {chars} characters, more than the {limit} read (CV_MAX_TEXT_CHARS): send a CV of a few pages")]
+    TextTooLong { chars: usize, limit: usize },
     #[error(transparent)]
     Parse(#[from] SandboxError),
     #[error(transparent)]
@@ -31,6 +35,7 @@ impl CvError {
             Self::BadRequest(_) => "bad_request",
             Self::UnsupportedMediaType(_) => "unsupported",
             Self::TooLarge(_) => "too_large",
+            Self::TextTooLong { .. } => "text_too_long",
             Self::Parse(SandboxError::Document(e)) => match e {
                 ExtractError::Unsupported(_) => "unsupported",
                 ExtractError::Encrypted(_) => "encrypted",
@@ -60,6 +65,7 @@ impl IntoResponse for CvError {
                 Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "CV too large")
                     .detail(detail)
             }
+            Self::TextTooLong { .. } => unreadable("text-too-long", "CV text too long", detail),
             Self::Parse(SandboxError::Document(e)) => match e {
                 ExtractError::Unsupported(_) => unsupported(detail),
                 ExtractError::Encrypted(_) => {

@@ -43,6 +43,9 @@ pub struct Config {
     pub parse_parallel: usize,
     /// `CV_MAX_PAGES` (30), `CV_MAX_ZIP_ENTRIES` (1000), `CV_MAX_INFLATED_MB` (64).
     pub limits: Limits,
+    /// `CV_MAX_TEXT_CHARS` (50000, about 20 dense pages): a CV with more text is refused
+    /// (422) before analysis and embedding, whose cost grows with it.
+    pub max_text_chars: usize,
     /// `CV_PARSER` (this executable): the program run as the parsing child.
     pub parser: PathBuf,
     /// `SKILLS_REFERENTIAL` (`$REFERENTIALS_DIR/esco_skills_en.csv`, installed by
@@ -79,6 +82,7 @@ impl Config {
                 max_zip_entries: env.at_least_one("CV_MAX_ZIP_ENTRIES", 1000)?,
                 max_inflated_bytes: env.at_least_one("CV_MAX_INFLATED_MB", 64u64)? * 1024 * 1024,
             },
+            max_text_chars: env.at_least_one("CV_MAX_TEXT_CHARS", 50_000)?,
             parser,
             skills_referential,
             embedding: EmbeddingConfig::from_env(env)?,
@@ -120,6 +124,7 @@ struct ApiDoc;
 
 pub fn router(config: &Config, state: AppState) -> Router {
     let cv = api::Cv {
+        max_text_chars: config.max_text_chars,
         sandbox: Sandbox::new(
             config.parser.clone(),
             config.limits,

@@ -423,3 +423,36 @@ async fn text_markdown_latin_1_rtf_and_json_are_read() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+/// A CV of more text than `CV_MAX_TEXT_CHARS` is refused before analysis and embedding
+/// (whose cost grows with the text): a 9 MB text file of repeated lines, and the same
+/// text sent as JSON, each a clear 422, and the service still reads the next CV.
+#[tokio::test]
+async fn text_past_the_limit_is_refused_before_analysis() {
+    let server = start(common::env()).await;
+    let flood = "Python\nLoisirs\n".repeat(9 * 1024 * 1024 / 15);
+    let detail = problem(
+        &server,
+        flood.clone().into_bytes(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "text-too-long",
+    )
+    .await;
+    assert!(
+        detail.contains("more than the 50000 read (CV_MAX_TEXT_CHARS)"),
+        "{detail}"
+    );
+    let response = server
+        .authed(Method::POST, "/cv")
+        .json(&json!({ "text": flood[..200_000] }))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "/cv").await;
+    assert_eq!(body["type"], "urn:jobmatch:problem:text-too-long", "{body}");
+    // Under a raised limit, the same text is read.
+    let limited = start(common::env().with("CV_MAX_TEXT_CHARS", "60000")).await;
+    let cv = analysis(&limited, flood.as_bytes()[..55_000].to_vec()).await;
+    assert!(cv.skills.iter().any(|s| s.label == "Python"));
+    still_up(&server).await;
+}

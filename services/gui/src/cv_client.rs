@@ -75,6 +75,7 @@ async fn send(request: reqwest::RequestBuilder) -> Result<CvAnalysis, CvRefused>
         (_, "scanned-document") => "Ce PDF ne contient que des images (un scan) : exportez votre CV en PDF depuis votre traitement de texte, ou déposez le fichier DOCX ou ODT.",
         (_, "document-too-large") => "Ce document est anormalement volumineux une fois décompressé : enregistrez-le de nouveau et réessayez.",
         (_, "empty-document") => "Ce document ne contient pas de texte.",
+        (_, "text-too-long") => "Ce CV est trop long pour être lu : déposez une version de quelques pages.",
         _ => "Ce fichier est illisible ou endommagé : exportez votre CV de nouveau (PDF, DOCX ou ODT) et réessayez.",
     }))
 }
