@@ -114,3 +114,69 @@ async fn a_long_batch_never_stalls_the_runtime() {
     );
     assert_eq!(job.await.unwrap().unwrap(), 16);
 }
+
+/// A caller that stops waiting (a request past its timeout) cancels its work: the model
+/// drops the job between two batches instead of embedding it for nobody, and the next
+/// caller is served.
+#[tokio::test]
+async fn a_job_whose_caller_is_gone_is_dropped() {
+    let embedder = embedder().await;
+    let long =
+        "Développeur Rust confirmé, PostgreSQL et Kubernetes, télétravail partiel. ".repeat(40);
+    // Hundreds of long texts: minutes of work at this machine's pace.
+    let texts: Vec<String> = (0..2000).map(|i| format!("{i} {long}")).collect();
+    let gave_up = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        embedder.embed(&texts),
+    )
+    .await;
+    assert!(gave_up.is_err(), "still running when its caller left");
+    let next = embedder
+        .embed(&["Aide-soignante en EHPAD".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(embedder.abandoned(), 1, "the abandoned job was dropped");
+}
+
+/// The queue is bounded: past it, a caller is told to come back (a 503 upstream)
+/// instead of waiting behind work the model cannot reach for minutes.
+#[tokio::test]
+async fn a_full_queue_says_busy() {
+    use shared::embedding::EmbeddingError;
+    let embedder = embedder().await;
+    let long =
+        "Développeur Rust confirmé, PostgreSQL et Kubernetes, télétravail partiel. ".repeat(40);
+    let texts: Vec<String> = (0..2000).map(|i| format!("{i} {long}")).collect();
+    let busy_model = embedder.clone();
+    let running = tokio::spawn(async move { busy_model.embed(&texts).await.map(|v| v.len()) });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // While the model works, 70 callers queue one short text each (a single poll each:
+    // queued, or told the queue is full).
+    let one = vec!["Aide-soignante".to_owned()];
+    let mut busy = 0;
+    for _ in 0..70 {
+        if let Ok(Err(EmbeddingError::Busy(64))) =
+            tokio::time::timeout(std::time::Duration::ZERO, embedder.embed(&one)).await
+        {
+            busy += 1;
+        }
+    }
+    assert_eq!(
+        busy,
+        70 - 64,
+        "64 wait, the others are told the queue is full"
+    );
+    // Everyone gives up: the model drops all of it, and serves the next caller.
+    running.abort();
+    let served = loop {
+        match embedder.embed(&one).await {
+            Err(EmbeddingError::Busy(_)) => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => break other.unwrap(),
+        }
+    };
+    assert_eq!(served.len(), 1);
+    assert_eq!(embedder.abandoned(), 65);
+}

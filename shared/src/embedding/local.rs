@@ -8,6 +8,7 @@
 //! Runtime's intra-op threads. Async callers await a reply and never block the runtime.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
 use ort::environment::Environment;
@@ -45,8 +46,18 @@ struct Job {
 pub struct LocalEmbedder {
     model_id: String,
     dim: usize,
-    jobs: mpsc::Sender<Job>,
+    /// Bounded ([`QUEUE`]): past it, callers are told to come back (503 upstream)
+    /// rather than pile up work the model cannot reach for minutes.
+    jobs: mpsc::SyncSender<Job>,
+    /// Jobs dropped because their caller was gone.
+    abandoned: Arc<AtomicU64>,
 }
+
+/// Requests waiting for the model, at most.
+const QUEUE: usize = 64;
+
+/// Why a job stopped between batches: its caller was gone.
+const ABANDONED: &str = "abandoned by its caller";
 
 /// Models loaded in this process, by model directory and id: loaded once, shared.
 static LOADED: Mutex<Vec<(PathBuf, String, Arc<LocalEmbedder>)>> = Mutex::new(Vec::new());
@@ -95,8 +106,10 @@ impl LocalEmbedder {
             batch_tokens = settings.batch_tokens,
             "embedding model loaded"
         );
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE);
+        let abandoned = Arc::new(AtomicU64::new(0));
         let mut worker = Worker {
+            abandoned: abandoned.clone(),
             session,
             tokenizer,
             dim,
@@ -112,6 +125,7 @@ impl LocalEmbedder {
             model_id: settings.model_id.clone(),
             dim,
             jobs,
+            abandoned,
         })
     }
 }
@@ -133,13 +147,20 @@ impl Embedder for LocalEmbedder {
             let (reply, answer) = oneshot::channel();
             let stopped = || EmbeddingError::Inference("the embedding thread has stopped".into());
             self.jobs
-                .send(Job {
+                .try_send(Job {
                     texts: texts.to_vec(),
                     reply,
                 })
-                .map_err(|_| stopped())?;
+                .map_err(|e| match e {
+                    mpsc::TrySendError::Full(_) => EmbeddingError::Busy(QUEUE),
+                    mpsc::TrySendError::Disconnected(_) => stopped(),
+                })?;
             answer.await.map_err(|_| stopped())?
         })
+    }
+
+    fn abandoned(&self) -> u64 {
+        self.abandoned.load(Ordering::Relaxed)
     }
 }
 
@@ -217,21 +238,36 @@ struct Worker {
     batch_size: usize,
     batch_tokens: usize,
     with_token_types: bool,
+    abandoned: Arc<AtomicU64>,
 }
 
 impl Worker {
     fn serve(&mut self, queue: mpsc::Receiver<Job>) {
         while let Ok(job) = queue.recv() {
+            // A caller gone (a request past its timeout, a client that hung up) costs
+            // nothing more: its job is dropped before it starts, or between batches.
+            let gone = || job.reply.is_closed();
+            if gone() {
+                self.abandoned.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
             // A bug on one input must not take the model down for every later caller.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.embed_all(&job.texts)
+                self.embed_all(&job.texts, &gone)
             }))
             .unwrap_or_else(|_| {
                 Err(EmbeddingError::Inference(
                     "the model panicked on this input".into(),
                 ))
             });
-            let _ = job.reply.send(result);
+            match result {
+                Err(EmbeddingError::Inference(reason)) if reason == ABANDONED => {
+                    self.abandoned.fetch_add(1, Ordering::Relaxed);
+                }
+                result => {
+                    let _ = job.reply.send(result);
+                }
+            }
         }
     }
 
@@ -241,9 +277,17 @@ impl Worker {
     /// texts share a forward pass, long ones run alone. On CPU, long texts gain nothing
     /// from batching (no padding is saved, activations grow): measured here, texts at the
     /// 256-token limit run at 9.5/s alone and 8.0/s by eights.
-    fn embed_all(&mut self, texts: &[String]) -> Result<Vec<Embedding>, EmbeddingError> {
+    fn embed_all(
+        &mut self,
+        texts: &[String],
+        gone: &dyn Fn() -> bool,
+    ) -> Result<Vec<Embedding>, EmbeddingError> {
         let mut token_ids = Vec::with_capacity(texts.len());
-        for text in texts {
+        for (i, text) in texts.iter().enumerate() {
+            // Tokenising thousands of long texts takes seconds too.
+            if i % 64 == 63 && gone() {
+                return Err(EmbeddingError::Inference(ABANDONED.into()));
+            }
             let encoding = self
                 .tokenizer
                 .encode(text.as_str(), true)
@@ -268,6 +312,9 @@ impl Worker {
                 && (end - start + 1) * token_ids[order[end]].len() <= self.batch_tokens
             {
                 end += 1;
+            }
+            if gone() {
+                return Err(EmbeddingError::Inference(ABANDONED.into()));
             }
             let chunk = &order[start..end];
             let batch: Vec<&[i64]> = chunk.iter().map(|&i| token_ids[i].as_slice()).collect();

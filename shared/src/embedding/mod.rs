@@ -42,8 +42,13 @@ pub trait Embedder: Send + Sync {
     fn model_id(&self) -> &str;
     /// Length of every vector.
     fn dim(&self) -> usize;
-    /// One unit vector per text, in the order of `texts`.
+    /// One unit vector per text, in the order of `texts`. A caller that stops waiting
+    /// (its future dropped) cancels its work.
     fn embed<'a>(&'a self, texts: &'a [String]) -> EmbedFuture<'a>;
+    /// Requests dropped, unfinished, because their caller stopped waiting.
+    fn abandoned(&self) -> u64 {
+        0
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +68,9 @@ pub enum EmbeddingError {
     /// The provider answered with something that is not the vectors asked for.
     #[error("the embedding service answered wrongly: {0}")]
     InvalidOutput(String),
+    /// Too many requests wait already: try again shortly.
+    #[error("the embedding queue is full ({0} requests wait): try again shortly")]
+    Busy(usize),
 }
 
 /// Which provider, and its settings.
