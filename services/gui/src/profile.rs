@@ -31,6 +31,16 @@ const UPLOADS_PER_CANDIDATE: Limit = Limit {
     max: 20,
     window: Duration::from_secs(3600),
 };
+/// Every profile edit re-embeds the profile (cv-ingestion's model): a candidate, or a
+/// script with their session, cannot keep the model busy for everyone else.
+const EDITS_PER_CANDIDATE: Limit = Limit {
+    max: 120,
+    window: Duration::from_secs(3600),
+};
+/// Skills and experiences a candidate may add (the profile's text stays within what
+/// cv-ingestion embeds and matching reads).
+const MAX_DECLARED_SKILLS: i64 = shared::MAX_PROFILE_SKILLS as i64 / 2;
+const MAX_DECLARED_EXPERIENCES: i64 = 50;
 /// Contract types offered as preferences (France Travail codes) and their labels.
 pub const CONTRACTS: [(&str, &str); 6] = [
     ("CDI", "CDI"),
@@ -632,6 +642,40 @@ async fn changed(state: &AppState, user: Uuid, section: Section) -> Result<Respo
     Ok(section.redirect(""))
 }
 
+/// Whether the candidate may edit their profile now ([`EDITS_PER_CANDIDATE`]).
+async fn allow_edit(state: &AppState, user: Uuid) -> Result<(), PageError> {
+    if rate_limit::allow(
+        &state.db,
+        &rate_limit::candidate("profile-edit", user),
+        EDITS_PER_CANDIDATE,
+    )
+    .await?
+    {
+        Ok(())
+    } else {
+        Err(PageError::TooManyAttempts)
+    }
+}
+
+/// How many rows the candidate declared in `table` (skills or experiences).
+async fn declared(db: &PgPool, user: Uuid, table: Declared) -> Result<i64, sqlx::Error> {
+    let sql = match table {
+        Declared::Skills => {
+            "SELECT count(*) FROM gui.profile_skills WHERE user_id = $1 AND source = 'declared'"
+        }
+        Declared::Experiences => {
+            "SELECT count(*) FROM gui.profile_experiences WHERE user_id = $1 AND source = 'declared'"
+        }
+    };
+    sqlx::query_scalar(sql).bind(user).fetch_one(db).await
+}
+
+#[derive(Clone, Copy)]
+enum Declared {
+    Skills,
+    Experiences,
+}
+
 /// A profile row, for a candidate who edits before giving a CV.
 async fn ensure_profile(db: &PgPool, user: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO gui.profiles (user_id) VALUES ($1) ON CONFLICT DO NOTHING")
@@ -653,8 +697,23 @@ async fn add_skill(
     Form(form): Form<SkillForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
+    allow_edit(&state, user.id).await?;
     let label = form.label.trim();
-    if label.is_empty() || label.chars().count() > 200 {
+    if declared(&state.db, user.id, Declared::Skills).await? >= MAX_DECLARED_SKILLS {
+        return refuse(
+            &state,
+            &session,
+            &user,
+            Refusal {
+                section: Section::Skills,
+                message: "Vous avez ajouté le nombre maximal de compétences : retirez-en avant d’en ajouter d’autres.",
+                typed: vec![("label".into(), form.label.clone())],
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    if label.is_empty() || label.chars().count() > shared::MAX_PROFILE_SKILL_CHARS {
         return refuse(
             &state,
             &session,
@@ -686,6 +745,7 @@ async fn remove_skill(
     Form(form): Form<SkillForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
+    allow_edit(&state, user.id).await?;
     sqlx::query("DELETE FROM gui.profile_skills WHERE user_id = $1 AND label = $2")
         .bind(user.id)
         .bind(&form.label)
@@ -710,19 +770,31 @@ async fn add_experience(
     Form(form): Form<ExperienceForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
+    allow_edit(&state, user.id).await?;
     let (start, end) = (month_of(&form.start), month_of(&form.end));
     let title = form.title.trim();
     let bad_dates = (!form.start.trim().is_empty() && start.is_none())
         || (!form.end.trim().is_empty() && end.is_none())
         || matches!((start, end), (Some(s), Some(e)) if e < s);
-    if title.is_empty() || title.chars().count() > 300 || bad_dates {
+    let too_many =
+        declared(&state.db, user.id, Declared::Experiences).await? >= MAX_DECLARED_EXPERIENCES;
+    if title.is_empty()
+        || title.chars().count() > shared::MAX_PROFILE_TITLE_CHARS
+        || form.employer.trim().chars().count() > shared::MAX_PROFILE_TITLE_CHARS
+        || bad_dates
+        || too_many
+    {
         return refuse(
             &state,
             &session,
             &user,
             Refusal {
                 section: Section::Experiences,
-                message: "Indiquez l’intitulé du poste, et des dates au format mois/année, la fin après le début.",
+                message: if too_many {
+                    "Vous avez ajouté le nombre maximal d’expériences : retirez-en avant d’en ajouter d’autres."
+                } else {
+                    "Indiquez l’intitulé du poste (200 caractères au plus), et des dates au format mois/année, la fin après le début."
+                },
                 typed: vec![
                     ("title".into(), form.title.clone()),
                     ("employer".into(), form.employer.clone()),
@@ -775,6 +847,7 @@ async fn remove_experience(
     Form(form): Form<RemoveExperienceForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
+    allow_edit(&state, user.id).await?;
     sqlx::query("DELETE FROM gui.profile_experiences WHERE user_id = $1 AND id = $2")
         .bind(user.id)
         .bind(form.id)
@@ -790,6 +863,7 @@ async fn save_preferences(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     session.check_csrf(form.get("csrf").map_or("", String::as_str))?;
+    allow_edit(&state, user.id).await?;
     let place = form.get("place").map_or("", |p| p.trim());
     let commune = if place.is_empty() {
         None

@@ -336,3 +336,93 @@ async fn an_unreadable_cv_or_a_missing_service_says_what_to_do_in_french() {
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.text().await.unwrap().contains("ne répond pas"));
 }
+
+/// Each profile edit re-embeds the profile: edits are capped (lengths, how many skills
+/// and experiences) and limited per candidate (120 an hour), with clear answers.
+#[tokio::test]
+async fn profile_edits_are_capped_and_rate_limited_per_candidate() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    browser.signed_in("zelie@exemple.fr").await;
+    let long = "x".repeat(201);
+    let response = browser
+        .submit(
+            "/profil",
+            "/profil/competences",
+            &[("label", long.as_str())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let response = browser
+        .submit(
+            "/profil",
+            "/profil/experiences",
+            &[
+                ("title", "Soudeuse"),
+                ("employer", long.as_str()),
+                ("start", ""),
+                ("end", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM gui.profile_experiences").await,
+        0
+    );
+    // A hundred declared skills: the next one is refused, saying why.
+    sqlx::query("INSERT INTO gui.profiles (user_id) SELECT id FROM gui.users")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO gui.profile_skills (user_id, label, source)
+         SELECT id, 'Compétence ' || i, 'declared' FROM gui.users, generate_series(1, 100) AS i",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let response = browser
+        .submit(
+            "/profil",
+            "/profil/competences",
+            &[("label", "Soudure TIG")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("le nombre maximal de compétences"));
+    // Three edits so far (refused ones count: the limit comes first); 117 more pass
+    // (removals of skills the profile does not hold), the next is refused.
+    for i in 1..=117 {
+        let label = format!("Compétence {}", 100 + i);
+        let response = browser
+            .submit(
+                "/profil",
+                "/profil/competences/supprimer",
+                &[("label", label.as_str())],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "edit {i}");
+    }
+    let response = browser
+        .submit(
+            "/profil",
+            "/profil/competences/supprimer",
+            &[("label", "Compétence 1")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM gui.profile_skills WHERE label = 'Compétence 1'"
+        )
+        .await,
+        1,
+        "the refused edit changed nothing"
+    );
+}
