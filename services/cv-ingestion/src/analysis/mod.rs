@@ -70,7 +70,8 @@ pub fn analyze(text: &str, referential: &Referential, today: NaiveDate) -> Analy
     let languages = bodies(CvSectionKind::Languages)
         .flat_map(spoken::languages)
         .collect();
-    // Hobbies and contact details are not skills ("football", a street name).
+    // Hobbies and contact details are not skills ("football", a street name). In the
+    // text's order, as `find` expects.
     let skip: Vec<(usize, usize)> = sections
         .iter()
         .filter(|s| matches!(s.kind, CvSectionKind::Interests | CvSectionKind::Contact))

@@ -193,9 +193,7 @@ impl Referential {
                 };
                 let (start, end) = folded.original(tokens[i].1, tokens[i + n - 1].2);
                 let evidence = &text[start..end];
-                if !phrase.case.accepts(evidence)
-                    || skip.iter().any(|&(s, e)| start >= s && start < e)
-                {
+                if !phrase.case.accepts(evidence) || skipped(skip, start) {
                     continue;
                 }
                 let skill = &self.skills[phrase.skill];
@@ -220,6 +218,14 @@ impl Referential {
         }
         found
     }
+}
+
+/// Whether `at` falls in one of `skip`'s ranges, which are in order and disjoint (the
+/// CV's sections): a binary search, so that a CV of many sections and many skills costs
+/// matches × log(sections), not matches × sections.
+fn skipped(skip: &[(usize, usize)], at: usize) -> bool {
+    let after = skip.partition_point(|&(start, _)| start <= at);
+    after > 0 && at < skip[after - 1].1
 }
 
 /// The words of folded text with their byte spans: letters and digits, with `+` and
@@ -283,6 +289,15 @@ fn csv_rows(text: &str) -> impl Iterator<Item = Vec<String>> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skipped_ranges_are_found_by_their_bounds() {
+        let skip = [(10, 20), (30, 35), (50, 51)];
+        let inside: Vec<usize> = (0..60).filter(|&at| skipped(&skip, at)).collect();
+        let expected: Vec<usize> = (10..20).chain(30..35).chain(50..51).collect();
+        assert_eq!(inside, expected);
+        assert!(!skipped(&[], 5));
+    }
 
     #[test]
     fn words_keep_tool_names_whole() {
