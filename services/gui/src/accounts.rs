@@ -6,7 +6,7 @@
 //! address gets the same answer as a new one, and a failed log-in says "address or
 //! password incorrect" after the same work (an Argon2 verification) either way.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -37,10 +37,21 @@ const LOG_INS_PER_ADDRESS: Limit = Limit {
     max: 20,
     window: Duration::from_secs(900),
 };
-const LOG_INS_PER_ACCOUNT: Limit = Limit {
-    max: 10,
+/// Wrong passwords for one account from one client address: past them, that address
+/// waits for the next window; the account's owner, from elsewhere, does not.
+const FAILURES_PER_PAIR: Limit = Limit {
+    max: 5,
     window: Duration::from_secs(900),
 };
+/// Wrong passwords for one account from every address: past `max`, each check of its
+/// password waits a little longer (never refused), so that guessing from many addresses
+/// gets slow while its owner still gets in.
+const ACCOUNT_FAILURES: Limit = Limit {
+    max: 20,
+    window: Duration::from_secs(900),
+};
+const SLOWDOWN_STEP: Duration = Duration::from_millis(250);
+const SLOWDOWN_MAX: Duration = Duration::from_secs(3);
 
 /// A hash verified when the address is unknown, so that both cases cost the same.
 static DUMMY_HASH: LazyLock<String> =
@@ -219,21 +230,17 @@ async fn log_in(
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
     let email = form.email.trim().to_owned();
-    let per_address = rate_limit::allow(
+    // Every attempt counts per address; a blocked address writes nothing more.
+    if !rate_limit::allow(
         &state.db,
         &rate_limit::client("log-in", peer.ip()),
         LOG_INS_PER_ADDRESS,
     )
-    .await?;
-    let per_account = rate_limit::allow(
-        &state.db,
-        &rate_limit::account("log-in", &email),
-        LOG_INS_PER_ACCOUNT,
-    )
-    .await?;
-    if !(per_address && per_account) {
+    .await?
+    {
         return Err(PageError::TooManyAttempts);
     }
+    guard_password_check(&state.db, &email, peer.ip()).await?;
     let user: Option<(Uuid, String)> =
         sqlx::query_as("SELECT id, password_hash FROM gui.users WHERE lower(email) = lower($1)")
             .bind(&email)
@@ -244,6 +251,7 @@ async fn log_in(
     let password = form.password;
     let verified = verify(password, stored).await?;
     if !(known && verified) {
+        password_failed(&state.db, &email, peer.ip()).await?;
         let page = LogInPage {
             csrf: session.csrf.clone(),
             email,
@@ -332,20 +340,13 @@ struct DeleteForm {
 /// Deletes the account and, by cascade, everything attached to it.
 async fn delete(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     SignedIn { session, user }: SignedIn,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    // The password is guessed no faster here than at log-in (the same counter).
-    if !rate_limit::allow(
-        &state.db,
-        &rate_limit::account("log-in", &user.email),
-        LOG_INS_PER_ACCOUNT,
-    )
-    .await?
-    {
-        return Err(PageError::TooManyAttempts);
-    }
+    // The password is guessed no faster here than at log-in (the same counters).
+    guard_password_check(&state.db, &user.email, peer.ip()).await?;
     let stored: String = sqlx::query_scalar("SELECT password_hash FROM gui.users WHERE id = $1")
         .bind(user.id)
         .fetch_one(&state.db)
@@ -353,6 +354,7 @@ async fn delete(
     let password = form.password;
     let verified = verify(password, stored).await?;
     if !verified {
+        password_failed(&state.db, &user.email, peer.ip()).await?;
         let page = AccountPage {
             csrf: session.csrf.clone(),
             unread: user.unread,
@@ -374,6 +376,40 @@ async fn delete_user(db: &PgPool, user: Uuid) -> Result<(), sqlx::Error> {
         .bind(user)
         .execute(db)
         .await?;
+    Ok(())
+}
+
+/// Before a password of `email` is checked for a client at `ip`: refused when that
+/// address failed too often for that account, slowed down when the account failed too
+/// often from everywhere.
+async fn guard_password_check(db: &PgPool, email: &str, ip: IpAddr) -> Result<(), PageError> {
+    let pair = rate_limit::pair("password-failures", email, ip);
+    if rate_limit::reached(db, &pair, FAILURES_PER_PAIR).await? {
+        return Err(PageError::TooManyAttempts);
+    }
+    let account = rate_limit::account("password-failures", email);
+    let failures = rate_limit::count(db, &account, ACCOUNT_FAILURES).await?;
+    let over = failures.saturating_sub(ACCOUNT_FAILURES.max as i32).max(0) as u32;
+    if over > 0 {
+        tokio::time::sleep((SLOWDOWN_STEP * over).min(SLOWDOWN_MAX)).await;
+    }
+    Ok(())
+}
+
+/// A wrong password for `email` from `ip`: counted for the pair and the account.
+async fn password_failed(db: &PgPool, email: &str, ip: IpAddr) -> Result<(), sqlx::Error> {
+    rate_limit::record(
+        db,
+        &rate_limit::pair("password-failures", email, ip),
+        FAILURES_PER_PAIR,
+    )
+    .await?;
+    rate_limit::record(
+        db,
+        &rate_limit::account("password-failures", email),
+        ACCOUNT_FAILURES,
+    )
+    .await?;
     Ok(())
 }
 

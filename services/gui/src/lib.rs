@@ -205,5 +205,8 @@ pub fn router(config: &Config, state: AppState) -> Router {
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::connect(&config).await?;
-    platform::server::run(&config.service, router(&config, state)).await
+    let cleaning = tokio::spawn(rate_limit::clean_on_schedule(state.db.clone()));
+    let served = platform::server::run(&config.service, router(&config, state)).await;
+    cleaning.abort();
+    served
 }

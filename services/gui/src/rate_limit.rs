@@ -34,6 +34,12 @@ pub fn account(action: &str, email: &str) -> String {
     format!("{action}:account:{hex}")
 }
 
+/// The key of an account tried from a client address: failures counted per pair keep
+/// that address out of that account, never the account's owner elsewhere.
+pub fn pair(action: &str, email: &str, ip: IpAddr) -> String {
+    format!("{}|{}", account(action, email), client("", ip))
+}
+
 /// The key of a signed-in candidate.
 pub fn candidate(action: &str, id: Uuid) -> String {
     format!("{action}:candidate:{id}")
@@ -41,11 +47,13 @@ pub fn candidate(action: &str, id: Uuid) -> String {
 
 /// Forgets an account's counters (the account is deleted).
 pub async fn forget_account(db: &PgPool, email: &str, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM gui.rate_limits WHERE key LIKE '%' || $1 OR key LIKE '%' || $2")
-        .bind(account("", email))
-        .bind(candidate("", id))
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "DELETE FROM gui.rate_limits WHERE key LIKE '%' || $1 || '%' OR key LIKE '%' || $2",
+    )
+    .bind(account("", email))
+    .bind(candidate("", id))
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -56,26 +64,73 @@ pub struct Limit {
     pub window: Duration,
 }
 
+impl Limit {
+    fn max(&self) -> i32 {
+        i32::try_from(self.max).unwrap_or(i32::MAX)
+    }
+}
+
 /// Counts one attempt under `key`; false when the limit is already reached.
 pub async fn allow(db: &PgPool, key: &str, limit: Limit) -> Result<bool, sqlx::Error> {
-    let window = limit.window.as_secs_f64();
-    let attempts: i32 = sqlx::query_scalar(
+    Ok(record(db, key, limit).await? <= limit.max())
+}
+
+/// Records one event (an attempt, a failure) under `key`; returns how many the window
+/// holds now.
+pub async fn record(db: &PgPool, key: &str, limit: Limit) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar(
         "INSERT INTO gui.rate_limits (key, window_start, attempts)
          VALUES ($1, to_timestamp(floor(extract(epoch FROM now()) / $2) * $2), 1)
          ON CONFLICT (key, window_start) DO UPDATE SET attempts = gui.rate_limits.attempts + 1
          RETURNING attempts",
     )
     .bind(key)
-    .bind(window)
+    .bind(limit.window.as_secs_f64())
     .fetch_one(db)
+    .await
+}
+
+/// How many events `key` holds in the current window (nothing recorded).
+pub async fn count(db: &PgPool, key: &str, limit: Limit) -> Result<i32, sqlx::Error> {
+    let counted: Option<i32> = sqlx::query_scalar(
+        "SELECT attempts FROM gui.rate_limits
+         WHERE key = $1 AND window_start = to_timestamp(floor(extract(epoch FROM now()) / $2) * $2)",
+    )
+    .bind(key)
+    .bind(limit.window.as_secs_f64())
+    .fetch_optional(db)
     .await?;
-    if attempts == 1 {
-        // A new window: old ones can go.
+    Ok(counted.unwrap_or(0))
+}
+
+/// Whether `key` reached its limit in the current window (nothing recorded).
+pub async fn reached(db: &PgPool, key: &str, limit: Limit) -> Result<bool, sqlx::Error> {
+    Ok(count(db, key, limit).await? >= limit.max())
+}
+
+/// Windows older than a day (longer than any limit's) go; returns how many rows went.
+/// Run on a schedule ([`CLEANUP_EVERY`]), with an index on `window_start`.
+pub async fn clean(db: &PgPool) -> Result<u64, sqlx::Error> {
+    Ok(
         sqlx::query("DELETE FROM gui.rate_limits WHERE window_start < now() - interval '1 day'")
             .execute(db)
-            .await?;
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// How often the GUI cleans the counters.
+pub const CLEANUP_EVERY: Duration = Duration::from_secs(600);
+
+/// Cleans the counters every [`CLEANUP_EVERY`], until the task is dropped.
+pub async fn clean_on_schedule(db: PgPool) {
+    let mut every = tokio::time::interval(CLEANUP_EVERY);
+    loop {
+        every.tick().await;
+        if let Err(e) = clean(&db).await {
+            tracing::warn!(error = %e, "rate-limit counters not cleaned; next time");
+        }
     }
-    Ok(attempts <= i32::try_from(limit.max).unwrap_or(i32::MAX))
 }
 
 #[cfg(test)]

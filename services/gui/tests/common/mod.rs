@@ -51,8 +51,15 @@ pub struct Browser<'a> {
 
 impl<'a> Browser<'a> {
     pub fn new(app: &'a App) -> Self {
+        Self::from_address(app, "127.0.0.1".parse().unwrap())
+    }
+
+    /// A browser on another machine: its requests come from `ip` (any 127.0.0.0/8
+    /// address reaches the test server).
+    pub fn from_address(app: &'a App, ip: std::net::IpAddr) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .local_address(ip)
             .build()
             .unwrap();
         Self {
