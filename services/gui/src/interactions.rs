@@ -142,12 +142,19 @@ async fn offer_page(
             .await?;
     let (required, wished): (Vec<_>, Vec<_>) =
         skills.into_iter().partition(|(_, required)| *required);
-    let link = offer.url.clone().unwrap_or_else(|| {
-        format!(
-            "https://candidat.francetravail.fr/offres/recherche/detail/{}",
-            offer.external_id
-        )
-    });
+    // An offer's URL comes from a feed: only an https:// one becomes a link (a
+    // `javascript:` or `data:` URL would run in the candidate's page), else the offer's
+    // page on francetravail.fr.
+    let link = offer
+        .url
+        .clone()
+        .filter(|url| url.starts_with("https://"))
+        .unwrap_or_else(|| {
+            format!(
+                "https://candidat.francetravail.fr/offres/recherche/detail/{}",
+                offer.external_id
+            )
+        });
     let page = OfferPage {
         id: offer.external_id.clone(),
         csrf: session.csrf.clone(),

@@ -488,6 +488,27 @@ async fn an_offer_is_viewed_saved_applied_and_followed_up() {
     ] {
         assert!(html.contains(shown), "{shown} missing");
     }
+    // The link to the original offer: an https:// URL from the feed, never another
+    // scheme (a `javascript:` URL would run in the candidate's page).
+    for (url, link) in [
+        (
+            "https://partenaire.example/offres/G000",
+            "https://partenaire.example/offres/G000",
+        ),
+        (
+            "javascript:alert(document.cookie)",
+            "https://candidat.francetravail.fr/offres/recherche/detail/G000",
+        ),
+    ] {
+        sqlx::query("UPDATE gui.job_offers SET url = $1 WHERE external_id = 'G000'")
+            .bind(url)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        let html = browser.page("/offres/G000").await;
+        assert!(html.contains(&format!("<a href=\"{link}\"")), "{url}");
+        assert!(!html.contains("javascript:"));
+    }
     let (viewed, viewed_at): (bool, Option<chrono::DateTime<chrono::Utc>>) =
         sqlx::query_as("SELECT viewed, viewed_at FROM gui.offer_interactions")
             .fetch_one(&app.pool)
