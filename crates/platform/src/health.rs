@@ -120,7 +120,14 @@ pub async fn ready(State(readiness): State<Readiness>) -> Response {
         })
         .into_response()
     } else {
+        // The errors go to the log only: readiness is public on the GUI, and an error's
+        // text (hosts, users, drivers' messages) is for operators.
         tracing::warn!(failures = ?failures, "not ready");
-        Problem::unavailable(failures.join("; ")).into_response()
+        let down: Vec<&str> = results
+            .iter()
+            .filter(|(_, _, r)| r.is_err())
+            .map(|(_, name, _)| *name)
+            .collect();
+        Problem::unavailable(format!("not ready: {}", down.join(", "))).into_response()
     }
 }
