@@ -43,8 +43,11 @@ pub struct Config {
     /// `COOKIE_SECURE` (true): cookies only over HTTPS. Browsers treat
     /// http://127.0.0.1 and http://localhost as secure, so `make run` keeps it.
     pub cookie_secure: bool,
-    /// `SESSION_TTL_HOURS` (168): how long a session lasts after log-in.
+    /// `SESSION_TTL_HOURS` (12): how long a session lasts after log-in, at most.
     pub session_ttl_hours: u32,
+    /// `SESSION_IDLE_MINUTES` (30): a session left unused this long ends (OWASP ASVS
+    /// level 2: 12 hours at most, 30 minutes idle).
+    pub session_idle_minutes: u32,
     /// `CV_INGESTION_URL` (http://127.0.0.1:8083): reads CVs and embeds profiles.
     pub cv_ingestion_url: reqwest::Url,
     /// `CV_INGESTION_TIMEOUT_SECS` (12): reading a CV takes seconds (cv-ingestion gives
@@ -66,7 +69,8 @@ pub struct Config {
 
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let session_ttl_hours = env.at_least_one("SESSION_TTL_HOURS", 168u32)?;
+        let session_ttl_hours = env.at_least_one("SESSION_TTL_HOURS", 12u32)?;
+        let session_idle_minutes = env.at_least_one("SESSION_IDLE_MINUTES", 30u32)?;
         let service = ServiceConfig::from_env(env, DEFAULTS)?;
         let cv_ingestion_timeout =
             env.seconds("CV_INGESTION_TIMEOUT_SECS", Duration::from_secs(12))?;
@@ -88,6 +92,7 @@ impl Config {
             database,
             cookie_secure: env.or("COOKIE_SECURE", true)?,
             session_ttl_hours,
+            session_idle_minutes,
             cv_ingestion_url: env.or(
                 "CV_INGESTION_URL",
                 "http://127.0.0.1:8083".parse().expect("a URL"),
@@ -112,6 +117,7 @@ pub struct AppState {
     pub db: PgPool,
     pub cookie_secure: bool,
     pub session_ttl: chrono::TimeDelta,
+    pub session_idle: chrono::TimeDelta,
     pub cv: ServiceClient,
     /// `DOWNSTREAM_TIMEOUT_SECS`: also the matches page's patience with cv-ingestion
     /// when it retries a profile embedding that is behind the profile.
@@ -132,6 +138,7 @@ impl AppState {
             db: platform::db::pool(&config.database, NAME)?,
             cookie_secure: config.cookie_secure,
             session_ttl: chrono::TimeDelta::hours(i64::from(config.session_ttl_hours)),
+            session_idle: chrono::TimeDelta::minutes(i64::from(config.session_idle_minutes)),
             cv: ServiceClient::new(
                 config.cv_ingestion_url.clone(),
                 token.clone(),

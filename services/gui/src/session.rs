@@ -158,7 +158,7 @@ impl FromRequestParts<AppState> for Session {
             .cloned()
             .expect("the csrf_cookie layer runs before every page");
         let user = match cookie(&parts.headers, SESSION_COOKIE) {
-            Some(token) => user_of(&state.db, token).await?,
+            Some(token) => user_of(&state.db, token, state.session_idle).await?,
             None => None,
         };
         Ok(Self {
@@ -186,20 +186,27 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-/// The candidate a session token belongs to, while the session lasts. `last_seen_at`
-/// is written at most once a minute, not on every page view.
-async fn user_of(db: &PgPool, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
+/// The candidate a session token belongs to, while the session lasts: before its
+/// absolute end, and unless it was left unused for `idle`. `last_seen_at` is written at
+/// most once a minute, not on every page view (and never for a session that ended).
+async fn user_of(
+    db: &PgPool,
+    token: &str,
+    idle: chrono::TimeDelta,
+) -> Result<Option<CurrentUser>, sqlx::Error> {
     let row: Option<(Uuid, String, i64)> = sqlx::query_as(
         "WITH touched AS (
              UPDATE gui.sessions SET last_seen_at = now()
              WHERE token_hash = $1 AND last_seen_at < now() - interval '1 minute'
+               AND last_seen_at > now() - $2 AND expires_at > now()
          )
          SELECT u.id, u.email,
              (SELECT count(*) FROM gui.notifications n WHERE n.user_id = u.id AND n.read_at IS NULL)
          FROM gui.sessions s JOIN gui.users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > now()",
+         WHERE s.token_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - $2",
     )
     .bind(digest(token))
+    .bind(idle)
     .fetch_optional(db)
     .await?;
     Ok(row.map(|(id, email, unread)| CurrentUser { id, email, unread }))

@@ -699,3 +699,49 @@ async fn a_browser_that_lost_its_csrf_cookie_gets_a_new_one_on_any_page() {
     let css = browser.get("/static/app.css").await;
     assert!(css.headers().get("set-cookie").is_none());
 }
+
+/// A session ends after 30 minutes unused, and 12 hours after log-in at most.
+#[tokio::test]
+async fn sessions_end_when_idle_and_at_their_absolute_end() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    browser.signed_in("ada@exemple.fr").await;
+    let expires: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT expires_at FROM gui.sessions")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let lifetime = expires - chrono::Utc::now();
+    assert!(
+        lifetime <= chrono::TimeDelta::hours(12) && lifetime > chrono::TimeDelta::hours(11),
+        "{lifetime}"
+    );
+    // Used 29 minutes ago: still on, and seen now.
+    sqlx::query("UPDATE gui.sessions SET last_seen_at = now() - interval '29 minutes'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(browser.get("/compte").await.status(), StatusCode::OK);
+    // Left 31 minutes: over, and a visit does not bring it back.
+    sqlx::query("UPDATE gui.sessions SET last_seen_at = now() - interval '31 minutes'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let response = browser.get("/compte").await;
+        assert_eq!(
+            (response.status(), location(&response)),
+            (StatusCode::SEE_OTHER, "/connexion")
+        );
+    }
+    // Past its absolute end, however recently used.
+    let mut again = Browser::new(&app);
+    again.log_in("ada@exemple.fr", PASSWORD).await;
+    sqlx::query(
+        "UPDATE gui.sessions SET expires_at = now() - interval '1 second', last_seen_at = now()",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(again.get("/compte").await.status(), StatusCode::SEE_OTHER);
+}
