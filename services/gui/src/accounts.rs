@@ -66,6 +66,8 @@ pub fn routes() -> Router<AppState> {
         .route("/compte", get(account_page))
         .route("/compte/donnees", get(export))
         .route("/compte/suppression", post(delete))
+        .route("/compte/mot-de-passe", post(change_password))
+        .route("/compte/sessions", post(log_out_everywhere))
 }
 
 #[derive(Template)]
@@ -138,15 +140,8 @@ async fn sign_up(
     if !plausible_email(&email) {
         return Ok(invalid("Cette adresse e-mail n’est pas valide."));
     }
-    if form.password.chars().count() < MIN_PASSWORD_CHARS
-        || form.password.len() > MAX_PASSWORD_BYTES
-    {
-        return Ok(invalid(
-            "Le mot de passe doit compter au moins 12 caractères.",
-        ));
-    }
-    if form.password != form.confirm {
-        return Ok(invalid("Les deux mots de passe ne sont pas identiques."));
+    if let Some(problem) = new_password_problem(&form.password, &form.confirm) {
+        return Ok(invalid(problem));
     }
     let password = form.password;
     let hashed = tokio::task::spawn_blocking(move || hash(&password))
@@ -282,17 +277,152 @@ struct AccountPage {
     csrf: String,
     unread: i64,
     email: String,
+    /// The deletion form's refusal.
     error: Option<&'static str>,
+    /// The password form's refusal, and its success.
+    password_error: Option<&'static str>,
+    notice: Option<&'static str>,
+    sessions: Vec<session::OpenSession>,
 }
 
-async fn account_page(SignedIn { session, user }: SignedIn) -> Response {
-    let page = AccountPage {
+impl AccountPage {
+    fn when(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
+        crate::web::french_time(*t, "%d/%m/%Y à %H:%M")
+    }
+}
+
+#[derive(Deserialize)]
+struct AccountQuery {
+    mot_de_passe: Option<String>,
+}
+
+async fn account_page(
+    State(state): State<AppState>,
+    SignedIn { session, user }: SignedIn,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<AccountQuery>,
+) -> Result<Response, PageError> {
+    let notice = query
+        .mot_de_passe
+        .map(|_| "Votre mot de passe est changé ; vos autres sessions sont fermées.");
+    let page = account(&state, &session, &user, &headers, notice, None, None).await?;
+    Ok(render(&page))
+}
+
+/// The account page with the candidate's open sessions.
+async fn account(
+    state: &AppState,
+    session: &Session,
+    user: &session::CurrentUser,
+    headers: &axum::http::HeaderMap,
+    notice: Option<&'static str>,
+    error: Option<&'static str>,
+    password_error: Option<&'static str>,
+) -> Result<AccountPage, PageError> {
+    let current = session::cookie(headers, SESSION_COOKIE);
+    Ok(AccountPage {
         csrf: session.csrf.clone(),
         unread: user.unread,
-        email: user.email,
-        error: None,
+        email: user.email.clone(),
+        error,
+        password_error,
+        notice,
+        sessions: session::open_sessions(&state.db, user.id, current, state.session_idle).await?,
+    })
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    csrf: String,
+    current: String,
+    password: String,
+    confirm: String,
+}
+
+/// A new password, given the current one; every other session of the candidate ends.
+async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    SignedIn { session, user }: SignedIn,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(&form.csrf)?;
+    // The current password is guessed no faster here than at log-in.
+    guard_password_check(&state.db, &user.email, peer.ip()).await?;
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM gui.users WHERE id = $1")
+        .bind(user.id)
+        .fetch_one(&state.db)
+        .await?;
+    let refusal = if !verify(form.current, stored).await? {
+        password_failed(&state.db, &user.email, peer.ip()).await?;
+        Some("Le mot de passe actuel est incorrect.")
+    } else {
+        new_password_problem(&form.password, &form.confirm)
     };
-    render(&page)
+    if let Some(message) = refusal {
+        let page = account(&state, &session, &user, &headers, None, None, Some(message)).await?;
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
+    }
+    let password = form.password;
+    let hashed = tokio::task::spawn_blocking(move || hash(&password))
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .map_err(PageError::Internal)?;
+    sqlx::query("UPDATE gui.users SET password_hash = $2 WHERE id = $1")
+        .bind(user.id)
+        .bind(hashed)
+        .execute(&state.db)
+        .await?;
+    session::close_all(
+        &state.db,
+        user.id,
+        session::cookie(&headers, SESSION_COOKIE),
+    )
+    .await?;
+    Ok(Redirect::to("/compte?mot_de_passe=1").into_response())
+}
+
+/// Ends every session of the candidate, this one too.
+async fn log_out_everywhere(
+    State(state): State<AppState>,
+    SignedIn { session, user }: SignedIn,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(&form.csrf)?;
+    session::close_all(&state.db, user.id, None).await?;
+    let cookie = session::set_cookie(SESSION_COOKIE, "", None, state.cookie_secure);
+    Ok(([cookie], Redirect::to("/connexion")).into_response())
+}
+
+/// What is wrong with a new password, in French; None when it will do.
+fn new_password_problem(password: &str, confirm: &str) -> Option<&'static str> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        Some("Le mot de passe doit compter au moins 12 caractères.")
+    } else if password != confirm {
+        Some("Les deux mots de passe ne sont pas identiques.")
+    } else if too_common(password) {
+        Some("Ce mot de passe fait partie des plus utilisés (ou en dérive) : choisissez-en un autre, une phrase par exemple.")
+    } else {
+        None
+    }
+}
+
+/// The 10,000 most used passwords (zxcvbn's list, from leaked passwords) and a few French
+/// ones, lower-cased (`data/common-passwords.txt`).
+static COMMON_PASSWORDS: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("../data/common-passwords.txt")
+        .lines()
+        .collect()
+});
+
+/// Whether `password` is a common one, or one with digits or signs added at its end
+/// ("Azertyuiop2024!").
+fn too_common(password: &str) -> bool {
+    let lower = password.trim().to_lowercase();
+    let stem = lower.trim_end_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
+    COMMON_PASSWORDS.contains(lower.as_str())
+        || (stem.len() >= 4 && COMMON_PASSWORDS.contains(stem))
 }
 
 /// Everything kept about the candidate, as one JSON document.
@@ -342,6 +472,7 @@ async fn delete(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     SignedIn { session, user }: SignedIn,
+    headers: axum::http::HeaderMap,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
@@ -355,12 +486,8 @@ async fn delete(
     let verified = verify(password, stored).await?;
     if !verified {
         password_failed(&state.db, &user.email, peer.ip()).await?;
-        let page = AccountPage {
-            csrf: session.csrf.clone(),
-            unread: user.unread,
-            email: user.email,
-            error: Some("Mot de passe incorrect : le compte n’est pas supprimé."),
-        };
+        let error = Some("Mot de passe incorrect : le compte n’est pas supprimé.");
+        let page = account(&state, &session, &user, &headers, None, error, None).await?;
         return Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)).into_response());
     }
     delete_user(&state.db, user.id).await?;

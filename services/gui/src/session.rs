@@ -232,6 +232,46 @@ pub async fn open(
     Ok(token)
 }
 
+/// One of a candidate's open sessions, as the account page lists them.
+#[derive(Debug, sqlx::FromRow)]
+pub struct OpenSession {
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// The session of the request that lists them.
+    pub current: bool,
+}
+
+/// The candidate's sessions that have not ended, newest first.
+pub async fn open_sessions(
+    db: &PgPool,
+    user: Uuid,
+    current_token: Option<&str>,
+    idle: chrono::TimeDelta,
+) -> Result<Vec<OpenSession>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT created_at, last_seen_at, token_hash = $2 AS current FROM gui.sessions
+         WHERE user_id = $1 AND expires_at > now() AND last_seen_at > now() - $3
+         ORDER BY created_at DESC",
+    )
+    .bind(user)
+    .bind(current_token.map(digest).unwrap_or_default())
+    .bind(idle)
+    .fetch_all(db)
+    .await
+}
+
+/// Ends every session of `user` but the one of `keep`'s token (every one when None).
+pub async fn close_all(db: &PgPool, user: Uuid, keep: Option<&str>) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM gui.sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user)
+            .bind(keep.map(digest).unwrap_or_default())
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}
+
 /// Closes the session of `token`.
 pub async fn close(db: &PgPool, token: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM gui.sessions WHERE token_hash = $1")

@@ -745,3 +745,127 @@ async fn sessions_end_when_idle_and_at_their_absolute_end() {
     .unwrap();
     assert_eq!(again.get("/compte").await.status(), StatusCode::SEE_OTHER);
 }
+
+/// The account page lists the candidate's sessions; a password change (given the current
+/// one, refusing common ones) ends the others, and "log out everywhere" ends them all.
+#[tokio::test]
+async fn passwords_change_and_sessions_end_everywhere() {
+    let app = app().await;
+    let mut phone = Browser::new(&app);
+    phone.signed_in("lina@exemple.fr").await;
+    let mut laptop = Browser::new(&app);
+    assert_eq!(
+        laptop.log_in("lina@exemple.fr", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let page = laptop.page("/compte").await;
+    assert_eq!(page.matches("Ouverte le ").count(), 2, "{page}");
+    assert_eq!(page.matches("(celle-ci)").count(), 1);
+
+    let change = |current: &'static str, new: &'static str, confirm: &'static str| {
+        [
+            ("current", current),
+            ("password", new),
+            ("confirm", confirm),
+        ]
+    };
+    for (form, message) in [
+        (
+            change(
+                "not the password!",
+                "a brand new sentence",
+                "a brand new sentence",
+            ),
+            "Le mot de passe actuel est incorrect.",
+        ),
+        (
+            change(PASSWORD, "Azertyuiop2024!", "Azertyuiop2024!"),
+            "fait partie des plus utilisés",
+        ),
+        (
+            change(PASSWORD, "a brand new sentence", "another sentence!"),
+            "ne sont pas identiques",
+        ),
+    ] {
+        let response = laptop
+            .submit("/compte", "/compte/mot-de-passe", &form)
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            response.text().await.unwrap().contains(message),
+            "{message}"
+        );
+    }
+    let response = laptop
+        .submit(
+            "/compte",
+            "/compte/mot-de-passe",
+            &change(PASSWORD, "a brand new sentence", "a brand new sentence"),
+        )
+        .await;
+    assert_eq!(
+        (response.status(), location(&response)),
+        (StatusCode::SEE_OTHER, "/compte?mot_de_passe=1")
+    );
+    assert!(laptop
+        .page("/compte?mot_de_passe=1")
+        .await
+        .contains("vos autres sessions sont fermées"));
+    assert_eq!(
+        phone.get("/compte").await.status(),
+        StatusCode::SEE_OTHER,
+        "the other session ended"
+    );
+    let mut anyone = Browser::from_address(&app, "127.0.0.3".parse().unwrap());
+    assert_eq!(
+        anyone.log_in("lina@exemple.fr", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old password no longer works"
+    );
+    assert_eq!(
+        phone
+            .log_in("lina@exemple.fr", "a brand new sentence")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+
+    // Log out everywhere: both sessions end.
+    let response = laptop.submit("/compte", "/compte/sessions", &[]).await;
+    assert_eq!(
+        (response.status(), location(&response)),
+        (StatusCode::SEE_OTHER, "/connexion")
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM gui.sessions").await, 0);
+    assert_eq!(phone.get("/compte").await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_common_password_is_refused_at_sign_up() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    for password in ["motdepasse123", "Password1234!", "qwertyuiop12"] {
+        let response = browser
+            .submit(
+                "/inscription",
+                "/inscription",
+                &[
+                    ("email", "noe@exemple.fr"),
+                    ("password", password),
+                    ("confirm", password),
+                ],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{password}"
+        );
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("fait partie des plus utilisés"));
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM gui.users").await, 0);
+}
