@@ -144,9 +144,8 @@ async fn sign_up(
         return Ok(invalid(problem));
     }
     let password = form.password;
-    let hashed = tokio::task::spawn_blocking(move || hash(&password))
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?
+    let hashed = argon2_work(move || hash(&password))
+        .await?
         .map_err(PageError::Internal)?;
     // A known address changes nothing and opens no session, and the answer is the same
     // redirection: its owner meets the log-in page there, a new candidate their CV form.
@@ -365,9 +364,8 @@ async fn change_password(
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
     }
     let password = form.password;
-    let hashed = tokio::task::spawn_blocking(move || hash(&password))
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?
+    let hashed = argon2_work(move || hash(&password))
+        .await?
         .map_err(PageError::Internal)?;
     sqlx::query("UPDATE gui.users SET password_hash = $2 WHERE id = $1")
         .bind(user.id)
@@ -543,14 +541,33 @@ async fn password_failed(db: &PgPool, email: &str, ip: IpAddr) -> Result<(), sql
 /// Whether `password` is the one `stored` (an Argon2 PHC string) was made from, checked
 /// off the async runtime (it takes tens of milliseconds on purpose).
 async fn verify(password: String, stored: String) -> Result<bool, PageError> {
-    tokio::task::spawn_blocking(move || {
+    argon2_work(move || {
         password.len() <= MAX_PASSWORD_BYTES
             && Argon2::default()
                 .verify_password(password.as_bytes(), stored.as_str())
                 .is_ok()
     })
     .await
-    .map_err(|e| PageError::Internal(e.to_string()))
+}
+
+/// Argon2 computations at once, at most: one per core. Each takes tens of milliseconds
+/// and 19 MiB on purpose; a flood of log-ins waits its turn instead of taking every
+/// blocking thread and the memory with it.
+static ARGON2_SLOTS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from))
+});
+
+/// Runs an Argon2 computation off the async runtime, within [`ARGON2_SLOTS`].
+async fn argon2_work<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PageError> {
+    let _slot = ARGON2_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))
 }
 
 fn hash(password: &str) -> Result<String, String> {

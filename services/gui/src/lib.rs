@@ -28,11 +28,14 @@ use utoipa::OpenApi;
 
 pub const NAME: &str = "gui";
 
+/// The body of any form but the CV upload, at most.
+pub const FORM_BYTES: usize = 16 * 1024;
+
 const DEFAULTS: ServiceDefaults = ServiceDefaults {
     name: NAME,
     port: 8080,
-    // A CV of 10 MiB and the rest of its form.
-    body_limit: 11 * 1024 * 1024,
+    // The CV upload's (`profile::CV_UPLOAD_BYTES`); every other form gets `FORM_BYTES`.
+    body_limit: profile::CV_UPLOAD_BYTES,
 };
 
 #[derive(Debug, Clone)]
@@ -197,6 +200,9 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .route("/static/app.css", asset("text/css", 3600, STYLESHEET))
         .route("/static/htmx.min.js", asset("text/javascript", 86400, HTMX))
         .route("/static/app.js", asset("text/javascript", 3600, SCRIPT))
+        // A form is a few fields: more is refused (413) before it is read, except the
+        // CV upload's route, whose own limit is set inside this one.
+        .layer(axum::extract::DefaultBodyLimit::max(FORM_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::csrf_cookie,

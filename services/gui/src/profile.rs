@@ -27,6 +27,9 @@ use crate::session::{CurrentUser, Session, SignedIn};
 use crate::web::{french_time, render, PageError};
 use crate::AppState;
 
+/// A CV of 10 MiB and the rest of its form.
+pub const CV_UPLOAD_BYTES: usize = 11 * 1024 * 1024;
+
 const UPLOADS_PER_CANDIDATE: Limit = Limit {
     max: 20,
     window: Duration::from_secs(3600),
@@ -72,7 +75,11 @@ pub const RADII_KM: [u32; 6] = [5, 10, 20, 30, 50, 100];
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/profil", get(page))
-        .route("/profil/cv", post(upload_cv))
+        // The one form that carries a file: every other one gets a few KiB (`router`).
+        .route(
+            "/profil/cv",
+            post(upload_cv).layer(axum::extract::DefaultBodyLimit::max(CV_UPLOAD_BYTES)),
+        )
         .route("/profil/competences", post(add_skill))
         .route("/profil/competences/supprimer", post(remove_skill))
         .route("/profil/experiences", post(add_experience))

@@ -30,6 +30,12 @@ fn secure(mut response: Response) -> Response {
             HeaderValue::from_static("nosniff"),
         ),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        // Browsers heed it over HTTPS only (RFC 6797): behind a TLS proxy, the GUI is
+        // then never reached over plain HTTP again.
+        (
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ),
         // Links to France Travail's postings do not tell it which candidate came.
         (
             header::REFERRER_POLICY,
