@@ -347,14 +347,7 @@ async fn change_password(
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    // The current password is guessed no faster here than at log-in.
-    guard_password_check(&state.db, &user.email, peer.ip()).await?;
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM gui.users WHERE id = $1")
-        .bind(user.id)
-        .fetch_one(&state.db)
-        .await?;
-    let refusal = if !verify(form.current, stored).await? {
-        password_failed(&state.db, &user.email, peer.ip()).await?;
+    let refusal = if !check_password(&state, &user, peer.ip(), form.current).await? {
         Some("Le mot de passe actuel est incorrect.")
     } else {
         new_password_problem(&form.password, &form.confirm)
@@ -474,16 +467,7 @@ async fn delete(
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    // The password is guessed no faster here than at log-in (the same counters).
-    guard_password_check(&state.db, &user.email, peer.ip()).await?;
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM gui.users WHERE id = $1")
-        .bind(user.id)
-        .fetch_one(&state.db)
-        .await?;
-    let password = form.password;
-    let verified = verify(password, stored).await?;
-    if !verified {
-        password_failed(&state.db, &user.email, peer.ip()).await?;
+    if !check_password(&state, &user, peer.ip(), form.password).await? {
         let error = Some("Mot de passe incorrect : le compte n’est pas supprimé.");
         let page = account(&state, &session, &user, &headers, None, error, None).await?;
         return Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)).into_response());
@@ -519,6 +503,26 @@ async fn guard_password_check(db: &PgPool, email: &str, ip: IpAddr) -> Result<()
         tokio::time::sleep((SLOWDOWN_STEP * over).min(SLOWDOWN_MAX)).await;
     }
     Ok(())
+}
+
+/// Whether `password` is the signed-in candidate's (confirming a change or a deletion):
+/// guessed no faster than at log-in, with the same counters.
+async fn check_password(
+    state: &AppState,
+    user: &session::CurrentUser,
+    ip: IpAddr,
+    password: String,
+) -> Result<bool, PageError> {
+    guard_password_check(&state.db, &user.email, ip).await?;
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM gui.users WHERE id = $1")
+        .bind(user.id)
+        .fetch_one(&state.db)
+        .await?;
+    let verified = verify(password, stored).await?;
+    if !verified {
+        password_failed(&state.db, &user.email, ip).await?;
+    }
+    Ok(verified)
 }
 
 /// A wrong password for `email` from `ip`: counted for the pair and the account.

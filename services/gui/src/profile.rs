@@ -706,28 +706,21 @@ async fn add_skill(
     session.check_csrf(&form.csrf)?;
     allow_edit(&state, user.id).await?;
     let label = form.label.trim();
-    if declared(&state.db, user.id, Declared::Skills).await? >= MAX_DECLARED_SKILLS {
+    let refusal = if declared(&state.db, user.id, Declared::Skills).await? >= MAX_DECLARED_SKILLS {
+        Some("Vous avez ajouté le nombre maximal de compétences : retirez-en avant d’en ajouter d’autres.")
+    } else if label.is_empty() || label.chars().count() > shared::MAX_PROFILE_SKILL_CHARS {
+        Some("Indiquez une compétence (200 caractères au plus).")
+    } else {
+        None
+    };
+    if let Some(message) = refusal {
         return refuse(
             &state,
             &session,
             &user,
             Refusal {
                 section: Section::Skills,
-                message: "Vous avez ajouté le nombre maximal de compétences : retirez-en avant d’en ajouter d’autres.",
-                typed: vec![("label".into(), form.label.clone())],
-            },
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    if label.is_empty() || label.chars().count() > shared::MAX_PROFILE_SKILL_CHARS {
-        return refuse(
-            &state,
-            &session,
-            &user,
-            Refusal {
-                section: Section::Skills,
-                message: "Indiquez une compétence (200 caractères au plus).",
+                message,
                 typed: vec![("label".into(), form.label.clone())],
             },
             StatusCode::UNPROCESSABLE_ENTITY,
