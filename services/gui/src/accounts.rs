@@ -6,13 +6,13 @@
 //! address gets the same answer as a new one, and a failed log-in says "address or
 //! password incorrect" after the same work (an Argon2 verification) either way.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use askama::Template;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -21,6 +21,7 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::client_ip::ClientIp;
 use crate::rate_limit::{self, Limit};
 use crate::session::{self, CsrfForm, Session, SignedIn, CSRF_COOKIE, SESSION_COOKIE};
 use crate::web::{render, PageError};
@@ -114,14 +115,14 @@ struct SignUpForm {
 
 async fn sign_up(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     session: Session,
     Form(form): Form<SignUpForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
     if !rate_limit::allow(
         &state.db,
-        &rate_limit::client("sign-up", peer.ip()),
+        &rate_limit::client("sign-up", client),
         SIGN_UPS_PER_ADDRESS,
     )
     .await?
@@ -218,7 +219,7 @@ struct LogInForm {
 
 async fn log_in(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     session: Session,
     Form(form): Form<LogInForm>,
 ) -> Result<Response, PageError> {
@@ -227,14 +228,14 @@ async fn log_in(
     // Every attempt counts per address; a blocked address writes nothing more.
     if !rate_limit::allow(
         &state.db,
-        &rate_limit::client("log-in", peer.ip()),
+        &rate_limit::client("log-in", client),
         LOG_INS_PER_ADDRESS,
     )
     .await?
     {
         return Err(PageError::TooManyAttempts);
     }
-    guard_password_check(&state.db, &email, peer.ip()).await?;
+    guard_password_check(&state.db, &email, client).await?;
     let user: Option<(Uuid, String)> =
         sqlx::query_as("SELECT id, password_hash FROM gui.users WHERE lower(email) = lower($1)")
             .bind(&email)
@@ -245,7 +246,7 @@ async fn log_in(
     let password = form.password;
     let verified = verify(password, stored).await?;
     if !(known && verified) {
-        password_failed(&state.db, &email, peer.ip()).await?;
+        password_failed(&state.db, &email, client).await?;
         let page = LogInPage {
             csrf: session.csrf.clone(),
             email,
@@ -341,13 +342,13 @@ struct PasswordForm {
 /// A new password, given the current one; every other session of the candidate ends.
 async fn change_password(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     SignedIn { session, user }: SignedIn,
     headers: axum::http::HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    let refusal = if !check_password(&state, &user, peer.ip(), form.current).await? {
+    let refusal = if !check_password(&state, &user, client, form.current).await? {
         Some("Le mot de passe actuel est incorrect.")
     } else {
         new_password_problem(&form.password, &form.confirm)
@@ -461,13 +462,13 @@ struct DeleteForm {
 /// Deletes the account and, by cascade, everything attached to it.
 async fn delete(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     SignedIn { session, user }: SignedIn,
     headers: axum::http::HeaderMap,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    if !check_password(&state, &user, peer.ip(), form.password).await? {
+    if !check_password(&state, &user, client, form.password).await? {
         let error = Some("Mot de passe incorrect : le compte n’est pas supprimé.");
         let page = account(&state, &session, &user, &headers, None, error, None).await?;
         return Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)).into_response());

@@ -2,6 +2,7 @@
 //! schema and calls the other services.
 
 pub mod accounts;
+pub mod client_ip;
 pub mod cv_client;
 pub mod interactions;
 pub mod matches;
@@ -46,6 +47,9 @@ pub struct Config {
     /// `COOKIE_SECURE` (true): cookies only over HTTPS. Browsers treat
     /// http://127.0.0.1 and http://localhost as secure, so `make run` keeps it.
     pub cookie_secure: bool,
+    /// `TRUSTED_PROXIES` (none): addresses or networks of the reverse proxies in front of
+    /// the GUI, whose `X-Forwarded-For` names the client (see `client_ip`).
+    pub trusted_proxies: Vec<client_ip::Network>,
     /// `SESSION_TTL_HOURS` (12): how long a session lasts after log-in, at most.
     pub session_ttl_hours: u32,
     /// `SESSION_IDLE_MINUTES` (30): a session left unused this long ends (OWASP ASVS
@@ -74,6 +78,8 @@ impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let session_ttl_hours = env.at_least_one("SESSION_TTL_HOURS", 12u32)?;
         let session_idle_minutes = env.at_least_one("SESSION_IDLE_MINUTES", 30u32)?;
+        let trusted_proxies = client_ip::parse_networks(&env.or("TRUSTED_PROXIES", String::new())?)
+            .map_err(|e| ConfigError::new("TRUSTED_PROXIES", e))?;
         let service = ServiceConfig::from_env(env, DEFAULTS)?;
         let cv_ingestion_timeout =
             env.seconds("CV_INGESTION_TIMEOUT_SECS", Duration::from_secs(12))?;
@@ -96,6 +102,7 @@ impl Config {
             cookie_secure: env.or("COOKIE_SECURE", true)?,
             session_ttl_hours,
             session_idle_minutes,
+            trusted_proxies,
             cv_ingestion_url: env.or(
                 "CV_INGESTION_URL",
                 "http://127.0.0.1:8083".parse().expect("a URL"),
@@ -121,6 +128,7 @@ pub struct AppState {
     pub cookie_secure: bool,
     pub session_ttl: chrono::TimeDelta,
     pub session_idle: chrono::TimeDelta,
+    pub trusted_proxies: Arc<Vec<client_ip::Network>>,
     pub cv: ServiceClient,
     /// `DOWNSTREAM_TIMEOUT_SECS`: also the matches page's patience with cv-ingestion
     /// when it retries a profile embedding that is behind the profile.
@@ -142,6 +150,7 @@ impl AppState {
             cookie_secure: config.cookie_secure,
             session_ttl: chrono::TimeDelta::hours(i64::from(config.session_ttl_hours)),
             session_idle: chrono::TimeDelta::minutes(i64::from(config.session_idle_minutes)),
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             cv: ServiceClient::new(
                 config.cv_ingestion_url.clone(),
                 token.clone(),

@@ -913,3 +913,38 @@ async fn forms_take_a_few_kib_and_the_cv_upload_its_megabytes() {
         .await;
     assert_ne!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// Rate limits count a client by the address `X-Forwarded-For` gives only when the
+/// request comes from a configured reverse proxy (`TRUSTED_PROXIES`); anyone else's
+/// header is ignored.
+#[tokio::test]
+async fn forwarded_addresses_are_trusted_from_configured_proxies_only() {
+    for (trusted, counted_as) in [(None, "127.0.0.1"), (Some("127.0.0.0/8"), "203.0.113.9")] {
+        let app = app_with(|env| match trusted {
+            Some(proxies) => env.with("TRUSTED_PROXIES", proxies),
+            None => env,
+        })
+        .await;
+        let mut browser = Browser::new(&app);
+        let csrf = csrf_of(&browser.page("/connexion").await);
+        let request = browser
+            .http
+            .post(app.server.url("/connexion"))
+            .header("x-forwarded-for", "203.0.113.9")
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", "nobody@exemple.fr"),
+                ("password", "wrong password here"),
+            ]);
+        assert_eq!(
+            browser.send(request).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let keys: Vec<String> =
+            sqlx::query_scalar("SELECT key FROM gui.rate_limits WHERE key LIKE 'log-in:from:%'")
+                .fetch_all(&app.pool)
+                .await
+                .unwrap();
+        assert_eq!(keys, [format!("log-in:from:{counted_as}")], "{trusted:?}");
+    }
+}
