@@ -33,6 +33,15 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The CSRF token of a session: an HMAC keyed by its (secret, HttpOnly) token, which no
+/// other site nor another browser can compute.
+fn session_csrf(session_token: &str) -> String {
+    let mut mac = <hmac::Hmac<Sha256> as hmac::Mac>::new_from_slice(session_token.as_bytes())
+        .expect("HMAC takes keys of any length");
+    hmac::Mac::update(&mut mac, b"jobmatch csrf");
+    URL_SAFE_NO_PAD.encode(hmac::Mac::finalize(mac).into_bytes())
+}
+
 fn digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
@@ -157,14 +166,21 @@ impl FromRequestParts<AppState> for Session {
             .get::<CsrfToken>()
             .cloned()
             .expect("the csrf_cookie layer runs before every page");
-        let user = match cookie(&parts.headers, SESSION_COOKIE) {
+        let token = cookie(&parts.headers, SESSION_COOKIE);
+        let user = match token {
             Some(token) => user_of(&state.db, token, state.session_idle).await?,
             None => None,
         };
+        // A signed-in candidate's forms carry a token bound to the session (and so new
+        // at each log-in); before log-in, the browser's own.
+        let (csrf, csrf_is_new) = match (&user, token) {
+            (Some(_), Some(token)) => (session_csrf(token), false),
+            _ => (csrf.value, csrf.is_new),
+        };
         Ok(Self {
             user,
-            csrf: csrf.value,
-            csrf_is_new: csrf.is_new,
+            csrf,
+            csrf_is_new,
         })
     }
 }

@@ -948,3 +948,45 @@ async fn forwarded_addresses_are_trusted_from_configured_proxies_only() {
         assert_eq!(keys, [format!("log-in:from:{counted_as}")], "{trusted:?}");
     }
 }
+
+/// A signed-in candidate's forms carry a token bound to the session: the browser's own
+/// CSRF cookie does not pass for it, and the token changes at each log-in.
+#[tokio::test]
+async fn the_csrf_token_is_bound_to_the_session_and_new_at_log_in() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_up("rose@exemple.fr").await;
+    let first = csrf_of(&browser.page("/compte").await);
+    let cookie = browser.cookies["jm_csrf"].clone();
+    assert_ne!(first, cookie, "not the double-submit cookie");
+    let response = browser
+        .post(
+            "/profil/competences",
+            &[("csrf", cookie.as_str()), ("label", "Soudure")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = browser
+        .post(
+            "/profil/competences",
+            &[("csrf", first.as_str()), ("label", "Soudure")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // Log out, log in: a new session, a new token; the old one opens nothing.
+    browser.submit("/", "/deconnexion", &[]).await;
+    browser.log_in("rose@exemple.fr", PASSWORD).await;
+    let second = csrf_of(&browser.page("/compte").await);
+    assert_ne!(second, first);
+    let response = browser
+        .post(
+            "/profil/competences",
+            &[("csrf", first.as_str()), ("label", "TIG")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM gui.profile_skills").await,
+        1
+    );
+}
