@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::client_ip::ClientIp;
 use crate::rate_limit::{self, Limit};
-use crate::session::{self, CsrfForm, Session, SignedIn, CSRF_COOKIE, SESSION_COOKIE};
+use crate::session::{self, CsrfForm, Session, SignedIn};
 use crate::web::{render, PageError};
 use crate::AppState;
 
@@ -177,7 +177,7 @@ async fn signed_in_cookie(
     let expires = chrono::Utc::now() + state.session_ttl;
     let token = session::open(&state.db, user, expires).await?;
     Ok([session::set_cookie(
-        SESSION_COOKIE,
+        session::session_cookie(state.cookie_secure),
         &token,
         Some(state.session_ttl.num_seconds()),
         state.cookie_secure,
@@ -264,10 +264,15 @@ async fn log_out(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    if let Some(token) = session::cookie(&headers, SESSION_COOKIE) {
+    if let Some(token) = session::cookie(&headers, session::session_cookie(state.cookie_secure)) {
         session::close(&state.db, token).await?;
     }
-    let cookie = session::set_cookie(SESSION_COOKIE, "", None, state.cookie_secure);
+    let cookie = session::set_cookie(
+        session::session_cookie(state.cookie_secure),
+        "",
+        None,
+        state.cookie_secure,
+    );
     Ok(([cookie], Redirect::to("/")).into_response())
 }
 
@@ -319,7 +324,7 @@ async fn account(
     error: Option<&'static str>,
     password_error: Option<&'static str>,
 ) -> Result<AccountPage, PageError> {
-    let current = session::cookie(headers, SESSION_COOKIE);
+    let current = session::cookie(headers, session::session_cookie(state.cookie_secure));
     Ok(AccountPage {
         csrf: session.csrf.clone(),
         unread: user.unread,
@@ -369,7 +374,7 @@ async fn change_password(
     session::close_all(
         &state.db,
         user.id,
-        session::cookie(&headers, SESSION_COOKIE),
+        session::cookie(&headers, session::session_cookie(state.cookie_secure)),
     )
     .await?;
     Ok(Redirect::to("/compte?mot_de_passe=1").into_response())
@@ -383,7 +388,12 @@ async fn log_out_everywhere(
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
     session::close_all(&state.db, user.id, None).await?;
-    let cookie = session::set_cookie(SESSION_COOKIE, "", None, state.cookie_secure);
+    let cookie = session::set_cookie(
+        session::session_cookie(state.cookie_secure),
+        "",
+        None,
+        state.cookie_secure,
+    );
     Ok(([cookie], Redirect::to("/connexion")).into_response())
 }
 
@@ -475,8 +485,18 @@ async fn delete(
     }
     delete_user(&state.db, user.id).await?;
     rate_limit::forget_account(&state.db, &user.email, user.id).await?;
-    let cookie = session::set_cookie(SESSION_COOKIE, "", None, state.cookie_secure);
-    let csrf = session::set_cookie(CSRF_COOKIE, "", None, state.cookie_secure);
+    let cookie = session::set_cookie(
+        session::session_cookie(state.cookie_secure),
+        "",
+        None,
+        state.cookie_secure,
+    );
+    let csrf = session::set_cookie(
+        session::csrf_cookie_name(state.cookie_secure),
+        "",
+        None,
+        state.cookie_secure,
+    );
     Ok(([cookie, csrf], Redirect::to("/")).into_response())
 }
 

@@ -23,8 +23,24 @@ use uuid::Uuid;
 use crate::web::PageError;
 use crate::AppState;
 
-pub const SESSION_COOKIE: &str = "jm_session";
-pub const CSRF_COOKIE: &str = "jm_csrf";
+/// The session cookie's name: `__Host-` when cookies are Secure, so that browsers take
+/// it only with Secure, Path=/ and no Domain (a subdomain cannot plant one).
+pub fn session_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-jm_session"
+    } else {
+        "jm_session"
+    }
+}
+
+/// The CSRF cookie's name, likewise.
+pub fn csrf_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-jm_csrf"
+    } else {
+        "jm_csrf"
+    }
+}
 
 /// 32 random bytes, URL-safe base64.
 pub fn random_token() -> String {
@@ -107,7 +123,7 @@ pub async fn csrf_cookie(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let token = match cookie(request.headers(), CSRF_COOKIE) {
+    let token = match cookie(request.headers(), csrf_cookie_name(state.cookie_secure)) {
         Some(value) => CsrfToken {
             value: value.to_owned(),
             is_new: false,
@@ -126,7 +142,7 @@ pub async fn csrf_cookie(
         .is_some_and(|v| v.starts_with("text/html"));
     if token.is_new && is_page {
         let (name, value) = set_cookie(
-            CSRF_COOKIE,
+            csrf_cookie_name(state.cookie_secure),
             &token.value,
             Some(365 * 24 * 3600),
             state.cookie_secure,
@@ -166,7 +182,7 @@ impl FromRequestParts<AppState> for Session {
             .get::<CsrfToken>()
             .cloned()
             .expect("the csrf_cookie layer runs before every page");
-        let token = cookie(&parts.headers, SESSION_COOKIE);
+        let token = cookie(&parts.headers, session_cookie(state.cookie_secure));
         let user = match token {
             Some(token) => user_of(&state.db, token, state.session_idle).await?,
             None => None,

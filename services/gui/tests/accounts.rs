@@ -18,7 +18,7 @@ async fn sign_up_then_log_in_and_out() {
         "a new candidate is taken to the CV form"
     );
     assert!(
-        browser.cookies.contains_key("jm_session"),
+        browser.cookies.contains_key("__Host-jm_session"),
         "and is signed in"
     );
     let welcome = browser.page("/profil?bienvenue=1").await;
@@ -45,7 +45,7 @@ async fn sign_up_then_log_in_and_out() {
         "the address is matched regardless of case"
     );
     assert_eq!(location(&response), "/");
-    let token = browser.cookies["jm_session"].clone();
+    let token = browser.cookies["__Host-jm_session"].clone();
     let stored: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM gui.sessions")
         .fetch_one(&app.pool)
         .await
@@ -88,9 +88,9 @@ async fn sign_up_then_log_in_and_out() {
     let response = browser.submit("/", "/deconnexion", &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(count(&app, "SELECT count(*) FROM gui.sessions").await, 0);
-    assert!(!browser.cookies.contains_key("jm_session"));
+    assert!(!browser.cookies.contains_key("__Host-jm_session"));
     // The old cookie opens nothing any more.
-    browser.cookies.insert("jm_session".into(), token);
+    browser.cookies.insert("__Host-jm_session".into(), token);
     assert!(browser.page("/").await.contains("Créer un compte"));
     assert_eq!(browser.get("/compte").await.status(), StatusCode::SEE_OTHER);
 }
@@ -108,7 +108,7 @@ async fn messages_never_tell_whether_an_account_exists() {
         "same answer as a new address"
     );
     assert!(
-        !someone_else.cookies.contains_key("jm_session"),
+        !someone_else.cookies.contains_key("__Host-jm_session"),
         "but no session for the account's owner's address"
     );
     let onward = someone_else.get("/profil?bienvenue=1").await;
@@ -680,7 +680,7 @@ async fn a_browser_that_lost_its_csrf_cookie_gets_a_new_one_on_any_page() {
     let app = app().await;
     let mut browser = Browser::new(&app);
     browser.signed_in("vera@exemple.fr").await;
-    browser.cookies.remove("jm_csrf");
+    browser.cookies.remove("__Host-jm_csrf");
     let page = browser.get("/profil").await;
     let set = page
         .headers()
@@ -688,8 +688,8 @@ async fn a_browser_that_lost_its_csrf_cookie_gets_a_new_one_on_any_page() {
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect::<Vec<_>>();
-    assert!(set.iter().any(|c| c.starts_with("jm_csrf=")), "{set:?}");
-    assert!(browser.cookies.contains_key("jm_csrf"));
+    assert!(set.iter().any(|c| c.starts_with("__Host-jm_csrf=")), "{set:?}");
+    assert!(browser.cookies.contains_key("__Host-jm_csrf"));
     let response = browser
         .submit("/profil", "/profil/competences", &[("label", "Rust")])
         .await;
@@ -699,7 +699,7 @@ async fn a_browser_that_lost_its_csrf_cookie_gets_a_new_one_on_any_page() {
         "the form works again"
     );
     // Static files, cached publicly, never set a cookie.
-    browser.cookies.remove("jm_csrf");
+    browser.cookies.remove("__Host-jm_csrf");
     let css = browser.get("/static/app.css").await;
     assert!(css.headers().get("set-cookie").is_none());
 }
@@ -957,7 +957,7 @@ async fn the_csrf_token_is_bound_to_the_session_and_new_at_log_in() {
     let mut browser = Browser::new(&app);
     browser.sign_up("rose@exemple.fr").await;
     let first = csrf_of(&browser.page("/compte").await);
-    let cookie = browser.cookies["jm_csrf"].clone();
+    let cookie = browser.cookies["__Host-jm_csrf"].clone();
     assert_ne!(first, cookie, "not the double-submit cookie");
     let response = browser
         .post(

@@ -203,7 +203,10 @@ impl Browser<'_> {
     /// Signs up, which signs in.
     pub async fn signed_in(&mut self, email: &str) {
         assert_eq!(self.sign_up(email).await.status(), StatusCode::SEE_OTHER);
-        assert!(self.cookies.contains_key("jm_session"), "{email} signed in");
+        assert!(
+            self.cookies.contains_key("__Host-jm_session"),
+            "{email} signed in"
+        );
     }
 
     /// Uploads a CV from the profile page's form.
