@@ -1,25 +1,29 @@
 //! Notifications: what the events worker records for a candidate (a new offer that
 //! matches well), listed on their page and counted in the navigation's badge (the
-//! count comes with the session: `CurrentUser::unread`). Opening the page marks read
-//! exactly the notifications it shows.
+//! count comes with the session: `CurrentUser::unread`). Reading the page changes
+//! nothing; its "Marquer comme lues" button marks read exactly those it showed.
 
 use askama::Template;
 use axum::extract::State;
-use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use crate::session::SignedIn;
 use crate::web::{french_time, render, PageError};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/notifications", get(page))
+    Router::new()
+        .route("/notifications", get(page))
+        .route("/notifications/lues", post(mark_read))
 }
 
 #[derive(sqlx::FromRow)]
 pub struct Notification {
+    pub id: Uuid,
     pub message: String,
     pub offer_external_id: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -38,27 +42,37 @@ impl NotificationsPage {
     fn day(&self, notification: &Notification) -> String {
         french_time(notification.created_at, "%d/%m/%Y")
     }
+
+    fn any_unread_shown(&self) -> bool {
+        self.shown_unread().next().is_some()
+    }
+
+    /// The unread notifications shown: those "Marquer comme lues" marks.
+    fn shown_unread(&self) -> impl Iterator<Item = &Uuid> {
+        self.notifications
+            .iter()
+            .filter(|n| n.read_at.is_none())
+            .map(|n| &n.id)
+    }
 }
 
+/// The candidate's notifications, newest first; reading the page changes nothing (a
+/// GET never does): the page's button marks read the ones it showed.
 async fn page(
     State(state): State<AppState>,
     SignedIn { session, user }: SignedIn,
 ) -> Result<Response, PageError> {
-    let notifications: Vec<Notification> = sqlx::query_as(SHOW_SQL)
-        .bind(user.id)
-        .bind(SHOWN)
-        .fetch_all(&state.db)
-        .await?;
-    // The badge: what stays unread once these are (older ones past the page's length).
-    let unread = sqlx::query_scalar(
-        "SELECT count(*) FROM gui.notifications WHERE user_id = $1 AND read_at IS NULL",
+    let notifications: Vec<Notification> = sqlx::query_as(
+        "SELECT id, message, offer_external_id, created_at, read_at FROM gui.notifications
+         WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(user.id)
-    .fetch_one(&state.db)
+    .bind(SHOWN)
+    .fetch_all(&state.db)
     .await?;
     Ok(render(&NotificationsPage {
         csrf: session.csrf.clone(),
-        unread,
+        unread: user.unread,
         notifications,
     }))
 }
@@ -66,15 +80,31 @@ async fn page(
 /// Notifications listed on the page, newest first.
 const SHOWN: i64 = 100;
 
-/// The page's notifications, with each one's state before this visit, and exactly
-/// those marked read: one statement, so that a notification recorded meanwhile (by
-/// the worker) is neither shown nor marked, and is still new at the next visit.
-const SHOW_SQL: &str = "WITH shown AS (
-        SELECT id, message, offer_external_id, created_at, read_at FROM gui.notifications
-        WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2
-    ), marked AS (
-        UPDATE gui.notifications n SET read_at = now()
-        FROM shown WHERE n.id = shown.id AND n.read_at IS NULL
+/// Marks read exactly the notifications the page showed (its form's repeated `id`
+/// fields; the candidate's own only): one recorded since by the worker stays new.
+async fn mark_read(
+    State(state): State<AppState>,
+    SignedIn { session, user }: SignedIn,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map_or("", |(_, v)| v.as_str());
+    session.check_csrf(csrf)?;
+    let ids: Vec<Uuid> = fields
+        .iter()
+        .filter(|(k, _)| k == "id")
+        .filter_map(|(_, v)| v.parse().ok())
+        .take(SHOWN as usize)
+        .collect();
+    sqlx::query(
+        "UPDATE gui.notifications SET read_at = now()
+         WHERE user_id = $1 AND id = ANY($2) AND read_at IS NULL",
     )
-    SELECT message, offer_external_id, created_at, read_at FROM shown
-    ORDER BY created_at DESC, id DESC";
+    .bind(user.id)
+    .bind(&ids)
+    .execute(&state.db)
+    .await?;
+    Ok(Redirect::to("/notifications").into_response())
+}

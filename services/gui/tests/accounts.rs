@@ -688,7 +688,10 @@ async fn a_browser_that_lost_its_csrf_cookie_gets_a_new_one_on_any_page() {
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect::<Vec<_>>();
-    assert!(set.iter().any(|c| c.starts_with("__Host-jm_csrf=")), "{set:?}");
+    assert!(
+        set.iter().any(|c| c.starts_with("__Host-jm_csrf=")),
+        "{set:?}"
+    );
     assert!(browser.cookies.contains_key("__Host-jm_csrf"));
     let response = browser
         .submit("/profil", "/profil/competences", &[("label", "Rust")])

@@ -1,9 +1,10 @@
 //! Notifications recorded for a candidate (as the events worker does) are counted in
-//! the navigation's badge and listed on their page, which marks them read.
+//! the navigation's badge and listed on their page, whose button marks them read.
 
 mod common;
 
 use common::*;
+use reqwest::StatusCode;
 
 #[tokio::test]
 async fn notifications_show_in_the_badge_and_on_their_page() {
@@ -31,20 +32,28 @@ async fn notifications_show_in_the_badge_and_on_their_page() {
     assert!(page
         .contains("<a href=\"/offres/G001\">Nouvelle offre : Développeur Rust à Lyon (93 %)</a>"));
     assert!(page.contains("Bienvenue sur jobmatch") && page.contains("(nouveau)"));
+    let unread = "SELECT count(*) FROM gui.notifications WHERE read_at IS NULL";
     assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM gui.notifications WHERE read_at IS NULL"
-        )
-        .await,
+        count(&app, unread).await,
+        2,
+        "reading the page changes nothing"
+    );
+    let response = mark_read(&mut browser, &page).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        count(&app, unread).await,
         0,
-        "read once shown"
+        "marked read by the page's button"
     );
     assert!(!browser.page("/profil").await.contains("non lues"));
+    assert!(!browser
+        .page("/notifications")
+        .await
+        .contains("Marquer comme lues"));
 }
 
-/// The page marks read what it shows and nothing else: notifications past its length
-/// stay unread and counted, and the badge says so on the page itself.
+/// "Marquer comme lues" marks read what the page showed and nothing else: notifications
+/// past its length, and one recorded after it was shown, stay unread and counted.
 #[tokio::test]
 async fn only_the_notifications_shown_are_marked_read() {
     let app = app().await;
@@ -62,27 +71,45 @@ async fn only_the_notifications_shown_are_marked_read() {
     let page = browser.page("/notifications").await;
     assert_eq!(page.matches("(nouveau)").count(), 100);
     assert!(page.contains("Offre 100") && !page.contains("Offre 101"));
+    // The worker records one more while the candidate reads.
+    sqlx::query(
+        "INSERT INTO gui.notifications (id, user_id, message) SELECT gen_random_uuid(), id, 'Offre 0' FROM gui.users",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        mark_read(&mut browser, &page).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let unread: Vec<String> = sqlx::query_scalar(
         "SELECT message FROM gui.notifications WHERE read_at IS NULL ORDER BY created_at DESC",
     )
     .fetch_all(&app.pool)
     .await
     .unwrap();
-    assert_eq!(unread, ["Offre 101", "Offre 102", "Offre 103"]);
-    assert!(
-        page.contains("<span class=\"badge\">3<span class=\"visually-hidden\"> non lues</span>"),
-        "the page's own badge counts those left unread"
-    );
-    // A second visit shows the same hundred, read now, and still marks nothing it does
-    // not show.
+    assert_eq!(unread, ["Offre 0", "Offre 101", "Offre 102", "Offre 103"]);
     let again = browser.page("/notifications").await;
-    assert_eq!(again.matches("(nouveau)").count(), 0);
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM gui.notifications WHERE read_at IS NULL"
-        )
-        .await,
-        3
+    assert!(
+        again.contains("<span class=\"badge\">4<span class=\"visually-hidden\"> non lues</span>"),
+        "the badge counts those left unread"
     );
+    assert_eq!(again.matches("(nouveau)").count(), 1, "the new one, on top");
+}
+
+/// Posts the page's "Marquer comme lues" form as a browser does: its hidden fields.
+async fn mark_read(browser: &mut Browser<'_>, page: &str) -> reqwest::Response {
+    let ids: Vec<String> = page
+        .split("name=\"id\" value=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .collect();
+    assert!(
+        !ids.is_empty(),
+        "the form lists the unread notifications shown"
+    );
+    let csrf = csrf_of(page);
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend(ids.iter().map(|id| ("id", id.as_str())));
+    browser.post("/notifications/lues", &form).await
 }
