@@ -20,19 +20,19 @@ pub enum Unit {
 
 /// How far the work is, at one instant.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Status {
-    pub done: u64,
-    pub total: u64,
+struct Status {
+    done: u64,
+    total: u64,
     /// Whole percent, 0 to 100.
-    pub percent: u64,
+    percent: u64,
     /// Units per second since the start.
-    pub rate: f64,
+    rate: f64,
     /// At the rate so far; unknown before the first unit.
-    pub left: Option<Duration>,
+    left: Option<Duration>,
 }
 
 impl Status {
-    pub fn at(done: u64, total: u64, elapsed: Duration) -> Self {
+    fn at(done: u64, total: u64, elapsed: Duration) -> Self {
         let done = done.min(total);
         let secs = elapsed.as_secs_f64().max(1e-3);
         let rate = done as f64 / secs;
@@ -47,7 +47,7 @@ impl Status {
 }
 
 /// "1 h 02 min", "3 min 05 s", "42 s".
-pub fn duration_text(d: Duration) -> String {
+fn duration_text(d: Duration) -> String {
     let s = d.as_secs();
     match (s / 3600, s % 3600 / 60, s % 60) {
         (0, 0, s) => format!("{s} s"),
@@ -57,7 +57,7 @@ pub fn duration_text(d: Duration) -> String {
 }
 
 /// The bar's line: "embedding offers [#####     ] 50% 1000/2000 offers, 45.2/s, 22 s left".
-pub fn bar_line(what: &str, unit: Unit, status: &Status) -> String {
+fn bar_line(what: &str, unit: Unit, status: &Status) -> String {
     const WIDTH: u64 = 24;
     let filled = (status.percent * WIDTH / 100) as usize;
     let (done, total, rate, name) = match unit {
@@ -100,11 +100,7 @@ pub struct Progress {
 impl Progress {
     /// Progress of `total` units of `what` ("embedding offers"), shown on stderr.
     pub fn new(what: &'static str, unit: Unit, total: u64) -> Self {
-        Self::with_terminal(what, unit, total, std::io::stderr().is_terminal())
-    }
-
-    /// As [`Progress::new`], with whether stderr is a terminal said, not read.
-    pub fn with_terminal(what: &'static str, unit: Unit, total: u64, terminal: bool) -> Self {
+        let terminal = std::io::stderr().is_terminal();
         if total > 0 {
             tracing::info!(total, unit = unit_name(unit), "{what}");
         }

@@ -70,6 +70,17 @@ impl TestServer {
         self.request(method, path).bearer_auth(SERVICE_TOKEN)
     }
 
+    /// The service's `/metrics` text (with the service token).
+    pub async fn metrics(&self) -> String {
+        self.authed(Method::GET, "/metrics")
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("the metrics' text")
+    }
+
     /// Waits until `/health/ready` answers 200 (matching, for one, is ready once its
     /// offers index has loaded); 30 s is a deadline for a failure, not a measure.
     pub async fn wait_ready(&self) {

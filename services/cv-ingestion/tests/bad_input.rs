@@ -365,14 +365,7 @@ async fn cv_content_never_reaches_logs_or_metrics() {
         StatusCode::UNPROCESSABLE_ENTITY
     );
 
-    let metrics = server
-        .authed(Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(metrics.contains("/cv"), "the requests were counted");
     assert!(!metrics.contains(marker));
     let lines = logs.lines();

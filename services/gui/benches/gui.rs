@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use common::suite::suite;
 use common::Browser;
-use reqwest::Method;
 use testkit::{documents, TestServer};
 
 const CACHED: usize = 300;
@@ -31,12 +30,7 @@ fn p50(times: Vec<Duration>) -> f64 {
 
 /// The total time `server` spent answering `method route`, from its /metrics.
 async fn server_seconds(server: &TestServer, route: &str, method: &str) -> anyhow::Result<f64> {
-    let text = server
-        .authed(Method::GET, "/metrics")
-        .send()
-        .await?
-        .text()
-        .await?;
+    let text = server.metrics().await;
     let line = text
         .lines()
         .find(|l| {

@@ -253,9 +253,10 @@ pub async fn consume(
     client: redis::Client,
     metrics: WorkerMetrics,
 ) {
-    let mut backoff = Duration::from_millis(200);
+    const FIRST_RETRY: Duration = Duration::from_millis(200);
+    let mut backoff = FIRST_RETRY;
     loop {
-        let outcome = async {
+        let outcome: anyhow::Result<()> = async {
             let mut conn = client.get_multiplexed_async_connection().await?;
             let worker = Worker {
                 state: &state,
@@ -264,11 +265,11 @@ pub async fn consume(
                 stream: config.bus.stream(OFFERS_INGESTED),
             };
             worker.ensure_group(&mut conn).await?;
+            // Connected: the next outage starts its backoff afresh.
+            backoff = FIRST_RETRY;
             loop {
                 worker.step(&mut conn).await?;
             }
-            #[allow(unreachable_code)]
-            anyhow::Ok(())
         }
         .await;
         if let Err(e) = outcome {
@@ -398,7 +399,7 @@ impl Worker<'_> {
     }
 
     /// The event's work: the marker, then the active candidates re-matched and notified.
-    pub async fn process(&self, event: &OffersIngested) -> anyhow::Result<()> {
+    async fn process(&self, event: &OffersIngested) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO gui.offers_marker (singleton, ingested_at) VALUES (true, now())
              ON CONFLICT (singleton) DO UPDATE SET ingested_at = now()",

@@ -146,6 +146,13 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
         offers[0].0.starts_with("Développeur backend"),
         "a developer's CV: {offers:?}"
     );
+    // Each score also as a bar, of the same value.
+    for (_, percent) in &offers {
+        assert!(
+            html.contains(&format!("<meter min=\"0\" max=\"100\" value=\"{percent}\"")),
+            "a bar for {percent} %"
+        );
+    }
     assert!(
         html.contains("Vous avez : Docker, PostgreSQL, Python"),
         "why: the offer's skills the profile has"

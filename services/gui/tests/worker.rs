@@ -499,14 +499,7 @@ async fn an_event_failing_past_its_deliveries_is_dead_lettered_and_counted() {
         metrics.pending.get() == 0 && metrics.dead_lettered.get() == 1
     })
     .await;
-    let text = server
-        .authed(reqwest::Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics().await;
     let value = |name: &str| -> f64 {
         text.lines()
             .find(|l| l.starts_with(name))
