@@ -42,12 +42,8 @@ async fn run() -> anyhow::Result<()> {
         }
         let parse = rate(PARSES, started.elapsed());
 
-        let sandbox = cv_ingestion::sandbox::Sandbox::new(
-            config.parser.clone(),
-            limits,
-            Duration::from_secs(30),
-            1,
-        );
+        // The service's own children (confined as configured), one at a time.
+        let sandbox = config.sandbox();
         let started = Instant::now();
         for _ in 0..PARSES {
             sandbox.extract(&document).await?;

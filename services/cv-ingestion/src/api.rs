@@ -16,8 +16,8 @@ use utoipa::ToSchema;
 
 use crate::analysis::{analyze, Referential};
 use crate::error::CvError;
-use crate::extract::{normalize, Format};
-use crate::sandbox::Sandbox;
+use crate::extract::{check_length, normalize, Format};
+use crate::sandbox::{Sandbox, SandboxError};
 
 #[derive(Clone)]
 pub struct Cv {
@@ -106,6 +106,8 @@ async fn read(cv: &Cv, request: Request) -> Result<(Format, CvAnalysis), CvError
         if text.is_empty() {
             return Err(CvError::BadRequest("text is empty".into()));
         }
+        // A file's text is measured by the parsing child, with the same limit.
+        check_length(&text, cv.max_text_chars).map_err(SandboxError::from)?;
         (Format::Text, text)
     } else {
         return Err(CvError::UnsupportedMediaType(format!(
@@ -113,15 +115,6 @@ async fn read(cv: &Cv, request: Request) -> Result<(Format, CvAnalysis), CvError
         )));
     };
 
-    // Analysis and embedding cost grows with the text (the embedding's pieces are
-    // bounded by it): a text past the limit is refused before either runs.
-    let chars = text.chars().count();
-    if chars > cv.max_text_chars {
-        return Err(CvError::TextTooLong {
-            chars,
-            limit: cv.max_text_chars,
-        });
-    }
     let referential = cv.referential.clone();
     let today = chrono::Utc::now().date_naive();
     let (text, analysis) = tokio::task::spawn_blocking(move || {

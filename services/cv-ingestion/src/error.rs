@@ -18,10 +18,6 @@ pub enum CvError {
     /// Larger than the body limit.
     #[error("{0}")]
     TooLarge(String),
-    /// More text than `CV_MAX_TEXT_CHARS`: refused before any analysis or embedding,
-    /// whose cost grows with the text.
-    #[error("the CV's text has {chars} characters, more than the {limit} read (CV_MAX_TEXT_CHARS): send a CV of a few pages")]
-    TextTooLong { chars: usize, limit: usize },
     #[error(transparent)]
     Parse(#[from] SandboxError),
     #[error(transparent)]
@@ -35,7 +31,6 @@ impl CvError {
             Self::BadRequest(_) => "bad_request",
             Self::UnsupportedMediaType(_) => "unsupported",
             Self::TooLarge(_) => "too_large",
-            Self::TextTooLong { .. } => "text_too_long",
             Self::Parse(SandboxError::Document(e)) => match e {
                 ExtractError::Unsupported(_) => "unsupported",
                 ExtractError::Encrypted(_) => "encrypted",
@@ -43,8 +38,12 @@ impl CvError {
                 ExtractError::TooLarge(_) => "archive_too_large",
                 ExtractError::Malformed(_) => "malformed",
                 ExtractError::Empty => "empty",
+                ExtractError::TextTooLong { .. } => "text_too_long",
+                ExtractError::OutOfMemory => "parser_out_of_memory",
             },
             Self::Parse(SandboxError::Crashed) => "parser_crashed",
+            Self::Parse(SandboxError::OutOfMemory { .. }) => "parser_out_of_memory",
+            Self::Parse(SandboxError::AnswerTooLarge(_)) => "parser_answer_too_large",
             Self::Parse(SandboxError::TimedOut(_)) => "parser_timed_out",
             Self::Parse(SandboxError::Spawn(_)) => "parser_unavailable",
             Self::Embedding(_) => "embedding",
@@ -65,7 +64,6 @@ impl IntoResponse for CvError {
                 Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "CV too large")
                     .detail(detail)
             }
-            Self::TextTooLong { .. } => unreadable("text-too-long", "CV text too long", detail),
             Self::Parse(SandboxError::Document(e)) => match e {
                 ExtractError::Unsupported(_) => unsupported(detail),
                 ExtractError::Encrypted(_) => {
@@ -81,8 +79,19 @@ impl IntoResponse for CvError {
                     unreadable("malformed-document", "Damaged CV file", detail)
                 }
                 ExtractError::Empty => unreadable("empty-document", "CV without text", detail),
+                ExtractError::TextTooLong { .. } => {
+                    unreadable("text-too-long", "CV text too long", detail)
+                }
+                ExtractError::OutOfMemory => {
+                    unreadable("unreadable-document", "CV file that cannot be read", detail)
+                }
             },
-            Self::Parse(SandboxError::Crashed | SandboxError::TimedOut(_)) => unreadable(
+            Self::Parse(
+                SandboxError::Crashed
+                | SandboxError::TimedOut(_)
+                | SandboxError::OutOfMemory { .. }
+                | SandboxError::AnswerTooLarge(_),
+            ) => unreadable(
                 "unreadable-document",
                 "CV file that cannot be read",
                 format!("{detail}: the file may be damaged; export it again as PDF, DOCX or ODT"),

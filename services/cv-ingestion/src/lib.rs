@@ -20,7 +20,7 @@ use utoipa::OpenApi;
 
 use crate::analysis::Referential;
 use crate::extract::Limits;
-use crate::sandbox::Sandbox;
+use crate::sandbox::{Confinement, Sandbox};
 
 pub const NAME: &str = "cv-ingestion";
 
@@ -41,13 +41,18 @@ pub struct Config {
     pub parse_timeout: Duration,
     /// `CV_PARSE_PARALLEL` (the cores): documents parsed at once.
     pub parse_parallel: usize,
-    /// `CV_MAX_PAGES` (30), `CV_MAX_ZIP_ENTRIES` (1000), `CV_MAX_INFLATED_MB` (64).
+    /// `CV_MAX_PAGES` (30), `CV_MAX_ZIP_ENTRIES` (1000), `CV_MAX_INFLATED_MB` (64),
+    /// `CV_MAX_TEXT_CHARS` (50000, about 20 dense pages: a CV with more text is refused
+    /// (422) before analysis and embedding, whose cost grows with it).
     pub limits: Limits,
-    /// `CV_MAX_TEXT_CHARS` (50000, about 20 dense pages): a CV with more text is refused
-    /// (422) before analysis and embedding, whose cost grows with it.
-    pub max_text_chars: usize,
     /// `CV_PARSER` (this executable): the program run as the parsing child.
     pub parser: PathBuf,
+    /// `CV_PARSER_MEMORY_MB` (1024): the parsing child's address space; CPU seconds are
+    /// the parse timeout's.
+    pub confinement: Confinement,
+    /// `CV_PARSER_UID`, `CV_PARSER_GID` (65534, nobody): who the parsing child runs as
+    /// when the service runs as root; otherwise it keeps the service's own user.
+    pub parser_user: Option<(u32, u32)>,
     /// `SKILLS_REFERENTIAL` (`$REFERENTIALS_DIR/esco_skills_en.csv`, installed by
     /// `make setup`): ESCO's skills.
     pub skills_referential: PathBuf,
@@ -73,20 +78,50 @@ impl Config {
                 "not set, nor REFERENTIALS_DIR: run `make setup` and source $JOBMATCH_CACHE/env",
             )),
         };
+        let parse_timeout = env.seconds("CV_PARSE_TIMEOUT_SECS", Duration::from_secs(10))?;
+        let parser_user = if rustix::process::geteuid().is_root() {
+            Some((
+                env.at_least_one("CV_PARSER_UID", 65534u32)?,
+                env.at_least_one("CV_PARSER_GID", 65534u32)?,
+            ))
+        } else {
+            None
+        };
         Ok(Self {
             service,
-            parse_timeout: env.seconds("CV_PARSE_TIMEOUT_SECS", Duration::from_secs(10))?,
+            parse_timeout,
             parse_parallel: env.at_least_one("CV_PARSE_PARALLEL", cores)?,
             limits: Limits {
                 max_pages: env.at_least_one("CV_MAX_PAGES", 30)?,
                 max_zip_entries: env.at_least_one("CV_MAX_ZIP_ENTRIES", 1000)?,
                 max_inflated_bytes: env.at_least_one("CV_MAX_INFLATED_MB", 64u64)? * 1024 * 1024,
+                max_text_chars: env.at_least_one("CV_MAX_TEXT_CHARS", 50_000)?,
             },
-            max_text_chars: env.at_least_one("CV_MAX_TEXT_CHARS", 50_000)?,
             parser,
+            confinement: Confinement {
+                memory_bytes: env.at_least_one("CV_PARSER_MEMORY_MB", 1024u64)? * 1024 * 1024,
+                // The wall-clock limit's backstop: a child that computes past it gets
+                // SIGXCPU even if the service could not kill it.
+                cpu_seconds: parse_timeout.as_secs().max(1) + 1,
+            },
+            parser_user,
             skills_referential,
             embedding: EmbeddingConfig::from_env(env)?,
         })
+    }
+}
+
+impl Config {
+    /// The parsing children's runner, as configured.
+    pub fn sandbox(&self) -> Sandbox {
+        Sandbox::new(
+            self.parser.clone(),
+            self.limits,
+            self.confinement,
+            self.parser_user,
+            self.parse_timeout,
+            self.parse_parallel,
+        )
     }
 }
 
@@ -124,13 +159,8 @@ struct ApiDoc;
 
 pub fn router(config: &Config, state: AppState) -> Router {
     let cv = api::Cv {
-        max_text_chars: config.max_text_chars,
-        sandbox: Sandbox::new(
-            config.parser.clone(),
-            config.limits,
-            config.parse_timeout,
-            config.parse_parallel,
-        ),
+        max_text_chars: config.limits.max_text_chars,
+        sandbox: config.sandbox(),
         referential: state.referential,
         embedder: state.embedder,
     };
@@ -140,6 +170,10 @@ pub fn router(config: &Config, state: AppState) -> Router {
 }
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    // Fail closed: a kernel that cannot confine the parsing child (no seccomp, say)
+    // must not get untrusted documents parsed unconfined.
+    let report = config.sandbox().check().await?;
+    tracing::info!(uid = report.uid, refused = ?report.refused(), "parsing child confined");
     let state = AppState::load(&config).await?;
     platform::server::run(&config.service, router(&config, state)).await
 }

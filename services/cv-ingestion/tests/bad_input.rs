@@ -6,6 +6,7 @@ mod common;
 use std::io::Write;
 
 use common::{analysis, html, post_file, start};
+use cv_ingestion::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use testkit::conformance::assert_problem;
@@ -341,6 +342,117 @@ async fn a_parser_that_hangs_or_crashes_costs_one_request() {
         "the fuzzer's findings are kept as regression files"
     );
     still_up(&server).await;
+}
+
+/// The parsing child is confined, as the check the service runs at start shows: no
+/// network, no file read or written, no process started, no memory past its limit, and
+/// not root when the service is.
+#[tokio::test]
+async fn the_parsing_child_is_confined() {
+    let config = Config::from_env(&common::env()).unwrap();
+    let report = config.sandbox().check().await.expect("a confined child");
+    assert_eq!(
+        report.refused(),
+        [
+            "create a file",
+            "open a local socket",
+            "open a network socket",
+            "read a file",
+            "start a process",
+            "take more memory than allowed",
+        ],
+        "{report:?}"
+    );
+    if rustix::process::geteuid().is_root() {
+        assert_eq!(report.uid, 65534, "the child leaves root");
+    }
+
+    // A binary whose parsing child cannot be checked confined does not start.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cv-ingestion"))
+        .env("CV_PARSER", "/bin/true")
+        .env("SERVICE_TOKEN", testkit::SERVICE_TOKEN)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("sandbox check"), "{stderr}");
+}
+
+/// A document whose reading needs more memory than the child may take is refused (422)
+/// and costs nothing else: the service and PostgreSQL still answer. Whether the parser
+/// sees the allocation fail (a DOCX entry) or dies of it (a text file), the candidate is
+/// told the same.
+#[tokio::test]
+async fn a_document_needing_more_memory_than_allowed_is_refused() {
+    // A DOCX of 150 MiB of text once inflated (a few hundred KiB sent), within the
+    // archive limits but not within 128 MiB of memory.
+    let paragraph = "<w:p><w:r><w:t>Python PostgreSQL Rust </w:t></w:r></w:p>".repeat(2_600_000);
+    let document = format!(
+        "<?xml version=\"1.0\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{paragraph}</w:body></w:document>"
+    );
+    let docx = zip_of(&[
+        ("[Content_Types].xml", b"<Types/>"),
+        ("word/document.xml", document.as_bytes()),
+    ]);
+    drop(document);
+    // 9 MiB of text (under the body limit): read within 64 MiB, not normalized.
+    let text = "Python Rust PostgreSQL\n".repeat(400_000).into_bytes();
+    for (document, limit_mb) in [(docx, "128"), (text, "64")] {
+        let env = common::env()
+            .with("CV_PARSER_MEMORY_MB", limit_mb)
+            .with("CV_MAX_INFLATED_MB", "512")
+            .with("CV_MAX_TEXT_CHARS", "100000000");
+        let server = start(env).await;
+        let detail = problem(
+            &server,
+            document,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unreadable-document",
+        )
+        .await;
+        assert!(
+            detail.contains(&format!("more than the {limit_mb} MiB of memory")),
+            "{detail}"
+        );
+        still_up(&server).await;
+    }
+    let pool = testkit::TestDb::new().await.pool().await;
+    let answer: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(answer, 1);
+}
+
+/// A child that answers more than any CV's text can take is cut off: a clear 422, not a
+/// service holding gigabytes.
+#[tokio::test]
+async fn an_oversized_answer_from_the_parser_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chatty");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\ncat >/dev/null\nhead -c 100000000 /dev/zero\n",
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&path)
+        .status()
+        .unwrap();
+    let env = common::env().with("CV_PARSER", path.to_str().unwrap());
+    let server = start(env).await;
+    let detail = problem(
+        &server,
+        b"Jean Martin".to_vec(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unreadable-document",
+    )
+    .await;
+    assert!(detail.contains("answered more than"), "{detail}");
+    let live = server.get("/health/live").send().await.unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
 }
 
 /// Nothing of a CV reaches the logs or the metrics, whether it is read or refused.

@@ -32,6 +32,8 @@ pub struct Limits {
     pub max_inflated_bytes: u64,
     /// Pages a PDF may have.
     pub max_pages: usize,
+    /// Characters of text a CV may have (analysis and embedding cost grow with it).
+    pub max_text_chars: usize,
 }
 
 impl Default for Limits {
@@ -40,8 +42,28 @@ impl Default for Limits {
             max_zip_entries: 1_000,
             max_inflated_bytes: 64 * 1024 * 1024,
             max_pages: 30,
+            max_text_chars: 50_000,
         }
     }
+}
+
+impl Limits {
+    /// Bytes the parsing child's answer may take: the JSON of the longest text allowed
+    /// (at most 6 bytes a character, escaped) and room for the rest.
+    pub fn max_answer_bytes(&self) -> usize {
+        self.max_text_chars
+            .saturating_mul(6)
+            .saturating_add(64 * 1024)
+    }
+}
+
+/// Refuses a text longer than `limit` characters, before any analysis or embedding.
+pub fn check_length(text: &str, limit: usize) -> Result<(), ExtractError> {
+    let chars = text.chars().count();
+    if chars > limit {
+        return Err(ExtractError::TextTooLong { chars, limit });
+    }
+    Ok(())
 }
 
 /// A document's text, normalized (see [`normalize`]).
@@ -73,6 +95,13 @@ pub enum ExtractError {
     /// Read, but no text in it (422).
     #[error("the document contains no text")]
     Empty,
+    /// A memory allocation failed: the parsing child's limit was reached (422, as
+    /// `SandboxError::OutOfMemory`).
+    #[error("reading the document needs more memory than allowed")]
+    OutOfMemory,
+    /// More text than `CV_MAX_TEXT_CHARS` (422).
+    #[error("the CV's text has {chars} characters, more than the {limit} read (CV_MAX_TEXT_CHARS): send a CV of a few pages")]
+    TextTooLong { chars: usize, limit: usize },
 }
 
 /// The format of `bytes`, from its first bytes and, for zip archives (within `limits`),
@@ -121,6 +150,7 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, ExtractError>
     if text.trim().is_empty() {
         return Err(ExtractError::Empty);
     }
+    check_length(&text, limits.max_text_chars)?;
     Ok(Extracted { format, text })
 }
 

@@ -85,8 +85,10 @@ fn read_entry(
     (&mut entry)
         .take(allowance + 1)
         .read_to_end(&mut content)
-        .map_err(|e| {
-            ExtractError::Malformed(format!("an entry of the archive is damaged ({e})"))
+        .map_err(|e| match e.kind() {
+            // The parsing child's memory limit, not a damaged file.
+            std::io::ErrorKind::OutOfMemory => ExtractError::OutOfMemory,
+            _ => ExtractError::Malformed(format!("an entry of the archive is damaged ({e})")),
         })?;
     if content.len() as u64 > allowance {
         return Err(too_large());
