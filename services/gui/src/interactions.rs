@@ -26,6 +26,7 @@ const MAX_SECONDS_PER_VISIT: i32 = 3600;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/offres/{id}", get(offer_page))
+        .route("/offres/{id}/vue", post(viewed))
         .route("/offres/{id}/temps", post(time_spent))
         .route("/offres/{id}/{action}", post(act))
         .route("/favoris", get(saved_page))
@@ -122,14 +123,17 @@ async fn offer_page(
     let Some(offer) = offer(&state, &id).await? else {
         return Err(PageError::NotFound);
     };
-    // First view: when, and the score the offer had for the candidate then.
+    // Reading the page changes nothing (a prefetch or a crawler is not a view): the
+    // page itself records the view by POST (`viewed`). The score shown is the one the
+    // offer had at the first view, else its current one.
     let interaction: Interaction = sqlx::query_as(
-        "INSERT INTO gui.offer_interactions (user_id, offer_external_id, viewed, viewed_at, match_score)
-         VALUES ($1, $2, true, now(), (SELECT score FROM gui.match_results WHERE user_id = $1 AND offer_external_id = $2))
-         ON CONFLICT (user_id, offer_external_id) DO UPDATE
-         SET viewed = true, viewed_at = coalesce(gui.offer_interactions.viewed_at, now()),
-             match_score = coalesce(gui.offer_interactions.match_score, excluded.match_score)
-         RETURNING saved, applied, applied_at, got_interview, got_hired, match_score",
+        "SELECT coalesce(i.saved, false) AS saved, coalesce(i.applied, false) AS applied,
+                i.applied_at, coalesce(i.got_interview, false) AS got_interview,
+                coalesce(i.got_hired, false) AS got_hired,
+                coalesce(i.match_score, m.score) AS match_score
+         FROM (SELECT $1::uuid AS user_id, $2::text AS offer_external_id) AS wanted
+         LEFT JOIN gui.offer_interactions i USING (user_id, offer_external_id)
+         LEFT JOIN gui.match_results m USING (user_id, offer_external_id)",
     )
     .bind(user.id)
     .bind(&id)
@@ -241,6 +245,34 @@ async fn record(
     .bind(offer)
     .fetch_one(db)
     .await
+}
+
+/// The first view of an offer's page: when, and the score the offer had for the
+/// candidate then. Sent by the page once shown (a POST, as every change of state).
+async fn viewed(
+    State(state): State<AppState>,
+    SignedIn { session, user }: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<StatusCode, PageError> {
+    session.check_csrf(&form.csrf)?;
+    let recorded = sqlx::query(
+        "INSERT INTO gui.offer_interactions (user_id, offer_external_id, viewed, viewed_at, match_score)
+         SELECT $1, o.external_id, true, now(),
+                (SELECT score FROM gui.match_results WHERE user_id = $1 AND offer_external_id = $2)
+         FROM gui.job_offers o WHERE o.external_id = $2
+         ON CONFLICT (user_id, offer_external_id) DO UPDATE
+         SET viewed = true, viewed_at = coalesce(gui.offer_interactions.viewed_at, now()),
+             match_score = coalesce(gui.offer_interactions.match_score, excluded.match_score)",
+    )
+    .bind(user.id)
+    .bind(&id)
+    .execute(&state.db)
+    .await?;
+    if recorded.rows_affected() == 0 {
+        return Err(PageError::NotFound);
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

@@ -2,9 +2,13 @@
 (function () {
   "use strict";
 
-  // Time spent on an offer's page, sent when the candidate leaves it.
+  // An offer's page records the view once shown (GET changes nothing, so that a
+  // prefetch is not a view), then the time spent on it when the candidate leaves it.
   var offer = document.querySelector("[data-beacon]");
   if (offer) {
+    var view = new URLSearchParams();
+    view.append("csrf", offer.dataset.csrf);
+    fetch(offer.dataset.view, { method: "POST", body: view, credentials: "same-origin", keepalive: true });
     var shown = Date.now();
     addEventListener("pagehide", function () {
       var data = new URLSearchParams();

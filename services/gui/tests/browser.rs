@@ -196,6 +196,20 @@ async fn a_candidate_signs_up_uploads_a_cv_and_applies() {
         "{offer}"
     );
     screenshot(&browser, "offre").await;
+    // The page recorded the view (by POST from its script), with the offer's score then.
+    let mut views = 0;
+    for _ in 0..50 {
+        views = common::count(
+            &suite.app,
+            "SELECT count(*) FROM gui.offer_interactions WHERE viewed AND match_score IS NOT NULL",
+        )
+        .await;
+        if views > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(views, 1, "the view of the offer's page");
     click(&browser, "form[action$='/postule'] button").await;
     assert!(text_with(&browser, "Vous avez postulé.")
         .await

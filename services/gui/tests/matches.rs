@@ -516,6 +516,24 @@ async fn an_offer_is_viewed_saved_applied_and_followed_up() {
         assert!(html.contains(&format!("<a href=\"{link}\"")), "{url}");
         assert!(!html.contains("javascript:"));
     }
+    // Reading the page changed nothing; the page records the view by POST (its script).
+    assert_eq!(
+        common::count(app, "SELECT count(*) FROM gui.offer_interactions").await,
+        0
+    );
+    let csrf = csrf_of(&html);
+    let view = browser
+        .post("/offres/G000/vue", &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(view.status(), StatusCode::NO_CONTENT);
+    let unknown = browser
+        .post("/offres/NOPE404/vue", &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let forged = browser
+        .post("/offres/G000/vue", &[("csrf", "forged")])
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let (viewed, viewed_at): (bool, Option<chrono::DateTime<chrono::Utc>>) =
         sqlx::query_as("SELECT viewed, viewed_at FROM gui.offer_interactions")
             .fetch_one(&app.pool)
@@ -540,7 +558,6 @@ async fn an_offer_is_viewed_saved_applied_and_followed_up() {
     );
 
     // The beacon adds the time spent, at most an hour a visit.
-    let csrf = csrf_of(&html);
     for seconds in ["42", "999999"] {
         let response = browser
             .post(
