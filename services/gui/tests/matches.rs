@@ -322,7 +322,14 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    browser.page(&format!("/offres/{best}")).await;
+    let page = browser.page(&format!("/offres/{best}")).await;
+    let view = browser
+        .post(
+            &format!("/offres/{best}/vue"),
+            &[("csrf", csrf_of(&page).as_str())],
+        )
+        .await;
+    assert_eq!(view.status(), StatusCode::NO_CONTENT);
     let kept: f64 = sqlx::query_scalar("SELECT match_score FROM gui.offer_interactions")
         .fetch_one(&app.pool)
         .await
