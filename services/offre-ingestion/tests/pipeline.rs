@@ -59,9 +59,9 @@ async fn offers_archived_on_arrival_are_reported_and_age_zero_keeps_them() {
 }
 
 /// Saved search responses are often one compact line (the development sets' are 20 MB):
-/// a first line past the JSON-lines limit is read as one document.
+/// a first line past the JSON-lines limit is read as one document, streamed.
 #[tokio::test]
-async fn a_one_line_search_response_over_16_mb_is_read_whole() {
+async fn a_one_line_search_response_over_16_mb_is_streamed() {
     let (_db, pool) = migrated().await;
     let files = files();
     let long = "Mission en équipe. ".repeat(1_000);
@@ -356,20 +356,34 @@ async fn bad_files_end_with_a_clear_error_and_lose_nothing() {
         .unwrap()
         .set_len(2 << 30)
         .unwrap();
-    // A one-line search response that unzips past 256 MB (a few hundred KB zipped).
+    // A one-line search response that unzips to 260 MB and never ends (a few hundred KB
+    // zipped): streamed, it costs no memory and is found truncated.
     let bomb = files.0.path().join("bomb.json.gz");
+    // One offer of 20 MB: past the largest offer read whole.
+    let big_offer = files.0.path().join("big-offer.json.gz");
     {
         use std::io::Write;
-        let mut encoder = flate2::write::GzEncoder::new(
-            std::fs::File::create(&bomb).unwrap(),
-            flate2::Compression::fast(),
-        );
-        encoder.write_all(br#"{"resultats": ["#).unwrap();
-        let spaces = vec![b' '; 1 << 20];
-        for _ in 0..260 {
-            encoder.write_all(&spaces).unwrap();
+        for (path, head, filler, megabytes) in [
+            (&bomb, &br#"{"resultats": ["#[..], b' ', 260),
+            (
+                &big_offer,
+                &br#"{"resultats": [{"description": ""#[..],
+                b'a',
+                20,
+            ),
+        ] {
+            let mut encoder = flate2::write::GzEncoder::new(
+                std::fs::File::create(path).unwrap(),
+                flate2::Compression::fast(),
+            );
+            encoder.write_all(head).unwrap();
+            let block = vec![filler; 1 << 20];
+            for _ in 0..megabytes {
+                encoder.write_all(&block).unwrap();
+            }
+            encoder.write_all(br#""}]}"#).unwrap();
+            encoder.finish().unwrap();
         }
-        encoder.finish().unwrap();
     }
     let gz_garbage = files.gzip("garbage.gz", b"not json at all");
     for (path, expected) in [
@@ -377,7 +391,8 @@ async fn bad_files_end_with_a_clear_error_and_lose_nothing() {
         (&wrong_shape, "expected a France Travail search response"),
         (&garbage, "expected a JSON object or array"),
         (&huge, "expected a JSON object or array"),
-        (&bomb, "a document larger than 256 MB"),
+        (&bomb, "invalid JSON at byte"),
+        (&big_offer, "an offer of more than 16 MB"),
         (&gz_garbage, "expected a JSON object or array"),
     ] {
         let err = ingest_file(&pool, path, None, MAX_AGE).await.unwrap_err();
@@ -398,5 +413,5 @@ async fn bad_files_end_with_a_clear_error_and_lose_nothing() {
         "SELECT count(*) FROM offers.ingestion_runs WHERE status = 'failed' AND error IS NOT NULL",
     )
     .await;
-    assert_eq!(failed, 6, "each bad file is a failed run with its error");
+    assert_eq!(failed, 7, "each bad file is a failed run with its error");
 }

@@ -1,10 +1,15 @@
 //! Offer files: France Travail search responses (`{"resultats": [...]}`, possibly
-//! pretty-printed), JSON arrays of offers, or JSON lines of offers; gzip accepted
-//! (detected from the content, not the name).
+//! pretty-printed, possibly one line of a gigabyte), JSON arrays of offers, or JSON lines
+//! of offers; gzip accepted (detected from the content, not the name).
 //!
-//! JSON lines are streamed: a line that is not JSON is quarantined and the run goes on.
-//! A multi-line document (a search response) is parsed whole before anything is stored,
-//! so a truncated or corrupt one ends the run with a clear error and stores nothing.
+//! Both are streamed, in memory bounded by the largest offer ([`MAX_VALUE`]) and one
+//! chunk, whatever the file's size. JSON lines: a line that is not JSON is quarantined
+//! and the run goes on. A document (a search response or an array) is read twice: a
+//! first pass checks it whole and counts its offers, so that a truncated or corrupt one
+//! ends the run with a clear error before anything is stored (a partial full sync would
+//! archive the offers of its missing end); the second hands its offers out.
+
+mod document;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -13,16 +18,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 
+use self::document::{Offers, Start, WalkError};
 use crate::pipeline::Item;
 
-/// Longest line read as one JSON-lines record; past it the file is not JSON lines.
-const MAX_LINE: u64 = 16 * 1024 * 1024;
-/// Largest whole document (a search response or an array, once unzipped), parsed in
-/// memory: a saved pull of tens of thousands of offers fits; larger sets come as JSON
-/// lines, which are streamed.
-const MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
+/// Largest JSON value read whole: a line of JSON lines, or one offer of a document.
+/// Past it a line means the file is not JSON lines (it is then read as one document).
+const MAX_VALUE: usize = 16 * 1024 * 1024;
 /// Bytes of an unreadable line kept in the quarantine.
 const EXCERPT: usize = 200;
 
@@ -43,15 +47,20 @@ pub struct OfferFile {
     path: PathBuf,
     /// Offers parsed but not handed out yet.
     ready: std::vec::IntoIter<Item>,
-    /// JSON lines still to read (None for a whole document, or at the end).
-    lines: Option<Box<dyn BufRead + Send>>,
+    /// JSON lines still to read (None for a document, or at the end).
+    lines: Option<Reader>,
     line_no: usize,
+    /// A document's offers still to hand out.
+    offers: Option<Offers<Reader>>,
     /// Bytes of the file (compressed, if it is) read so far, and its size.
     read: Arc<AtomicU64>,
     size: u64,
-    /// Offers of a whole document, parsed at once.
-    parsed: u64,
+    /// A document's offers: how many it holds, how many were handed out.
+    total: u64,
+    handed: u64,
 }
+
+type Reader = Box<dyn BufRead + Send>;
 
 /// How far through a file the reading is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,26 +85,32 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
+/// The file's bytes, unzipped if it is gzip, and the counter of bytes read from disk.
+fn open_reader(path: &Path) -> Result<(Reader, Arc<AtomicU64>, u64), SourceError> {
+    let io = |source| SourceError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let read = Arc::new(AtomicU64::new(0));
+    let mut file = BufReader::new(Counted {
+        inner: file,
+        read: read.clone(),
+    });
+    let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    let reader: Reader = if gzip {
+        Box::new(BufReader::new(MultiGzDecoder::new(file)))
+    } else {
+        Box::new(file)
+    };
+    Ok((reader, read, size))
+}
+
 impl OfferFile {
     pub fn open(path: &Path) -> Result<Self, SourceError> {
         let path = path.to_owned();
-        let io = |source| SourceError::Io {
-            path: path.clone(),
-            source,
-        };
-        let file = File::open(&path).map_err(io)?;
-        let size = file.metadata().map_err(io)?.len();
-        let read = Arc::new(AtomicU64::new(0));
-        let mut file = BufReader::new(Counted {
-            inner: file,
-            read: read.clone(),
-        });
-        let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-        let mut reader: Box<dyn BufRead + Send> = if gzip {
-            Box::new(BufReader::new(MultiGzDecoder::new(file)))
-        } else {
-            Box::new(file)
-        };
+        let (mut reader, read, size) = open_reader(&path)?;
         let format = |reason: String| SourceError::Format {
             path: path.clone(),
             reason,
@@ -112,50 +127,64 @@ impl OfferFile {
                 )));
             }
         }
-        let first = read_first_line(&mut reader).map_err(|e| format(e.to_string()))?;
-        if first.ends_with(b"\n") || (first.len() as u64) <= MAX_LINE {
-            // A complete value on the first line: JSON lines.
-            if let Ok(value) = serde_json::from_slice::<Value>(first.trim_ascii()) {
-                return Ok(Self {
-                    ready: document_items(value).map_err(format)?.into_iter(),
-                    lines: Some(reader),
-                    line_no: 1,
-                    path,
-                    read,
-                    size,
-                    parsed: 0,
-                });
-            }
-        }
-        // Otherwise one document (pretty-printed, or all on one long line), parsed whole.
-        let mut whole = std::io::Cursor::new(first)
-            .chain(reader)
-            .take(MAX_DOCUMENT + 1);
-        let parsed = serde_json::from_reader::<_, Value>(&mut whole);
-        if whole.limit() == 0 {
-            return Err(format(format!(
-                "a document larger than {} MB once unzipped: split it, or write its offers as JSON lines",
-                MAX_DOCUMENT / 1024 / 1024
-            )));
-        }
-        let value = parsed.map_err(|e| format(format!("invalid JSON: {e}")))?;
-        let ready = document_items(value).map_err(format)?.into_iter();
-        Ok(Self {
-            parsed: ready.len() as u64,
-            ready,
+        let mut file = Self {
+            path: path.clone(),
+            ready: Vec::new().into_iter(),
             lines: None,
             line_no: 0,
-            path,
+            offers: None,
             read,
             size,
-        })
+            total: 0,
+            handed: 0,
+        };
+        let first = read_first_line(&mut reader).map_err(|e| format(e.to_string()))?;
+        if first.ends_with(b"\n") || first.len() <= MAX_VALUE {
+            // A complete value on the first line: JSON lines.
+            if let Ok(value) = serde_json::from_slice::<Value>(first.trim_ascii()) {
+                file.ready = document_items(value).map_err(format)?.into_iter();
+                file.lines = Some(reader);
+                file.line_no = 1;
+                return Ok(file);
+            }
+        }
+        // Otherwise one document: checked and counted first, then read again.
+        let whole: Reader = Box::new(std::io::Cursor::new(first).chain(reader));
+        let walk = |e: WalkError| match e {
+            WalkError::Io(e) => format(e.to_string()),
+            WalkError::Invalid(reason) => format(reason),
+        };
+        match document::start(whole).map_err(walk)? {
+            Start::Whole(bytes) => {
+                let value = serde_json::from_slice(&bytes)
+                    .map_err(|e| format(format!("invalid JSON: {e}")))?;
+                file.ready = document_items(value).map_err(format)?.into_iter();
+                file.total = file.ready.len() as u64;
+            }
+            Start::Offers(mut offers) => {
+                while let Some(offer) = offers.next_offer().map_err(walk)? {
+                    serde_json::from_slice::<IgnoredAny>(&offer).map_err(|e| {
+                        format(format!("invalid JSON in offer {}: {e}", file.total + 1))
+                    })?;
+                    file.total += 1;
+                }
+                let (mut reader, read, _) = open_reader(&path)?;
+                first_byte(&mut reader).map_err(|e| format(e.to_string()))?;
+                match document::start(reader).map_err(walk)? {
+                    Start::Offers(offers) => file.offers = Some(offers),
+                    Start::Whole(_) => return Err(format("the file changed while read".into())),
+                }
+                file.read = read;
+            }
+        }
+        Ok(file)
     }
 
     pub fn position(&self) -> Position {
-        if self.parsed > 0 {
+        if self.total > 0 {
             Position::Offers {
-                handed: self.parsed - self.ready.len() as u64,
-                total: self.parsed,
+                handed: self.handed,
+                total: self.total,
             }
         } else {
             Position::Bytes {
@@ -168,6 +197,22 @@ impl OfferFile {
     /// Up to `max` items; empty at the end of the file.
     pub fn next_chunk(&mut self, max: usize) -> Result<Vec<Item>, SourceError> {
         let mut chunk: Vec<Item> = self.ready.by_ref().take(max).collect();
+        while let Some(offers) = self.offers.as_mut().filter(|_| chunk.len() < max) {
+            let format = |reason: String| SourceError::Format {
+                path: self.path.clone(),
+                reason,
+            };
+            // Checked by the first pass: an error here means the file changed since.
+            let offer = offers.next_offer().map_err(|e| format(e.to_string()))?;
+            let Some(offer) = offer else {
+                self.offers = None;
+                break;
+            };
+            let value = serde_json::from_slice(&offer)
+                .map_err(|e| format(format!("the file changed while read: {e}")))?;
+            chunk.push(Item::Payload(value));
+        }
+        self.handed += chunk.len() as u64;
         while chunk.len() < max {
             let Some(reader) = self.lines.as_mut() else {
                 break;
@@ -208,7 +253,7 @@ fn unreadable(line_no: usize, line: &[u8], reason: &str) -> Item {
 }
 
 /// The first byte that is not white space, left unread; None for an empty file.
-fn first_byte(reader: &mut Box<dyn BufRead + Send>) -> std::io::Result<Option<u8>> {
+fn first_byte(reader: &mut Reader) -> std::io::Result<Option<u8>> {
     loop {
         let buffer = reader.fill_buf()?;
         if buffer.is_empty() {
@@ -228,32 +273,32 @@ fn first_byte(reader: &mut Box<dyn BufRead + Send>) -> std::io::Result<Option<u8
     }
 }
 
-/// The first line, with its end, or its first [`MAX_LINE`] + 1 bytes when it is longer.
-fn read_first_line(reader: &mut Box<dyn BufRead + Send>) -> std::io::Result<Vec<u8>> {
+/// The first line, with its end, or its first [`MAX_VALUE`] + 1 bytes when it is longer.
+fn read_first_line(reader: &mut Reader) -> std::io::Result<Vec<u8>> {
     let mut line = Vec::new();
     reader
         .by_ref()
-        .take(MAX_LINE + 1)
+        .take(MAX_VALUE as u64 + 1)
         .read_until(b'\n', &mut line)?;
     Ok(line)
 }
 
-/// Reads one line (without its end), refusing lines longer than [`MAX_LINE`].
-fn read_line(reader: &mut Box<dyn BufRead + Send>) -> std::io::Result<Option<Vec<u8>>> {
+/// Reads one line (without its end), refusing lines longer than [`MAX_VALUE`].
+fn read_line(reader: &mut Reader) -> std::io::Result<Option<Vec<u8>>> {
     let mut line = Vec::new();
     let read = reader
         .by_ref()
-        .take(MAX_LINE + 1)
+        .take(MAX_VALUE as u64 + 1)
         .read_until(b'\n', &mut line)?;
     if read == 0 {
         return Ok(None);
     }
-    if line.len() as u64 > MAX_LINE {
+    if line.len() > MAX_VALUE {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!(
-                "a line longer than {} MB: not an offers file",
-                MAX_LINE / 1024 / 1024
+                "a line of JSON lines longer than {} MB",
+                MAX_VALUE / 1024 / 1024
             ),
         ));
     }
