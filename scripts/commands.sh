@@ -19,7 +19,12 @@ for name in offre-ingestion; do
 #!/bin/sh
 # jobmatch's $name, installed by \`make run\` (scripts/commands.sh) with its local defaults.
 . '$CACHE/env'
-[ -n "\${DATABASE_URL_FILE:-}" ] || : "\${DATABASE_URL:=postgres://postgres@$PG/\${JOBMATCH_DATABASE:-jobmatch}}"
+# offre-ingestion's own database role, with the password \`make setup\` gave it.
+if [ -z "\${DATABASE_URL_FILE:-}" ] && [ -z "\${DATABASE_URL:-}" ]; then
+  DATABASE_URL=postgres://jobmatch_offers@$PG/\${JOBMATCH_DATABASE:-jobmatch}
+  [ -n "\${DATABASE_PASSWORD:-}" ] || : "\${DATABASE_PASSWORD_FILE:=$CACHE/secrets/jobmatch_offers.password}"
+  export DATABASE_PASSWORD_FILE
+fi
 : "\${REDIS_URL:=redis://127.0.0.1:6379}"
 [ -n "\${SERVICE_TOKEN:-}" ] || : "\${SERVICE_TOKEN_FILE:=$CACHE/secrets/service_token}"
 : "\${LOG_FORMAT:=text}"

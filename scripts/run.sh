@@ -54,10 +54,20 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 0' INT TERM   # Ctrl-C is the normal way to stop: EXIT then stops the services
 
-# start NAME PORT DATABASE_ROLE: one service in the background, its log in $LOGS.
+# The database as the superuser makes it ready (migrations/bootstrap.sql: roles, schemas
+# owned by them, grants; idempotent); each service then connects as its own role, with
+# the password `make setup` keeps in $SECRETS.
+PGOPTIONS='-c client_min_messages=warning' psql -h "${PG%:*}" -p "${PG#*:}" -U postgres -d "$DB" \
+  -w -X -q -v ON_ERROR_STOP=1 -f "$REPO/migrations/bootstrap.sql" >/dev/null
+# db_env ROLE: the variables that connect a process as ROLE.
+db_env() { echo "DATABASE_URL=postgres://$1@$PG/$DB DATABASE_PASSWORD_FILE=$SECRETS/$1.password"; }
+
+# start NAME PORT [DATABASE_ROLE]: one service in the background, its log in $LOGS; no
+# role, no database access at all.
 start() {
-  local name=$1 port=$2 role=$3
-  BIND_ADDR=127.0.0.1:$port DATABASE_URL=postgres://$role@$PG/$DB \
+  local name=$1 port=$2 role=${3:-}
+  # shellcheck disable=SC2046 # db_env's words are NAME=VALUE pairs
+  env BIND_ADDR=127.0.0.1:$port ${role:+$(db_env "$role")} \
     "$BIN/$name" >"$LOGS/$name.log" 2>&1 &
   PIDS+=($!)
 }
@@ -87,18 +97,19 @@ WORKER_PORT=${WORKER_PORT:-8084}
 export MATCHING_URL=http://127.0.0.1:$MATCHING_PORT OFFRE_INGESTION_URL=http://127.0.0.1:$OFFRE_INGESTION_PORT \
   CV_INGESTION_URL=http://127.0.0.1:$CV_INGESTION_PORT
 
-# offre-ingestion first: it creates the offers schema and the role matching reads with.
-start offre-ingestion "$OFFRE_INGESTION_PORT" postgres
+# offre-ingestion first: it migrates the offers schema that matching reads.
+start offre-ingestion "$OFFRE_INGESTION_PORT" jobmatch_offers
 wait_ready offre-ingestion "$OFFRE_INGESTION_PORT"
 start matching "$MATCHING_PORT" jobmatch_matching
 wait_ready matching "$MATCHING_PORT"
-start cv-ingestion "$CV_INGESTION_PORT" postgres
+start cv-ingestion "$CV_INGESTION_PORT"
 wait_ready cv-ingestion "$CV_INGESTION_PORT"
-start gui "$GUI_PORT" postgres
+start gui "$GUI_PORT" jobmatch_gui
 wait_ready gui "$GUI_PORT"
 # The events worker: new offers reach the candidates (stale caches, re-matches,
 # notifications); /health and /metrics on WORKER_PORT.
-BIND_ADDR=127.0.0.1:$WORKER_PORT DATABASE_URL=postgres://postgres@$PG/$DB \
+# shellcheck disable=SC2046
+env BIND_ADDR=127.0.0.1:$WORKER_PORT $(db_env jobmatch_gui) \
   "$BIN/gui" worker >"$LOGS/gui-worker.log" 2>&1 &
 PIDS+=($!)
 wait_ready gui-worker "$WORKER_PORT"
@@ -117,7 +128,8 @@ if [[ $OFFERS == 0 && $DEMO_OFFERS -gt 0 ]]; then
   "$BIN/offre-ingestion" demo-data --count "$DEMO_OFFERS" >"$DEMO_FILE" 2>>"$LOGS/demo-load.log"
 fi
 if [[ -s $DEMO_FILE && ($OFFERS == 0 || $PENDING != 0) ]]; then
-  DATABASE_URL=postgres://postgres@$PG/$DB "$BIN/offre-ingestion" ingest --file "$DEMO_FILE" \
+  # shellcheck disable=SC2046
+  env $(db_env jobmatch_offers) "$BIN/offre-ingestion" ingest --file "$DEMO_FILE" \
     >>"$LOGS/demo-load.log" 2>&1 &
   DEMO_PID=$!
   if [[ $OFFERS == 0 ]]; then

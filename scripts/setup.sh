@@ -452,6 +452,41 @@ step_test_tools() {
   changed "axe-core $AXE_VERSION (accessibility audits in tests)"
 }
 
+# The services' database roles (migrations/bootstrap.sql: roles, extension, schemas
+# owned by their roles, grants): each role has its own password, kept in $CACHE/secrets
+# (mode 600) for the services' DATABASE_PASSWORD_FILE, and must give it (scram-sha-256)
+# on every TCP connection; only the superuser keeps password-less loopback (local dev).
+DB_ROLES=(jobmatch_offers jobmatch_gui jobmatch_matching)
+step_database_roles() {
+  PGOPTIONS='-c client_min_messages=warning' q -d jobmatch -f "$REPO/migrations/bootstrap.sql" >/dev/null
+  local secrets=$CACHE/secrets role file
+  mkdir -p "$secrets"; chmod 700 "$secrets"
+  for role in "${DB_ROLES[@]}"; do
+    file=$secrets/$role.password
+    if [[ ! -s $file ]]; then
+      (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
+      changed "password of database role $role ($file)"
+    fi
+    # On stdin, not the command line: no password in the process list.
+    printf "ALTER ROLE %s PASSWORD '%s';\n" "$role" "$(cat "$file")" | q -d postgres >/dev/null
+  done
+  local hba marker="# jobmatch setup: the services' roles give their password over TCP"
+  hba=$(q -d postgres -c 'show hba_file')
+  if ! grep -qxF "$marker" "$hba"; then
+    local roles; roles=$(IFS=,; echo "${DB_ROLES[*]}")
+    # First match wins: above any trust line.
+    { printf '%s\nhost all %s 127.0.0.1/32 scram-sha-256\nhost all %s ::1/128 scram-sha-256\n\n' \
+        "$marker" "$roles" "$roles"; cat "$hba"; } >"$hba.jobmatch.tmp"
+    cat "$hba.jobmatch.tmp" >"$hba"; rm -f "$hba.jobmatch.tmp"
+    q -d postgres -c 'select pg_reload_conf()' >/dev/null
+    sleep 0.5
+    changed "pg_hba: scram-sha-256 for ${DB_ROLES[*]} on 127.0.0.1 and ::1"
+  fi
+  PGPASSWORD=$(cat "$secrets/jobmatch_gui.password") PGCONNECT_TIMEOUT=5 \
+    psql -h 127.0.0.1 -p 5432 -U jobmatch_gui -d jobmatch -w -X -tAqc 'select 1' >/dev/null \
+    || die "the role jobmatch_gui cannot connect with its password (see $hba)"
+}
+
 step_env_file() {
   local f=$CACHE/env want
   want=$(echo "# written by scripts/setup.sh: source it"
@@ -472,6 +507,7 @@ main() {
   step_postgres
   step_redis
   step_database
+  step_database_roles
   step_model
   step_ort
   step_onnx

@@ -117,14 +117,13 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         let set = EvalSet::load(dir)?;
         let database = scratch_database(&options.admin_url, &set).await?;
         ingest(&options.bin_dir, &database.owner_url, &set).await?;
-        let matching = Service::start(
-            &options.bin_dir,
-            "matching",
-            &token,
-            &logs,
-            &[("DATABASE_URL", database.matching_url.as_str())],
-        )
-        .await?;
+        let password_file = matching_password_file();
+        let mut matching_env = vec![("DATABASE_URL", database.matching_url.as_str())];
+        if let Some(file) = password_file.as_deref().and_then(Path::to_str) {
+            matching_env.push(("DATABASE_PASSWORD_FILE", file));
+        }
+        let matching =
+            Service::start(&options.bin_dir, "matching", &token, &logs, &matching_env).await?;
         let report = evaluate(&set, &cv, &matching, &options).await?;
         report.print(&set);
         if options.tune {
@@ -291,13 +290,27 @@ async fn scratch_database(admin_url: &str, set: &EvalSet) -> anyhow::Result<Scra
     let mut url = reqwest::Url::parse(admin_url)?;
     url.set_path(&name);
     let owner_url = url.to_string();
-    url.set_username("jobmatch_matching")
+    url.set_username(MATCHING_ROLE)
         .map_err(|()| anyhow::anyhow!("{admin_url}: not a URL with a user"))?;
     url.set_password(None).ok();
     Ok(ScratchDatabase {
         owner_url,
         matching_url: url.to_string(),
     })
+}
+
+/// matching's database role (migrations/bootstrap.sql).
+const MATCHING_ROLE: &str = "jobmatch_matching";
+
+/// The password `make setup` gave matching's role (`$JOBMATCH_CACHE/secrets`), which a
+/// cluster asks for over TCP.
+fn matching_password_file() -> Option<std::path::PathBuf> {
+    let cache = std::env::var_os("JOBMATCH_CACHE")
+        .map_or_else(|| "/var/cache/jobmatch".into(), std::path::PathBuf::from);
+    let file = cache
+        .join("secrets")
+        .join(format!("{MATCHING_ROLE}.password"));
+    file.exists().then_some(file)
 }
 
 /// `offre-ingestion ingest --file offers.json.gz`, keeping offers of any age (the sets'

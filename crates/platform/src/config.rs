@@ -81,10 +81,14 @@ impl ServiceConfig {
     }
 }
 
-/// `DATABASE_URL` (secret: it may hold a password) and pool settings.
+/// `DATABASE_URL` (secret: it may hold a password), `DATABASE_PASSWORD` (or
+/// `DATABASE_PASSWORD_FILE`: the role's password apart from the URL, as compose secrets
+/// give it) and pool settings.
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
     pub url: SecretString,
+    /// Overrides the URL's password when set.
+    pub password: Option<SecretString>,
     /// `DATABASE_MAX_CONNECTIONS`, default 10.
     pub max_connections: u32,
     /// `DATABASE_ACQUIRE_TIMEOUT_SECS`, default 3: how long a request waits for a
@@ -109,6 +113,7 @@ impl DatabaseConfig {
         let max_connections = env.at_least_one("DATABASE_MAX_CONNECTIONS", 10u32)?;
         Ok(Self {
             url,
+            password: env.secret_opt("DATABASE_PASSWORD")?,
             max_connections,
             acquire_timeout: env
                 .seconds("DATABASE_ACQUIRE_TIMEOUT_SECS", Duration::from_secs(3))?,

@@ -9,24 +9,47 @@ use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
 use crate::config::DatabaseConfig;
 
-/// A set of migrations and the schema it owns. Its history table lives in that schema
-/// (`<schema>._sqlx_migrations`), so that the sets of two services never collide.
+/// A set of migrations, the schema it fills and the role that owns that schema and
+/// applies them. Its history table lives in that schema (`<schema>._sqlx_migrations`),
+/// so that the sets of two services never collide.
 pub struct SchemaMigrations {
     pub schema: &'static str,
+    pub role: &'static str,
     pub migrator: Migrator,
 }
 
-/// The `offers` schema, owned by offre-ingestion.
+/// The `offers` schema, owned by offre-ingestion's role.
 pub static OFFERS: SchemaMigrations = SchemaMigrations {
     schema: "offers",
+    role: "jobmatch_offers",
     migrator: sqlx::migrate!("../../migrations/offers"),
 };
 
-/// The `gui` schema, owned by gui.
+/// The `gui` schema, owned by gui's role.
 pub static GUI: SchemaMigrations = SchemaMigrations {
     schema: "gui",
+    role: "jobmatch_gui",
     migrator: sqlx::migrate!("../../migrations/gui"),
 };
+
+/// matching's role: it reads the gold tables of `offers`, nothing else.
+pub const MATCHING_ROLE: &str = "jobmatch_matching";
+
+/// What needs a superuser, before any service starts: the roles, the extension, the
+/// schemas owned by their roles, the database's grants (migrations/bootstrap.sql).
+pub const BOOTSTRAP_SQL: &str = include_str!("../../../migrations/bootstrap.sql");
+
+/// Runs [`BOOTSTRAP_SQL`] as `config`'s role, a superuser.
+pub async fn bootstrap(config: &DatabaseConfig, app: &str) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect_with(&connect_options(config, app)?)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database to bootstrap it: {e}"))?;
+    let result = sqlx::raw_sql(BOOTSTRAP_SQL).execute(&mut conn).await;
+    conn.close().await.ok();
+    result
+        .map(drop)
+        .map_err(|e| anyhow::anyhow!("database bootstrap failed: {e}"))
+}
 
 /// Every set, in the order a fresh database gets them.
 pub static ALL: [&SchemaMigrations; 2] = [&OFFERS, &GUI];
@@ -68,12 +91,16 @@ pub fn is_broken_connection(error: &sqlx::Error) -> bool {
 const MIGRATION_LOCK: i64 = 0x6a6f_626d_6174_6368; // "jobmatch"
 
 fn connect_options(config: &DatabaseConfig, app: &str) -> Result<PgConnectOptions, sqlx::Error> {
-    Ok(config
+    let options = config
         .url
         .expose_secret()
         .parse::<PgConnectOptions>()?
         .application_name(app)
-        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1)))
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+    Ok(match &config.password {
+        Some(password) => options.password(password.expose_secret()),
+        None => options,
+    })
 }
 
 /// A pool that connects on first use: the service starts (and reports not ready) while
@@ -105,13 +132,28 @@ async fn migrate_on(conn: &mut PgConnection, set: &SchemaMigrations) -> anyhow::
         .bind(MIGRATION_LOCK)
         .execute(&mut *conn)
         .await?;
-    // The schema must exist before the history table can be created inside it.
+    // The schema must exist before the history table can be created inside it. The
+    // bootstrap makes it, owned by the service's role (which may not create schemas);
+    // a superuser without the bootstrap (eval, benchmarks) makes it here.
     let schema = set.schema;
-    sqlx::raw_sql(&format!(
-        "CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}, public;"
-    ))
-    .execute(&mut *conn)
-    .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+            .bind(schema)
+            .fetch_one(&mut *conn)
+            .await?;
+    if !exists {
+        sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "schema {schema} does not exist and cannot be made ({e}): run the database bootstrap (`make setup`, or compose's db-init) first"
+                )
+            })?;
+    }
+    sqlx::raw_sql(&format!("SET search_path TO {schema}, public"))
+        .execute(&mut *conn)
+        .await?;
     let result = set.migrator.run(&mut *conn).await;
     sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(MIGRATION_LOCK)

@@ -76,23 +76,23 @@ impl TestDb {
         self.url_with(None, None)
     }
 
-    /// URL of this database as another role.
+    /// URL of this database as a service's role (`platform::db::OFFERS.role`...), with
+    /// the password `make setup` gave it.
     pub fn url_as(&self, role: &str) -> String {
         self.url_with(Some(role), None)
     }
 
-    /// URL of this database through another address (a [`crate::TcpProxy`]).
-    pub fn url_via(&self, addr: std::net::SocketAddr) -> String {
-        self.url_with(None, Some(addr))
+    /// URL of this database as a service's role, through another address (a
+    /// [`crate::TcpProxy`]).
+    pub fn url_as_via(&self, role: &str, addr: std::net::SocketAddr) -> String {
+        self.url_with(Some(role), Some(addr))
     }
 
     fn url_with(&self, role: Option<&str>, addr: Option<std::net::SocketAddr>) -> String {
         let mut url = self.admin.clone();
         url.set_path(&self.name);
         if let Some(role) = role {
-            url.set_username(role)
-                .expect("postgres URLs take a user name");
-            url.set_password(None).ok();
+            as_role(&mut url, role);
         }
         if let Some(addr) = addr {
             url.set_ip_host(addr.ip())
@@ -112,6 +112,22 @@ impl TestDb {
     }
 }
 
+/// Makes `url` connect as `role`, with the password `make setup` keeps for it
+/// (`$JOBMATCH_CACHE/secrets/<role>.password`), if any.
+fn as_role(url: &mut Url, role: &str) {
+    url.set_username(role)
+        .expect("postgres URLs take a user name");
+    let password = std::fs::read_to_string(role_password_file(role)).ok();
+    url.set_password(password.as_deref().map(str::trim)).ok();
+}
+
+/// Where `make setup` keeps the password of a service's database role.
+pub fn role_password_file(role: &str) -> std::path::PathBuf {
+    crate::cache_dir()
+        .join("secrets")
+        .join(format!("{role}.password"))
+}
+
 fn admin_url() -> Url {
     let raw = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
     Url::parse(&raw).expect("TEST_DATABASE_URL is not a URL")
@@ -126,6 +142,7 @@ async fn connect(url: &Url) -> Result<PgConnection, sqlx::Error> {
 /// new template, so a stale one is never used.
 fn template_name() -> String {
     let mut hash = Sha256::new();
+    hash.update(platform::db::BOOTSTRAP_SQL.as_bytes());
     for set in platform::db::ALL {
         hash.update(set.schema.as_bytes());
         for migration in set.migrator.iter() {
@@ -178,12 +195,18 @@ async fn build_template_once(
     ] {
         sqlx::raw_sql(&statement).execute(&mut *conn).await?;
     }
+    // As in production: the bootstrap as a superuser, then each schema's migrations by
+    // its own role.
     let mut url = admin.clone();
     url.set_path(&building);
-    let env = platform::Env::default().with("DATABASE_URL", url.as_str());
-    let config = DatabaseConfig::from_env(&env)?;
+    let config = |url: &Url| {
+        DatabaseConfig::from_env(&platform::Env::default().with("DATABASE_URL", url.as_str()))
+    };
+    platform::db::bootstrap(&config(&url)?, "testkit").await?;
     for set in platform::db::ALL {
-        platform::db::migrate(&config, "testkit", set).await?;
+        let mut url = url.clone();
+        as_role(&mut url, set.role);
+        platform::db::migrate(&config(&url)?, "testkit", set).await?;
     }
     for statement in [
         format!(r#"ALTER DATABASE "{building}" RENAME TO "{template}""#),

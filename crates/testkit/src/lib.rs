@@ -74,9 +74,9 @@ pub fn env() -> Env {
     installed.fold(env, |env, (name, value)| env.with(name, value))
 }
 
-/// [`env`] with `DATABASE_URL` pointing at `db` as its owner.
-pub fn env_with_db(db: &TestDb) -> Env {
-    env().with("DATABASE_URL", db.url())
+/// [`env`] with `DATABASE_URL` pointing at `db` as a service's `role`.
+pub fn env_as(db: &TestDb, role: &str) -> Env {
+    env().with("DATABASE_URL", db.url_as(role))
 }
 
 /// Lower-case hexadecimal of `bytes`.

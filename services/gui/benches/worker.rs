@@ -56,10 +56,10 @@ async fn run() -> anyhow::Result<()> {
         .await?;
 
     // The worker, in this process, on a stream of the run's own.
-    let env = suite
-        .service_urls()
-        .into_iter()
-        .fold(testkit::env_with_db(&app._db), |env, (k, v)| env.with(k, v));
+    let env = suite.service_urls().into_iter().fold(
+        testkit::env_as(&app._db, platform::db::GUI.role),
+        |env, (k, v)| env.with(k, v),
+    );
     let config = gui::worker::WorkerConfig::from_env(&env)?;
     let bus: EventBusConfig = config.bus.clone();
     let stream = bus.stream(shared::events::OFFERS_INGESTED);

@@ -7,7 +7,7 @@ use testkit::{conformance, TestDb};
 #[tokio::test]
 async fn serves_the_platform_routes() {
     let db = TestDb::new().await;
-    let config = Config::from_env(&testkit::env_with_db(&db)).unwrap();
+    let config = Config::from_env(&testkit::env_as(&db, platform::db::GUI.role)).unwrap();
     let state = AppState::connect(&config).await.unwrap();
     let server = testkit::spawn(gui::router(&config, state)).await;
     let ready = server.get("/health/ready").send().await.unwrap();
@@ -18,7 +18,7 @@ async fn serves_the_platform_routes() {
 #[tokio::test]
 async fn migrates_the_gui_schema_into_its_own_history() {
     let db = TestDb::new().await;
-    let config = Config::from_env(&testkit::env_with_db(&db)).unwrap();
+    let config = Config::from_env(&testkit::env_as(&db, platform::db::GUI.role)).unwrap();
     AppState::connect(&config).await.unwrap();
     let pool = db.pool().await;
     let histories: Vec<String> = sqlx::query_scalar(

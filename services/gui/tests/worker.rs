@@ -30,7 +30,7 @@ impl Worker {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gui"));
         command
             .arg("worker")
-            .env("DATABASE_URL", suite.app._db.url())
+            .env("DATABASE_URL", suite.app._db.url_as(platform::db::GUI.role))
             .env("SERVICE_TOKEN", testkit::SERVICE_TOKEN)
             .env("REDIS_URL", testkit::redis_url())
             .env("EVENTS_STREAM_PREFIX", &bus.stream_prefix)
@@ -345,7 +345,14 @@ async fn redis_and_postgresql_outages_delay_events_and_lose_none() {
     let redis_via = format!("redis://{}", redis_proxy.addr);
     let _worker = setup.worker(&[
         ("REDIS_URL", redis_via.clone()),
-        ("DATABASE_URL", setup.suite.app._db.url_via(db_proxy.addr)),
+        (
+            "DATABASE_URL",
+            setup
+                .suite
+                .app
+                ._db
+                .url_as_via(platform::db::GUI.role, db_proxy.addr),
+        ),
     ]);
     redis_proxy.set_up(false);
     let relay =
@@ -451,7 +458,14 @@ async fn an_event_failing_past_its_deliveries_is_dead_lettered_and_counted() {
         .service_urls()
         .into_iter()
         .fold(testkit::env(), |env, (k, v)| env.with(k, v))
-        .with("DATABASE_URL", setup.suite.app._db.url_via(db_proxy.addr))
+        .with(
+            "DATABASE_URL",
+            setup
+                .suite
+                .app
+                ._db
+                .url_as_via(platform::db::GUI.role, db_proxy.addr),
+        )
         .with("DATABASE_ACQUIRE_TIMEOUT_SECS", "1")
         .with("EVENTS_STREAM_PREFIX", &setup.bus.stream_prefix)
         .with("WORKER_CLAIM_IDLE_SECS", "1")

@@ -95,10 +95,8 @@ async fn run() -> anyhow::Result<()> {
     }
 
     // The offers index: a first load, then a refresh after one offer changed.
-    let pool = sqlx::PgPool::connect(&format!(
-        "postgres://jobmatch_matching@127.0.0.1:5432/{db_name}"
-    ))
-    .await?;
+    let matching_url = matching_url(&db_name);
+    let pool = sqlx::PgPool::connect(&matching_url).await?;
     let mut loader = matching::offers_index::Loader::new();
     let started = Instant::now();
     let index = loader.refresh(&pool).await?.expect("a first load");
@@ -158,10 +156,7 @@ async fn run() -> anyhow::Result<()> {
     // Latency: the service over HTTP and the same query as raw SQL, same ef_search.
     let ef: u32 = env.or("MATCH_EF_SEARCH", matching::DEFAULT_EF_SEARCH)?;
     let service_env = testkit::env()
-        .with(
-            "DATABASE_URL",
-            format!("postgres://jobmatch_matching@127.0.0.1:5432/{db_name}"),
-        )
+        .with("DATABASE_URL", matching_url)
         .with("MATCH_EF_SEARCH", ef.to_string())
         .with("DATABASE_MAX_CONNECTIONS", "16");
     let config = matching::Config::from_env(&service_env)?;
@@ -402,4 +397,13 @@ async fn cv_queries(env: &Env) -> anyhow::Result<Vec<Query>> {
             vector,
         })
         .collect())
+}
+
+/// The bench database as matching's role, with the password `make setup` gave it.
+fn matching_url(db_name: &str) -> String {
+    let role = platform::db::MATCHING_ROLE;
+    let password = std::fs::read_to_string(testkit::db::role_password_file(role))
+        .map(|p| format!(":{}", p.trim()))
+        .unwrap_or_default();
+    format!("postgres://{role}{password}@127.0.0.1:5432/{db_name}")
 }

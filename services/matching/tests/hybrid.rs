@@ -114,7 +114,7 @@ async fn fixture(fillers: usize) -> Fixture {
 }
 
 async fn start(db: &TestDb) -> TestServer {
-    let env = testkit::env().with("DATABASE_URL", db.url_as("jobmatch_matching"));
+    let env = testkit::env().with("DATABASE_URL", db.url_as(platform::db::MATCHING_ROLE));
     let config = Config::from_env(&env).unwrap();
     testkit::spawn(matching::router(
         &config,

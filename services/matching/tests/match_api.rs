@@ -95,7 +95,7 @@ async fn fixture_with(extra: usize, env: platform::Env) -> Fixture {
         .unwrap();
     assert_eq!(report.counts.embedded, 62 + extra as i32);
 
-    let env = env.with("DATABASE_URL", db.url_as("jobmatch_matching"));
+    let env = env.with("DATABASE_URL", db.url_as(platform::db::MATCHING_ROLE));
     let config = Config::from_env(&env).unwrap();
     let server = testkit::spawn(matching::router(
         &config,

@@ -26,7 +26,7 @@ async fn start(env: platform::Env) -> (Config, testkit::TestServer) {
 #[tokio::test]
 async fn serves_the_platform_routes_as_the_read_only_role() {
     let db = TestDb::new().await;
-    let env = testkit::env().with("DATABASE_URL", db.url_as("jobmatch_matching"));
+    let env = testkit::env().with("DATABASE_URL", db.url_as(platform::db::MATCHING_ROLE));
     let (config, server) = start(env).await;
     let ready = server.get("/health/ready").send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
@@ -38,7 +38,10 @@ async fn readiness_follows_the_database() {
     let db = TestDb::new().await;
     let proxy = TcpProxy::start(db.server_addr()).await;
     let env = testkit::env()
-        .with("DATABASE_URL", db.url_via(proxy.addr))
+        .with(
+            "DATABASE_URL",
+            db.url_as_via(platform::db::MATCHING_ROLE, proxy.addr),
+        )
         .with("DATABASE_ACQUIRE_TIMEOUT_SECS", "1");
     let (_, server) = start(env).await;
 
@@ -71,7 +74,7 @@ async fn secrets_are_read_from_files() {
     let mut token_file = tempfile::NamedTempFile::new().unwrap();
     writeln!(token_file, "a-token-that-lives-in-a-file-0123").unwrap();
     let mut url_file = tempfile::NamedTempFile::new().unwrap();
-    writeln!(url_file, "{}", db.url_as("jobmatch_matching")).unwrap();
+    writeln!(url_file, "{}", db.url_as(platform::db::MATCHING_ROLE)).unwrap();
     let env = testkit::env()
         .without("SERVICE_TOKEN")
         .with("SERVICE_TOKEN_FILE", token_file.path().to_str().unwrap())
@@ -162,7 +165,7 @@ fn the_binary_refuses_to_start_naming_the_variable() {
 #[tokio::test]
 async fn the_read_only_role_cannot_write() {
     let db = TestDb::new().await;
-    let pool = sqlx::PgPool::connect(&db.url_as("jobmatch_matching"))
+    let pool = sqlx::PgPool::connect(&db.url_as(platform::db::MATCHING_ROLE))
         .await
         .unwrap();
     for statement in [

@@ -19,7 +19,7 @@ async fn service_with_offers() -> (TestDb, TestServer) {
     ingest_file(&pool, &files.json_lines("o.jsonl", &all), None, 60)
         .await
         .unwrap();
-    let config = Config::from_env(&testkit::env_with_db(&db)).unwrap();
+    let config = Config::from_env(&testkit::env_as(&db, platform::db::OFFERS.role)).unwrap();
     let state = AppState::connect(&config).await.unwrap();
     let server = testkit::spawn(offre_ingestion::router(&config, state)).await;
     (db, server)

@@ -7,7 +7,7 @@ use testkit::{conformance, TestDb};
 #[tokio::test]
 async fn serves_the_platform_routes() {
     let db = TestDb::new().await;
-    let config = Config::from_env(&testkit::env_with_db(&db)).unwrap();
+    let config = Config::from_env(&testkit::env_as(&db, platform::db::OFFERS.role)).unwrap();
     let state = AppState::connect(&config).await.unwrap();
     let server = testkit::spawn(offre_ingestion::router(&config, state)).await;
     let ready = server.get("/health/ready").send().await.unwrap();
@@ -25,8 +25,26 @@ async fn owns_and_migrates_the_offers_schema_once() {
         .await
         .unwrap();
 
-    let config = Config::from_env(&testkit::env_with_db(&db)).unwrap();
+    // The service's role may not make the schema: the bootstrap (a superuser) does.
+    let config = Config::from_env(&testkit::env_as(&db, platform::db::OFFERS.role)).unwrap();
+    let refused = AppState::connect(&config)
+        .await
+        .err()
+        .expect("no schema yet");
+    assert!(format!("{refused:#}").contains("bootstrap"), "{refused:#}");
+    let admin = platform::config::DatabaseConfig::from_env(
+        &platform::Env::default().with("DATABASE_URL", db.url()),
+    )
+    .unwrap();
+    platform::db::bootstrap(&admin, "test").await.unwrap();
     AppState::connect(&config).await.unwrap();
+    let owner: String = sqlx::query_scalar(
+        "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'offers.offers'::regclass",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(owner, platform::db::OFFERS.role);
     let applied = || {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM offers._sqlx_migrations WHERE success")
             .fetch_one(&pool)
