@@ -26,7 +26,7 @@ if [ -z "\${DATABASE_URL_FILE:-}" ] && [ -z "\${DATABASE_URL:-}" ]; then
   export DATABASE_PASSWORD_FILE
 fi
 : "\${REDIS_URL:=redis://127.0.0.1:6379}"
-[ -n "\${SERVICE_TOKEN:-}" ] || : "\${SERVICE_TOKEN_FILE:=$CACHE/secrets/service_token}"
+[ -n "\${SERVICE_TOKEN:-}" ] || : "\${SERVICE_TOKEN_FILE:=$CACHE/secrets/service.token}"
 : "\${LOG_FORMAT:=text}"
 export DATABASE_URL REDIS_URL SERVICE_TOKEN_FILE LOG_FORMAT
 exec '$BIN/$name' "\$@"

@@ -25,14 +25,30 @@ cargo build --release --locked --bins
 BIN=$CARGO_TARGET_DIR/release
 bash "$REPO/scripts/commands.sh" "$BIN"
 
-# The service token lives in a file readable by root only, never in the repo.
+# Tokens live in files readable by root only, never in the repo: one per caller (the
+# GUI, its worker, the operator's monitoring), and each service accepts only the callers
+# it has (SERVICE_CALLERS_FILE): the GUI's token calls the APIs, reads no metrics.
 SECRETS=$CACHE/secrets
-TOKEN_FILE=$SECRETS/service_token
-if [[ ! -s $TOKEN_FILE ]]; then
-  install -d -m 700 "$SECRETS"
-  (umask 077; head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$TOKEN_FILE")
-fi
-export SERVICE_TOKEN_FILE=$TOKEN_FILE
+install -d -m 700 "$SECRETS"
+token_file() { # token_file NAME: the file of NAME's token, made on first use
+  local file=$SECRETS/$1.token
+  [[ -s $file ]] || (umask 077; head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$file")
+  echo "$file"
+}
+TOKEN_FILE=$(token_file service)              # what the internal services send (they call no one)
+GUI_TOKEN_FILE=$(token_file gui)
+WORKER_TOKEN_FILE=$(token_file gui-worker)
+MONITORING_TOKEN_FILE=$(token_file monitoring)
+callers_file() { # callers_file SERVICE CALLER:SCOPES...: the callers SERVICE accepts
+  local file=$SECRETS/callers-$1 entry
+  shift
+  (umask 077
+   for entry in "$@"; do echo "${entry%%:*}:${entry#*:}:$(cat "$(token_file "${entry%%:*}")")"; done >"$file")
+  echo "$file"
+}
+API_CALLERS_FILE=$(callers_file api gui:api gui-worker:api monitoring:metrics)
+METRICS_CALLERS_FILE=$(callers_file metrics-only monitoring:metrics)
+export SERVICE_TOKEN_FILE=$TOKEN_FILE SERVICE_CALLERS_FILE=$API_CALLERS_FILE
 export LOG_FORMAT=${LOG_FORMAT:-text}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 
@@ -104,12 +120,14 @@ start matching "$MATCHING_PORT" jobmatch_matching
 wait_ready matching "$MATCHING_PORT"
 start cv-ingestion "$CV_INGESTION_PORT"
 wait_ready cv-ingestion "$CV_INGESTION_PORT"
-start gui "$GUI_PORT" jobmatch_gui
+SERVICE_TOKEN_FILE=$GUI_TOKEN_FILE SERVICE_CALLERS_FILE=$METRICS_CALLERS_FILE \
+  start gui "$GUI_PORT" jobmatch_gui
 wait_ready gui "$GUI_PORT"
 # The events worker: new offers reach the candidates (stale caches, re-matches,
 # notifications); /health and /metrics on WORKER_PORT.
 # shellcheck disable=SC2046
 env BIND_ADDR=127.0.0.1:$WORKER_PORT $(db_env jobmatch_gui) \
+  SERVICE_TOKEN_FILE="$WORKER_TOKEN_FILE" SERVICE_CALLERS_FILE="$METRICS_CALLERS_FILE" \
   "$BIN/gui" worker >"$LOGS/gui-worker.log" 2>&1 &
 PIDS+=($!)
 wait_ready gui-worker "$WORKER_PORT"
@@ -146,9 +164,8 @@ jobmatch is running.
   matching API docs        http://127.0.0.1:$MATCHING_PORT/docs
   offre-ingestion API docs http://127.0.0.1:$OFFRE_INGESTION_PORT/docs
   cv-ingestion API docs    http://127.0.0.1:$CV_INGESTION_PORT/docs
-  gui API docs             http://127.0.0.1:$GUI_PORT/docs
   gui worker (events)      http://127.0.0.1:$WORKER_PORT/health/ready
-Logs in $LOGS; service token in $TOKEN_FILE. Ctrl-C stops everything.
+Logs in $LOGS; the metrics token (monitoring) in $MONITORING_TOKEN_FILE. Ctrl-C stops everything.
 $DEMO_NOTE
 TXT
 # Returns when any service exits; stop_all then stops the others.

@@ -34,8 +34,12 @@ pub struct ServiceConfig {
     pub name: &'static str,
     /// `BIND_ADDR`, default `127.0.0.1:<the service's port>`.
     pub bind_addr: SocketAddr,
-    /// `SERVICE_TOKEN`: the bearer token internal routes accept and internal calls send.
+    /// `SERVICE_TOKEN`: the bearer token this service's calls to others send (who it
+    /// is); without `SERVICE_CALLERS`, also the one its internal routes accept.
     pub service_token: SecretString,
+    /// `SERVICE_CALLERS`: the callers its internal routes accept, each with its own
+    /// token and scopes (see `auth::Callers::from_env`).
+    pub callers: crate::auth::Callers,
     /// `REQUEST_TIMEOUT_SECS`, default 30.
     pub request_timeout: Duration,
     /// `BODY_LIMIT_BYTES`, default given by the service (1 MiB for JSON APIs).
@@ -57,22 +61,22 @@ pub struct ServiceDefaults {
 
 impl ServiceConfig {
     pub fn from_env(env: &Env, defaults: ServiceDefaults) -> Result<Self, ConfigError> {
+        let service_token = env.secret("SERVICE_TOKEN")?;
+        if secrecy::ExposeSecret::expose_secret(&service_token).len() < crate::auth::MIN_TOKEN_CHARS
+        {
+            return Err(ConfigError::new(
+                "SERVICE_TOKEN",
+                "too short: use at least 16 characters",
+            ));
+        }
         Ok(Self {
             name: defaults.name,
             bind_addr: env.or(
                 "BIND_ADDR",
                 SocketAddr::from(([127, 0, 0, 1], defaults.port)),
             )?,
-            service_token: {
-                let token = env.secret("SERVICE_TOKEN")?;
-                if secrecy::ExposeSecret::expose_secret(&token).len() < 16 {
-                    return Err(ConfigError::new(
-                        "SERVICE_TOKEN",
-                        "too short: use at least 16 characters",
-                    ));
-                }
-                token
-            },
+            callers: crate::auth::Callers::from_env(env, &service_token)?,
+            service_token,
             request_timeout: env.seconds("REQUEST_TIMEOUT_SECS", Duration::from_secs(30))?,
             body_limit: env.or("BODY_LIMIT_BYTES", defaults.body_limit)?,
             shutdown_grace: env.seconds("SHUTDOWN_GRACE_SECS", Duration::from_secs(30))?,

@@ -19,7 +19,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 
-use crate::auth::{require_service_token, ServiceToken};
+use crate::auth::require_caller;
 use crate::config::ServiceConfig;
 use crate::docs;
 use crate::health::{self, Readiness, ReadinessCheck};
@@ -36,6 +36,7 @@ pub struct ServiceApp {
     internal: Router,
     public: Router,
     error_page: Option<problem::ErrorPage>,
+    private_docs: bool,
 }
 
 impl ServiceApp {
@@ -48,6 +49,7 @@ impl ServiceApp {
             internal: Router::new(),
             public: Router::new(),
             error_page: None,
+            private_docs: false,
         }
     }
 
@@ -66,6 +68,13 @@ impl ServiceApp {
     /// Routes for other services: they need the bearer service token.
     pub fn internal(mut self, routes: Router) -> Self {
         self.internal = self.internal.merge(routes);
+        self
+    }
+
+    /// API docs (`/docs`, `/openapi.json`) only for callers with a token: a public
+    /// service's docs would describe its internal routes to anyone.
+    pub fn private_docs(mut self) -> Self {
+        self.private_docs = true;
         self
     }
 
@@ -91,29 +100,36 @@ impl ServiceApp {
             internal,
             public,
             error_page,
+            private_docs,
         } = self;
         let name = config.name;
         let metrics = metrics.unwrap_or_else(|| Metrics::new(name, |_| {}));
-        let token = ServiceToken::new(&config.service_token);
+        let docs = docs::router(
+            name,
+            docs::complete(name, openapi),
+            config.docs_assets_dir.clone(),
+        );
         // Metrics are internal too: the GUI is public, its counters are not.
-        // route_layer: an unknown path stays a 404, not a 401.
-        let internal = internal
-            .route(
-                "/metrics",
-                get(metrics::handler).with_state(metrics.clone()),
-            )
-            .route_layer(middleware::from_fn_with_state(token, require_service_token));
-        let platform = Router::new()
+        let mut internal = internal.route(
+            "/metrics",
+            get(metrics::handler).with_state(metrics.clone()),
+        );
+        let mut platform = Router::new()
             .route("/health/live", get(health::live))
             .route(
                 "/health/ready",
                 get(health::ready).with_state(Readiness::new(readiness)),
-            )
-            .merge(docs::router(
-                name,
-                docs::complete(name, openapi),
-                config.docs_assets_dir.clone(),
-            ));
+            );
+        if private_docs {
+            internal = internal.merge(docs);
+        } else {
+            platform = platform.merge(docs);
+        }
+        // route_layer: an unknown path stays a 404, not a 401.
+        let internal = internal.route_layer(middleware::from_fn_with_state(
+            config.callers.clone(),
+            require_caller,
+        ));
 
         // Layers run outside in, from the last added to the first.
         platform
@@ -169,7 +185,14 @@ fn request_span(service: &'static str, req: &Request) -> tracing::Span {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| req.uri().path(), MatchedPath::as_str);
-    tracing::info_span!("request", service, method = %req.method(), route, request_id)
+    tracing::info_span!(
+        "request",
+        service,
+        method = %req.method(),
+        route,
+        request_id,
+        caller = tracing::field::Empty
+    )
 }
 
 /// Answers 503 problem+json when the handler takes longer than the configured limit.

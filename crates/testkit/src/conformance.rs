@@ -45,16 +45,52 @@ pub async fn assert_problem(response: Response, status: StatusCode, path: &str) 
     body
 }
 
+/// Who may read a service's API docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Docs {
+    /// Anyone (an internal service, on the internal network).
+    Public,
+    /// Callers with a token only (a public service: `ServiceApp::private_docs`).
+    Private,
+}
+
 /// Runs every platform check against a running service.
 pub async fn check_platform(server: &TestServer, service: &str, body_limit: usize) {
+    check_platform_with(server, service, body_limit, Docs::Public).await;
+}
+
+/// [`check_platform`], with docs served to `docs`.
+pub async fn check_platform_with(
+    server: &TestServer,
+    service: &str,
+    body_limit: usize,
+    docs: Docs,
+) {
     check_health_live(server).await;
     check_request_id(server).await;
     check_not_found(server).await;
     check_method_not_allowed(server).await;
     check_body_limit(server, body_limit).await;
     check_metrics(server, service).await;
-    check_openapi(server, service).await;
-    check_docs(server).await;
+    if docs == Docs::Private {
+        for path in ["/openapi.json", "/docs", "/docs/assets/swagger-ui.css"] {
+            let response = server.get(path).send().await.unwrap();
+            assert_problem(response, StatusCode::UNAUTHORIZED, path).await;
+        }
+    }
+    check_openapi(server, service, docs).await;
+    check_docs(server, docs).await;
+}
+
+/// GET `path`, with the service token when the docs are private.
+async fn get_docs(server: &TestServer, path: &str, docs: Docs) -> reqwest::Response {
+    match docs {
+        Docs::Public => server.get(path),
+        Docs::Private => server.authed(Method::GET, path),
+    }
+    .send()
+    .await
+    .unwrap()
 }
 
 async fn check_health_live(server: &TestServer) {
@@ -146,8 +182,8 @@ async fn check_metrics(server: &TestServer, service: &str) {
     assert!(text.trim_end().ends_with("# EOF"), "complete exposition");
 }
 
-async fn check_openapi(server: &TestServer, service: &str) {
-    let response = server.get("/openapi.json").send().await.unwrap();
+async fn check_openapi(server: &TestServer, service: &str, docs: Docs) {
+    let response = get_docs(server, "/openapi.json", docs).await;
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.unwrap();
     assert_valid_openapi(&text, service);
@@ -197,8 +233,8 @@ fn collect_refs(value: &Value, out: &mut Vec<String>) {
     }
 }
 
-async fn check_docs(server: &TestServer) {
-    let response = server.get("/docs").send().await.unwrap();
+async fn check_docs(server: &TestServer, docs: Docs) {
+    let response = get_docs(server, "/docs", docs).await;
     assert_eq!(
         response.status(),
         StatusCode::OK,
@@ -209,11 +245,7 @@ async fn check_docs(server: &TestServer) {
     assert!(html.contains("/openapi.json"), "{html}");
     for asset in ["swagger-ui-bundle.js", "swagger-ui.css"] {
         assert!(html.contains(asset), "{html}");
-        let response = server
-            .get(&format!("/docs/assets/{asset}"))
-            .send()
-            .await
-            .unwrap();
+        let response = get_docs(server, &format!("/docs/assets/{asset}"), docs).await;
         assert_eq!(response.status(), StatusCode::OK, "{asset}");
         let size = response.bytes().await.unwrap().len();
         assert!(size > 10_000, "{asset} is only {size} bytes");
@@ -236,4 +268,47 @@ pub fn check_binary_config_error(binary: &str, env: &[(&str, &str)], variable: &
     assert_eq!(lines.len(), 1, "one line: {stderr}");
     assert!(lines[0].contains(variable), "names {variable}: {stderr}");
     assert!(output.stdout.is_empty(), "nothing on stdout");
+}
+
+/// Fuzzes every operation of the service's OpenAPI with schemathesis (which `make test`'s
+/// set-up installs): generated valid and invalid requests alike, with the service token,
+/// must never get a 5xx; the service still answers afterwards.
+pub async fn fuzz_openapi(server: &TestServer, max_examples: u32) {
+    let st = crate::cache_dir().join("venv-schemathesis/bin/st");
+    assert!(
+        st.exists(),
+        "{} missing: run `make test` (its set-up installs schemathesis)",
+        st.display()
+    );
+    let schema = server.url("/openapi.json");
+    let authorization = format!("Authorization: Bearer {}", crate::SERVICE_TOKEN);
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(st)
+            .arg("run")
+            .arg(&schema)
+            .args(["--checks", "not_a_server_error"])
+            .args(["--max-examples", &max_examples.to_string()])
+            .args(["--seed", "20261205", "--workers", "1", "--no-color"])
+            .args(["--generation-database", "none", "--request-timeout", "30"])
+            .args(["-H", &authorization])
+            .output()
+            .expect("cannot run schemathesis")
+    })
+    .await
+    .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "schemathesis found failures:\n{report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // "Test cases: N generated, N passed": the run really sent requests.
+    let generated: u32 = report
+        .split_once("Test cases:")
+        .and_then(|(_, tail)| tail.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(generated >= 50, "only {generated} test cases:\n{report}");
+    let live = server.get("/health/live").send().await.unwrap();
+    assert_eq!(live.status(), StatusCode::OK, "still up after the fuzzing");
 }

@@ -220,6 +220,8 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .layer(axum::middleware::map_response(web::security_headers));
     ServiceApp::new(&config.service, ApiDoc::openapi())
         .readiness(ReadinessCheck::database(state.db))
+        // Only the candidates' pages are public; the docs are the operators'.
+        .private_docs()
         .public(pages)
         .error_page(web::error_page)
         .into_router()

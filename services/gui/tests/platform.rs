@@ -2,7 +2,8 @@
 
 use gui::{AppState, Config, NAME};
 use reqwest::StatusCode;
-use testkit::{conformance, TestDb};
+use testkit::conformance::{self, Docs};
+use testkit::TestDb;
 
 #[tokio::test]
 async fn serves_the_platform_routes() {
@@ -12,7 +13,7 @@ async fn serves_the_platform_routes() {
     let server = testkit::spawn(gui::router(&config, state)).await;
     let ready = server.get("/health/ready").send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
-    conformance::check_platform(&server, NAME, config.service.body_limit).await;
+    conformance::check_platform_with(&server, NAME, config.service.body_limit, Docs::Private).await;
 }
 
 #[tokio::test]
