@@ -46,6 +46,9 @@ SKILLS_CSV_SHA256=7e0ccb8e5029201ba4ea81c392b73732d5483bd2cb332cce82e5241ff662b2
 TEST_PACKAGES=(libreoffice-writer-nogui qpdf fonts-dejavu-core fonts-linuxlibertine chromium chromium-driver)
 # axe-core audits the GUI's pages for accessibility in the browser tests.
 AXE_VERSION=4.10.2
+# Property-based fuzzing of every service's OpenAPI in the tests (no 5xx, no crash).
+SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_VENV=$CACHE/venv-schemathesis
 AXE_TGZ_SHA256=9ea2d2d6917da998122bdacfd3b473e31ead53f4b87146c716a12edf89158100
 SWAGGER_UI_VERSION=5.35.0
 SWAGGER_UI_TGZ_SHA256=1b8e891893404ea4c3558b6a87e2a3e494e7eedba41168c2ece5800a391a6ea6
@@ -439,6 +442,14 @@ step_skills() {
 
 step_test_tools() {
   apt_install "${TEST_PACKAGES[@]}"
+  if [[ ! -x $SCHEMATHESIS_VENV/bin/st || $(cat "$SCHEMATHESIS_VENV/.version" 2>/dev/null) != "$SCHEMATHESIS_VERSION" ]]; then
+    python_tools
+    rm -rf "$SCHEMATHESIS_VENV"
+    run "$PY" -m venv "$SCHEMATHESIS_VENV"
+    run "$SCHEMATHESIS_VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    echo "$SCHEMATHESIS_VERSION" >"$SCHEMATHESIS_VENV/.version"
+    changed "schemathesis $SCHEMATHESIS_VERSION in $SCHEMATHESIS_VENV (API fuzzing in tests)"
+  fi
   local axe=$CACHE/axe-core/axe.min.js
   if [[ -s $axe && $(cat "$CACHE/axe-core/.version" 2>/dev/null) == "$AXE_VERSION" ]]; then return 0; fi
   command -v npm >/dev/null || apt_install npm

@@ -13,6 +13,13 @@ async fn serves_the_platform_routes() {
     conformance::check_platform(&server, NAME, body_limit).await;
 }
 
+/// Generated requests (files, texts, headers) never get a 5xx.
+#[tokio::test]
+async fn its_openapi_fuzzed_never_gets_a_server_error() {
+    let server = common::start(common::env()).await;
+    conformance::fuzz_openapi(&server, 60).await;
+}
+
 #[test]
 fn configuration_errors_name_the_variable() {
     for (name, value) in [

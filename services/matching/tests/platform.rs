@@ -33,6 +33,15 @@ async fn serves_the_platform_routes_as_the_read_only_role() {
     conformance::check_platform(&server, NAME, config.service.body_limit).await;
 }
 
+/// Generated requests (embeddings of every size, profiles, filters) never get a 5xx.
+#[tokio::test]
+async fn its_openapi_fuzzed_never_gets_a_server_error() {
+    let db = TestDb::new().await;
+    let env = testkit::env().with("DATABASE_URL", db.url_as(platform::db::MATCHING_ROLE));
+    let (_, server) = start(env).await;
+    conformance::fuzz_openapi(&server, 100).await;
+}
+
 #[tokio::test]
 async fn readiness_follows_the_database() {
     let db = TestDb::new().await;

@@ -15,6 +15,16 @@ async fn serves_the_platform_routes() {
     conformance::check_platform(&server, NAME, config.service.body_limit).await;
 }
 
+/// Generated requests (ids of every shape, lists) never get a 5xx.
+#[tokio::test]
+async fn its_openapi_fuzzed_never_gets_a_server_error() {
+    let db = TestDb::new().await;
+    let config = Config::from_env(&testkit::env_as(&db, platform::db::OFFERS.role)).unwrap();
+    let state = AppState::connect(&config).await.unwrap();
+    let server = testkit::spawn(offre_ingestion::router(&config, state)).await;
+    conformance::fuzz_openapi(&server, 100).await;
+}
+
 #[tokio::test]
 async fn owns_and_migrates_the_offers_schema_once() {
     let db = TestDb::new().await;
