@@ -11,7 +11,7 @@ ENV := . $(JOBMATCH_CACHE)/env
 # cargo-nextest runs each test in its own process (and in parallel); cargo test otherwise.
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: setup run test check fmt eval bench-embed bench-ingest bench-match bench-cv bench-gui bench-worker
+.PHONY: setup run test check fmt eval bench-embed bench-ingest bench-match bench-cv bench-gui bench-worker bench-load
 
 ## setup: install and start what the suite needs (idempotent; run as root)
 setup:
@@ -47,6 +47,11 @@ bench-ingest: setup
 ## bench-match: POST /match latency, throughput and recall on 20,000 embedded offers
 bench-match: setup
 	@bash scripts/bench/match.sh
+
+## bench-load: candidates under load while matching, then offre-ingestion, is killed and PostgreSQL restarted (run it alone)
+bench-load: setup
+	$(ENV) && cargo build --release --locked --bins
+	$(ENV) && python3 scripts/bench/load.py
 
 ## check: fast compile check while working
 check:

@@ -661,3 +661,52 @@ async fn an_offer_is_viewed_saved_applied_and_followed_up() {
         .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 }
+
+/// Candidates whose refreshes share offers store their local copies at the same time
+/// without deadlocking (`make bench-load` found one under 8 candidates): each writes the
+/// rows in the order of their ids, whatever the order of its matches.
+#[tokio::test]
+async fn concurrent_refreshes_sharing_offers_never_deadlock() {
+    let db = testkit::TestDb::new().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(8)
+        .connect(&db.url_as(platform::db::GUI.role))
+        .await
+        .unwrap();
+    let offers: Vec<shared::OfferDetail> = (0..20)
+        .map(|i| {
+            serde_json::from_value(serde_json::json!({
+                "id": format!("D{i:03}"),
+                "intitule": format!("Offre {i}"),
+                "competences": [{"libelle": "Rigueur", "exigence": "E"}, {"libelle": format!("Outil {i}")}],
+                "archived": false,
+            }))
+            .unwrap()
+        })
+        .collect();
+    let tasks: Vec<_> = (0..8)
+        .map(|task| {
+            let pool = pool.clone();
+            let mut mine = offers.clone();
+            tokio::spawn(async move {
+                for round in 0..15 {
+                    // Each candidate's matches in an order of its own.
+                    mine.rotate_left((task * 3 + round) % 20);
+                    if (task + round) % 2 == 0 {
+                        mine.reverse();
+                    }
+                    gui::matches::store_offers(&pool, &mine).await?;
+                }
+                Ok::<_, sqlx::Error>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().expect("no deadlock");
+    }
+    let skills: i64 = sqlx::query_scalar("SELECT count(*) FROM gui.job_offer_skills")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(skills, 40);
+}
