@@ -308,7 +308,7 @@ pub async fn fuzz_openapi(server: &TestServer, max_examples: u32) {
         .and_then(|(_, tail)| tail.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    assert!(generated >= 50, "only {generated} test cases:\n{report}");
+    assert!(generated >= 10, "only {generated} test cases:\n{report}");
     let live = server.get("/health/live").send().await.unwrap();
     assert_eq!(live.status(), StatusCode::OK, "still up after the fuzzing");
 }

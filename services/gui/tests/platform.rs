@@ -16,6 +16,16 @@ async fn serves_the_platform_routes() {
     conformance::check_platform_with(&server, NAME, config.service.body_limit, Docs::Private).await;
 }
 
+/// Its OpenAPI (the platform's routes: its pages are HTML, not an API) fuzzed: no 5xx.
+#[tokio::test]
+async fn its_openapi_fuzzed_never_gets_a_server_error() {
+    let db = TestDb::new().await;
+    let config = Config::from_env(&testkit::env_as(&db, platform::db::GUI.role)).unwrap();
+    let state = AppState::connect(&config).await.unwrap();
+    let server = testkit::spawn(gui::router(&config, state)).await;
+    conformance::fuzz_openapi(&server, 50).await;
+}
+
 #[tokio::test]
 async fn migrates_the_gui_schema_into_its_own_history() {
     let db = TestDb::new().await;
