@@ -145,6 +145,19 @@ impl<R: BufRead> Offers<R> {
     }
 }
 
+/// The reader's buffered bytes, refilled when empty (an interrupted read is retried).
+fn fill<R: BufRead>(reader: &mut R) -> std::io::Result<&[u8]> {
+    loop {
+        match reader.fill_buf() {
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+            Ok(_) => break,
+        }
+    }
+    // Filled: this call returns the same buffer without reading.
+    reader.fill_buf()
+}
+
 struct Walker<R> {
     reader: R,
     /// Bytes consumed so far, for error messages.
@@ -185,11 +198,7 @@ impl<R: BufRead> Walker<R> {
     /// The next byte that is not white space, left unread; None at the end.
     fn token(&mut self) -> Result<Option<u8>, WalkError> {
         loop {
-            let buffer = match self.reader.fill_buf() {
-                Ok(buffer) => buffer,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
+            let buffer = fill(&mut self.reader)?;
             if buffer.is_empty() {
                 return Ok(None);
             }
@@ -245,11 +254,7 @@ impl<R: BufRead> Walker<R> {
         let mut in_string = false;
         let mut escaped = false;
         loop {
-            let buffer = match self.reader.fill_buf() {
-                Ok(buffer) => buffer,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
+            let buffer = fill(&mut self.reader)?;
             if buffer.is_empty() {
                 // A number or literal may end the document; nothing else may.
                 return if scalar {
