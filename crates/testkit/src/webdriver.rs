@@ -3,6 +3,7 @@
 //! here rather than pull a client crate and its dependency tree.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -40,6 +41,9 @@ impl Browser {
                 .arg(format!("--port={port}"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
+                // A process group of its own, which Chromium's processes join: ended
+                // together with the browser.
+                .process_group(0)
                 .spawn()
                 .expect("chromedriver is installed by `make test` (scripts/setup.sh --for-tests)"),
         );
@@ -80,6 +84,11 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("chromedriver did not start");
+    }
+
+    /// The process group of chromedriver and its Chromium.
+    pub fn process_group(&self) -> u32 {
+        self._driver.0.id()
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -312,11 +321,16 @@ impl Element<'_> {
     }
 }
 
-/// The chromedriver process, stopped with the browser.
+/// The chromedriver process and the Chromium it started, stopped with the browser,
+/// also when a test fails (drop runs while a panic unwinds): killing chromedriver alone
+/// left Chromium's process tree running.
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        if let Some(group) = rustix::process::Pid::from_raw(self.0.id() as i32) {
+            rustix::process::kill_process_group(group, rustix::process::Signal::KILL).ok();
+        }
         self.0.kill().ok();
         self.0.wait().ok();
     }
