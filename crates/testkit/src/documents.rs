@@ -1,20 +1,96 @@
 //! Real documents for tests, made by LibreOffice from HTML (and encrypted by qpdf):
-//! what candidates' word processors produce. `make test` installs both. Conversions
-//! are cached by content under the cache dir, since LibreOffice takes seconds each.
+//! what candidates' word processors produce. `make test` installs both, and the fonts.
+//! Conversions are cached under the cache dir, since LibreOffice takes seconds each,
+//! keyed by everything that shapes them: the source, the format, the font family and
+//! its file, LibreOffice's version.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
 use crate::hex;
 
-/// `html` converted by LibreOffice Writer to `format` (`pdf`, `docx`, `odt`, `rtf`...).
-pub fn from_html(html: &str, format: &str) -> Vec<u8> {
-    let key = hex(&Sha256::digest(format!("{format}\n{html}")));
-    cached(&key, format, |dir| {
+/// The families real CVs are written in, as the metric twins Debian ships (same glyph
+/// widths, so the same line breaks and columns), and DejaVu. A test document names
+/// its family: never whatever fontconfig would pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Font {
+    /// Times New Roman's twin: Liberation Serif (`fonts-liberation2`).
+    Times,
+    /// Arial's and Helvetica's twin: Liberation Sans (`fonts-liberation2`).
+    Arial,
+    /// Calibri's twin: Carlito (`fonts-crosextra-carlito`).
+    Calibri,
+    /// DejaVu Sans (`fonts-dejavu-core`).
+    DejaVu,
+}
+
+impl Font {
+    pub const ALL: [Font; 4] = [Font::Times, Font::Arial, Font::Calibri, Font::DejaVu];
+
+    /// The family name LibreOffice is given.
+    pub fn family(self) -> &'static str {
+        match self {
+            Font::Times => "Liberation Serif",
+            Font::Arial => "Liberation Sans",
+            Font::Calibri => "Carlito",
+            Font::DejaVu => "DejaVu Sans",
+        }
+    }
+}
+
+/// What shapes a conversion besides its source: LibreOffice's version and each
+/// family's font file (which must be the family itself, not a fallback).
+fn environment() -> &'static str {
+    static ENVIRONMENT: OnceLock<String> = OnceLock::new();
+    ENVIRONMENT.get_or_init(|| {
+        let output = |program: &str, args: &[&str]| {
+            let out = Command::new(program).args(args).output().unwrap_or_else(|e| {
+                panic!("{program} is installed by `make test` (scripts/setup.sh --for-tests): {e}")
+            });
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let mut environment = output("soffice", &["--version"]);
+        for font in Font::ALL {
+            let found = output("fc-match", &["-f", "%{family}\t%{file}", font.family()]);
+            let (family, file) = found.split_once('\t').unwrap_or_default();
+            assert!(
+                family.split(',').any(|f| f == font.family()),
+                "font {:?} not installed (fontconfig gives {found:?}): run `make test`, whose set-up installs it",
+                font.family()
+            );
+            let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+            environment.push_str(&format!("\n{file} {size}"));
+        }
+        environment
+    })
+}
+
+/// `html` in `font`: a style sheet that names the family for every element.
+fn in_font(html: &str, font: Font) -> String {
+    let style = format!(
+        "<style>body, p, td, th, li, h1, h2, h3, h4, b, i, span, div {{ font-family: \"{}\" }}</style>",
+        font.family()
+    );
+    match html.find("</head>") {
+        Some(at) => format!("{}{style}{}", &html[..at], &html[at..]),
+        None => format!("{style}{html}"),
+    }
+}
+
+/// `html` in `font`, converted by LibreOffice Writer to `format` (`pdf`, `docx`, `odt`,
+/// `rtf`...).
+pub fn from_html(html: &str, format: &str, font: Font) -> Vec<u8> {
+    let html = in_font(html, font);
+    let key = hex(&Sha256::digest(format!(
+        "{format}\n{}\n{html}",
+        environment()
+    )));
+    let document = cached(&key, format, |dir| {
         let source = dir.join("cv.html");
-        std::fs::write(&source, html).expect("write the HTML");
+        std::fs::write(&source, &html).expect("write the HTML");
         // Its own profile, so that tests can convert in parallel.
         let profile = format!("-env:UserInstallation=file://{}/profile", dir.display());
         let status = Command::new("soffice")
@@ -38,7 +114,15 @@ pub fn from_html(html: &str, format: &str) -> Vec<u8> {
             String::from_utf8_lossy(&status.stderr)
         );
         dir.join(format!("cv.{format}"))
-    })
+    });
+    let contains = |needle: &[u8]| document.windows(needle.len()).any(|w| w == needle);
+    // A PDF with text embeds the family's glyphs: LibreOffice did not fall back.
+    let embedded = font.family().replace(' ', "");
+    assert!(
+        format != "pdf" || !contains(b"/FontName") || contains(embedded.as_bytes()),
+        "the PDF does not embed {embedded}"
+    );
+    document
 }
 
 /// `pdf` encrypted by qpdf with AES-256: with `user_password`, nobody can open it

@@ -8,7 +8,7 @@ use cv_ingestion::extract::{self, Limits};
 use cv_ingestion::{AppState, Config};
 use reqwest::multipart::{Form, Part};
 use reqwest::Method;
-use testkit::documents;
+use testkit::documents::{self, Font};
 
 const PARSES: usize = 50;
 const REQUESTS: usize = 20;
@@ -33,7 +33,7 @@ async fn run() -> anyhow::Result<()> {
         "format", "parse only", "parse in a child", "POST /cv (+ analysis, embedding)"
     );
     for format in ["pdf", "docx"] {
-        let document = documents::from_html(&html, format);
+        let document = documents::from_html(&html, format, Font::Times);
         let limits = Limits::default();
         extract::extract(&document, &limits).map_err(anyhow::Error::msg)?;
         let started = Instant::now();

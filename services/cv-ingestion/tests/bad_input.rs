@@ -10,7 +10,8 @@ use cv_ingestion::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use testkit::conformance::assert_problem;
-use testkit::{documents, TestServer};
+use testkit::documents::{self, Font};
+use testkit::TestServer;
 use zip::write::SimpleFileOptions;
 
 async fn problem(server: &TestServer, bytes: Vec<u8>, status: StatusCode, kind: &str) -> String {
@@ -52,7 +53,7 @@ async fn still_up(server: &TestServer) {
 #[tokio::test]
 async fn damaged_protected_and_foreign_files_are_clear_problems() {
     let server = start(common::env()).await;
-    let pdf = documents::from_html(&html("cv-fr"), "pdf");
+    let pdf = documents::from_html(&html("cv-fr"), "pdf", Font::Times);
 
     let detail = problem(
         &server,
@@ -69,6 +70,7 @@ async fn damaged_protected_and_foreign_files_are_clear_problems() {
     let scan = documents::from_html(
         r#"<html><body><img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABc3UBGAAAAABJRU5ErkJggg==" width="600" height="800"></body></html>"#,
         "pdf",
+        Font::Times,
     );
     let detail = problem(
         &server,
@@ -94,7 +96,7 @@ async fn damaged_protected_and_foreign_files_are_clear_problems() {
         "malformed-document",
     )
     .await;
-    let docx = documents::from_html(&html("cv-fr"), "docx");
+    let docx = documents::from_html(&html("cv-fr"), "docx", Font::Times);
     problem(
         &server,
         docx[..docx.len() / 2].to_vec(),
@@ -513,7 +515,7 @@ async fn text_markdown_latin_1_rtf_and_json_are_read() {
             && cv.skills.iter().any(|s| s.evidence == "gestion de projet"),
         "{cv:?}"
     );
-    let rtf = documents::from_html(&html("cv-fr"), "rtf");
+    let rtf = documents::from_html(&html("cv-fr"), "rtf", Font::Times);
     let cv = analysis(&server, rtf).await;
     assert!(
         cv.text.contains("Banque Rhodanienne") && cv.text.contains("Compétences"),

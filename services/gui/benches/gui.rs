@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use common::suite::suite;
 use common::Browser;
-use testkit::{documents, TestServer};
+use testkit::{
+    documents::{self, Font},
+    TestServer,
+};
 
 const CACHED: usize = 300;
 const COLD: usize = 60;
@@ -53,7 +56,7 @@ async fn run() -> anyhow::Result<()> {
     browser.signed_in("bench@exemple.fr").await;
     let cv_html = common::cv_html();
     let uploaded = browser
-        .upload_cv(documents::from_html(&cv_html, "pdf"), "cv.pdf")
+        .upload_cv(documents::from_html(&cv_html, "pdf", Font::Times), "cv.pdf")
         .await;
     anyhow::ensure!(
         uploaded.status().as_u16() == 303,

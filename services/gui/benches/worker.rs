@@ -13,7 +13,7 @@ use common::suite::suite;
 use common::Browser;
 use platform::config::EventBusConfig;
 use secrecy::ExposeSecret;
-use testkit::documents;
+use testkit::documents::{self, Font};
 
 const EVENTS: usize = 500;
 const CANDIDATES: i32 = 1000;
@@ -45,7 +45,10 @@ async fn run() -> anyhow::Result<()> {
     let mut browser = Browser::new(app);
     browser.signed_in("bench@exemple.fr").await;
     browser
-        .upload_cv(documents::from_html(&common::cv_html(), "pdf"), "cv.pdf")
+        .upload_cv(
+            documents::from_html(&common::cv_html(), "pdf", Font::Times),
+            "cv.pdf",
+        )
         .await;
     anyhow::ensure!(
         browser.page("/offres").await.matches("<article").count() == 20,

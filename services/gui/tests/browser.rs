@@ -12,7 +12,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::suite::suite;
-use testkit::documents;
+use testkit::documents::{self, Font};
 use testkit::webdriver::{Browser, ENTER, TAB};
 
 /// Where screenshots go: `<target>/screenshots`.
@@ -146,7 +146,7 @@ async fn a_candidate_signs_up_uploads_a_cv_and_applies() {
     let cv_html = common::cv_html();
     let dir = tempfile::tempdir().unwrap();
     let pdf = dir.path().join("cv-camille.pdf");
-    std::fs::write(&pdf, documents::from_html(&cv_html, "pdf")).unwrap();
+    std::fs::write(&pdf, documents::from_html(&cv_html, "pdf", Font::Times)).unwrap();
     browser.goto(&page("/profil")).await;
     browser
         .find("#fichier-cv")
@@ -317,7 +317,11 @@ async fn by_keyboard_on_a_phone_with_sections_updated_in_place() {
 
     let dir = tempfile::tempdir().unwrap();
     let pdf = dir.path().join("cv-noa.pdf");
-    std::fs::write(&pdf, documents::from_html(&common::cv_html(), "pdf")).unwrap();
+    std::fs::write(
+        &pdf,
+        documents::from_html(&common::cv_html(), "pdf", Font::Times),
+    )
+    .unwrap();
     browser.goto(&page("/profil")).await;
     browser
         .find("#fichier-cv")

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::suite::{suite, suite_with};
 use common::*;
 use reqwest::StatusCode;
-use testkit::documents;
+use testkit::documents::{self, Font};
 
 async fn matched_at(app: &App) -> chrono::DateTime<chrono::Utc> {
     sqlx::query_scalar("SELECT matched_at FROM gui.profiles")
@@ -130,7 +130,7 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     let cv_html = cv_html();
     assert_eq!(
         browser
-            .upload_cv(documents::from_html(&cv_html, "pdf"), "cv.pdf")
+            .upload_cv(documents::from_html(&cv_html, "pdf", Font::Times), "cv.pdf")
             .await
             .status(),
         StatusCode::SEE_OTHER
@@ -276,7 +276,10 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     // A new CV: out of date at once, re-matched at the next access.
     assert_eq!(
         browser
-            .upload_cv(documents::from_html(&cv_html, "docx"), "cv.docx")
+            .upload_cv(
+                documents::from_html(&cv_html, "docx", Font::Times),
+                "cv.docx"
+            )
             .await
             .status(),
         StatusCode::SEE_OTHER
@@ -387,7 +390,10 @@ async fn slow_or_unreachable_services_give_the_cached_results_with_the_notice() 
     let mut browser = Browser::new(app);
     browser.signed_in("lou@exemple.fr").await;
     let response = browser
-        .upload_cv(documents::from_html(&cv_html(), "pdf"), "cv.pdf")
+        .upload_cv(
+            documents::from_html(&cv_html(), "pdf", Font::Times),
+            "cv.pdf",
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(listed(&browser.page("/offres").await).len(), 20);
@@ -433,7 +439,10 @@ async fn an_embedding_behind_its_profile_says_so_until_it_catches_up() {
     let mut browser = Browser::new(app);
     browser.signed_in("yuna@exemple.fr").await;
     let response = browser
-        .upload_cv(documents::from_html(&cv_html(), "pdf"), "cv.pdf")
+        .upload_cv(
+            documents::from_html(&cv_html(), "pdf", Font::Times),
+            "cv.pdf",
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 

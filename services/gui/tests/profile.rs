@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use reqwest::StatusCode;
-use testkit::documents;
+use testkit::documents::{self, Font};
 
 async fn embedding(app: &App) -> Vec<f32> {
     let v: pgvector::Vector = sqlx::query_scalar("SELECT profile_embedding FROM gui.profiles")
@@ -38,7 +38,10 @@ async fn a_pdf_cv_is_read_shown_and_editable() {
     browser.signed_in("camille@exemple.fr").await;
 
     let response = browser
-        .upload_cv(documents::from_html(&cv_html(), "pdf"), "cv.pdf")
+        .upload_cv(
+            documents::from_html(&cv_html(), "pdf", Font::Times),
+            "cv.pdf",
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/profil?cv=1#section-cv");
@@ -175,7 +178,10 @@ async fn a_pdf_cv_is_read_shown_and_editable() {
     let jobs_read = count(&app, from_cv).await;
     let before = cv_updated_at(&app).await;
     let response = browser
-        .upload_cv(documents::from_html(&cv_html(), "odt"), "cv.odt")
+        .upload_cv(
+            documents::from_html(&cv_html(), "odt", Font::Times),
+            "cv.odt",
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(cv_updated_at(&app).await > before, "the new CV was read");
@@ -301,7 +307,10 @@ async fn an_unreadable_cv_or_a_missing_service_says_what_to_do_in_french() {
     let app = app_with(|env| env.with("CV_INGESTION_URL", cv.base_url().as_str())).await;
     let mut browser = Browser::new(&app);
     browser.signed_in("ana@exemple.fr").await;
-    let encrypted = documents::encrypt_pdf(&documents::from_html(&cv_html(), "pdf"), "s3cret");
+    let encrypted = documents::encrypt_pdf(
+        &documents::from_html(&cv_html(), "pdf", Font::Times),
+        "s3cret",
+    );
     let response = browser.upload_cv(encrypted, "cv.pdf").await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response

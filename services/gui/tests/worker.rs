@@ -14,7 +14,7 @@ use platform::config::EventBusConfig;
 use redis::aio::MultiplexedConnection;
 use serde_json::json;
 use shared::events::OFFERS_INGESTED;
-use testkit::documents;
+use testkit::documents::{self, Font};
 
 /// `gui worker` on the suite's services and database, on a stream of its own; `extra`
 /// settings override the defaults.
@@ -76,7 +76,10 @@ async fn setup(clones: usize) -> Setup {
     let mut browser = Browser::new(app);
     browser.signed_in("camille@exemple.fr").await;
     browser
-        .upload_cv(documents::from_html(&cv_html(), "pdf"), "cv.pdf")
+        .upload_cv(
+            documents::from_html(&cv_html(), "pdf", Font::Times),
+            "cv.pdf",
+        )
         .await;
     assert_eq!(
         browser.page("/offres").await.matches("<article").count(),

@@ -37,7 +37,10 @@ pub fn text(bytes: &[u8], limits: &Limits) -> Result<String, ExtractError> {
     let mut text = String::new();
     for page in 0..pages {
         if page > 0 {
-            text.push_str("\n\n");
+            // A page break is no paragraph break: a job's title at the foot of a page
+            // and its employer and dates at the top of the next stay one block, as
+            // they do when the same CV breaks its pages elsewhere (another font).
+            text.push('\n');
         }
         let spans = doc
             .extract_spans_with_reading_order(page, ReadingOrder::ColumnAware)
