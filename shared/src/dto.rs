@@ -11,6 +11,41 @@ pub const MAX_MATCH_LIMIT: u32 = 100;
 /// Ceiling of `GET /offers?ids=`.
 pub const MAX_OFFER_IDS: usize = 100;
 
+/// A France Travail offer id, checked the same way by every service that takes one
+/// (ingestion, `GET /offers`, the GUI's offer pages): 1 to [`OfferId::MAX_CHARS`] ASCII
+/// letters and digits (`201VPGR`, or a partner's 7-digit id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OfferId(String);
+
+/// Why a text is not an [`OfferId`]; it holds the text, cut at 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a France Travail offer id (1 to 64 letters and digits)")]
+pub struct InvalidOfferId(pub String);
+
+impl OfferId {
+    pub const MAX_CHARS: usize = 64;
+
+    /// The id in `raw`, surrounding white space aside.
+    pub fn parse(raw: &str) -> Result<Self, InvalidOfferId> {
+        let id = raw.trim();
+        if id.is_empty()
+            || id.len() > Self::MAX_CHARS
+            || !id.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(InvalidOfferId(id.chars().take(Self::MAX_CHARS).collect()));
+        }
+        Ok(Self(id.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 /// `POST /match` body: a CV embedding and optional limit and filters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -388,4 +423,21 @@ pub struct FieldError {
     /// JSON pointer or parameter name, e.g. `/cv_embedding` or `ids`.
     pub field: String,
     pub message: String,
+}
+
+#[cfg(test)]
+mod offer_id_tests {
+    use super::*;
+
+    #[test]
+    fn offer_ids_are_letters_and_digits_up_to_64() {
+        assert_eq!(OfferId::parse(" 201VPGR ").unwrap().as_str(), "201VPGR");
+        assert_eq!(OfferId::parse("1234567").unwrap().into_string(), "1234567");
+        assert!(OfferId::parse(&"A".repeat(64)).is_ok());
+        for bad in ["", "   ", "A1,B2", "A1;DROP", "ÉTÉ1", &"A".repeat(65)] {
+            let error = OfferId::parse(bad).unwrap_err();
+            assert!(error.0.chars().count() <= 64, "{bad:?}");
+            assert!(error.to_string().contains("not a France Travail offer id"));
+        }
+    }
 }

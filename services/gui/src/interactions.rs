@@ -91,8 +91,7 @@ async fn offer(state: &AppState, id: &str) -> Result<Option<Offer>, PageError> {
     {
         return Ok(Some(offer));
     }
-    let valid = !id.is_empty() && id.len() <= 32 && id.chars().all(|c| c.is_ascii_alphanumeric());
-    if !valid {
+    if shared::OfferId::parse(id).is_err() {
         return Ok(None);
     }
     let response = state

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use platform::Problem;
 use serde::Deserialize;
-use shared::{OfferDetail, OfferSkill, ProblemBody, MAX_OFFER_IDS};
+use shared::{InvalidOfferId, OfferDetail, OfferId, OfferSkill, ProblemBody, MAX_OFFER_IDS};
 use sqlx::PgPool;
 
 /// offre-ingestion's API errors, each a problem+json.
@@ -20,8 +20,12 @@ pub enum ApiError {
     NoIds,
     #[error("{0} ids asked; at most {MAX_OFFER_IDS} per request")]
     TooManyIds(usize),
-    #[error("{0:?} is not an offer id (letters and digits only)")]
-    InvalidId(String),
+    /// A malformed id in the `ids` list.
+    #[error("in ids: {0}")]
+    InvalidIds(InvalidOfferId),
+    /// A malformed id in the path.
+    #[error(transparent)]
+    InvalidId(InvalidOfferId),
     #[error("no offer {0}")]
     NotFound(String),
     #[error(transparent)]
@@ -32,8 +36,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let detail = self.to_string();
         match self {
-            Self::NoIds | Self::TooManyIds(_) | Self::InvalidId(_) => Problem::bad_request(detail)
+            Self::NoIds | Self::TooManyIds(_) | Self::InvalidIds(_) => Problem::bad_request(detail)
                 .field_error("ids", "1 to 100 comma-separated offer ids"),
+            Self::InvalidId(_) => Problem::bad_request(detail).field_error("id", "one offer id"),
             Self::NotFound(_) => Problem::not_found(detail),
             Self::Database(e) => Problem::internal(&e),
         }
@@ -80,28 +85,29 @@ pub async fn list(
     security(("service_token" = [])),
     responses(
         (status = 200, description = "The offer", body = OfferDetail),
+        (status = 400, description = "Not an offer id (a list belongs in GET /offers?ids=)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "Unknown offer", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn one(
     State(db): State<PgPool>,
     Path(id): Path<String>,
 ) -> Result<Json<OfferDetail>, ApiError> {
-    let ids = parse_ids(&id)?;
-    fetch(&db, &ids)
+    let id = OfferId::parse(&id).map_err(ApiError::InvalidId)?;
+    fetch(&db, &[id.as_str().to_owned()])
         .await?
         .pop()
         .map(Json)
-        .ok_or(ApiError::NotFound(id))
+        .ok_or_else(|| ApiError::NotFound(id.into_string()))
 }
 
 /// Distinct, well-formed ids in the order given.
 fn parse_ids(raw: &str) -> Result<Vec<String>, ApiError> {
     let mut ids: Vec<String> = Vec::new();
     for id in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(ApiError::InvalidId(id.chars().take(64).collect()));
-        }
-        if !ids.iter().any(|seen| seen == id) {
-            ids.push(id.to_owned());
+        let id = OfferId::parse(id)
+            .map_err(ApiError::InvalidIds)?
+            .into_string();
+        if !ids.contains(&id) {
+            ids.push(id);
         }
     }
     match ids.len() {
@@ -182,7 +188,7 @@ mod tests {
     fn ids_are_parsed_deduplicated_and_bounded() {
         assert_eq!(parse_ids(" A1, B2 ,,A1").unwrap(), ["A1", "B2"]);
         assert!(matches!(parse_ids(""), Err(ApiError::NoIds)));
-        assert!(matches!(parse_ids("A1;DROP"), Err(ApiError::InvalidId(_))));
+        assert!(matches!(parse_ids("A1;DROP"), Err(ApiError::InvalidIds(_))));
         let many: Vec<String> = (0..101).map(|i| format!("X{i}")).collect();
         assert!(matches!(
             parse_ids(&many.join(",")),

@@ -254,15 +254,13 @@ impl<'a> Obj<'a> {
 
     /// The offer id: `200HHPB`, or a 7-digit partner id that may come as a number.
     fn id(&self, key: &str) -> Result<Option<String>, Refusal> {
-        let id = self.code(key)?;
-        if let Some(id) = &id {
-            if id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
-                return Err(Refusal(format!(
-                    "id: {id:?} is not a France Travail offer id"
-                )));
-            }
-        }
-        Ok(id)
+        self.code(key)?
+            .map(|id| {
+                shared::OfferId::parse(&id)
+                    .map(shared::OfferId::into_string)
+                    .map_err(|e| Refusal(format!("id: {e}")))
+            })
+            .transpose()
     }
 
     fn number(&self, key: &str) -> Result<Option<f64>, Refusal> {

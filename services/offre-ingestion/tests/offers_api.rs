@@ -93,6 +93,19 @@ async fn bad_requests_are_problems() {
     )
     .await;
     assert!(body["detail"].as_str().unwrap().contains("NOPE1"));
+    // One offer per path: a list is not an id (it answered either offer before), and a
+    // bad one is named as the path's `id`, not as `ids`.
+    for path in ["/offers/T000001,T000002", "/offers/T000001;DROP"] {
+        let body = assert_problem(get(&server, path).await, StatusCode::BAD_REQUEST, path).await;
+        assert_eq!(body["errors"][0]["field"], "id", "{path}: {body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("is not a France Travail offer id"),
+            "{body}"
+        );
+    }
     let anonymous = server.get("/offers?ids=T000001").send().await.unwrap();
     assert_problem(anonymous, StatusCode::UNAUTHORIZED, "/offers").await;
     // A hundred is fine.
