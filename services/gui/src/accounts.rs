@@ -27,7 +27,12 @@ use crate::session::{self, CsrfForm, Session, SignedIn};
 use crate::web::{render, PageError};
 use crate::AppState;
 
-const MIN_PASSWORD_CHARS: usize = 12;
+/// Shortest password accepted (the forms say it, from here).
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// The refusal of a password shorter than [`MIN_PASSWORD_CHARS`].
+static SHORT_PASSWORD: LazyLock<String> = LazyLock::new(|| {
+    format!("Le mot de passe doit compter au moins {MIN_PASSWORD_CHARS} caractères.")
+});
 const MAX_PASSWORD_BYTES: usize = 1024;
 
 const SIGN_UPS_PER_ADDRESS: Limit = Limit {
@@ -400,7 +405,7 @@ async fn log_out_everywhere(
 /// What is wrong with a new password, in French; None when it will do.
 fn new_password_problem(password: &str, confirm: &str) -> Option<&'static str> {
     if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
-        Some("Le mot de passe doit compter au moins 12 caractères.")
+        Some(SHORT_PASSWORD.as_str())
     } else if password != confirm {
         Some("Les deux mots de passe ne sont pas identiques.")
     } else if too_common(password) {

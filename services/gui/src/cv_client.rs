@@ -69,7 +69,7 @@ async fn send(request: reqwest::RequestBuilder) -> Result<CvAnalysis, CvRefused>
         .as_ref()
         .map_or("", |p| p.kind.rsplit(':').next().unwrap_or(""));
     Err(CvRefused::Document(match (status.as_u16(), kind) {
-        (413, _) | (_, "too-large") => "Ce fichier est trop volumineux : un CV de 10 Mo au plus est accepté.",
+        (413, _) | (_, "too-large") => crate::web::TOO_LARGE.as_str(),
         (415, _) => "Ce format n’est pas pris en charge : déposez un PDF, un document Word (DOCX), OpenDocument (ODT), RTF ou texte.",
         (_, "encrypted-document") => "Ce document est protégé par un mot de passe : retirez la protection, puis déposez-le à nouveau.",
         (_, "scanned-document") => "Ce PDF ne contient que des images (un scan) : exportez votre CV en PDF depuis votre traitement de texte, ou déposez le fichier DOCX ou ODT.",

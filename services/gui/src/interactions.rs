@@ -314,7 +314,7 @@ pub struct Tracked {
 }
 
 impl Tracked {
-    /// "Postulé le 27/11/2026", "Entretien obtenu", "Embauché".
+    /// "Postulé le 27/11/2026", "Entretien obtenu", "Embauche obtenue".
     pub fn status(&self) -> String {
         if self.got_hired {
             "Embauche obtenue".into()

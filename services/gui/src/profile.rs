@@ -27,8 +27,15 @@ use crate::session::{CurrentUser, Session, SignedIn};
 use crate::web::{french_time, render, PageError};
 use crate::AppState;
 
-/// A CV of 10 MiB and the rest of its form.
-pub const CV_UPLOAD_BYTES: usize = 11 * 1024 * 1024;
+/// The largest CV file accepted (cv-ingestion's `BODY_LIMIT_BYTES` must not be lower).
+pub const CV_MAX_BYTES: usize = 10 * 1024 * 1024;
+/// A CV of [`CV_MAX_BYTES`] and the rest of its form.
+pub const CV_UPLOAD_BYTES: usize = CV_MAX_BYTES + 1024 * 1024;
+
+/// [`CV_MAX_BYTES`] as the pages say it: "10 Mo".
+pub fn cv_max_label() -> String {
+    format!("{} Mo", CV_MAX_BYTES / (1024 * 1024))
+}
 
 const UPLOADS_PER_CANDIDATE: Limit = Limit {
     max: 20,

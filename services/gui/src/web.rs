@@ -1,6 +1,8 @@
 //! Pages: askama templates rendered as HTML, and the French error page every failure
 //! of a page becomes (never a stack of JSON for a person).
 
+use std::sync::LazyLock;
+
 use askama::Template;
 use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
@@ -105,6 +107,14 @@ pub enum PageError {
     Internal(String),
 }
 
+/// A CV over the limit, with the limit (the upload page's and cv-ingestion's 413).
+pub static TOO_LARGE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "Le fichier dépasse la taille permise ({}). Enregistrez votre CV dans un fichier plus léger (un PDF sans images, par exemple), puis réessayez.",
+        crate::profile::cv_max_label()
+    )
+});
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -129,7 +139,7 @@ impl IntoResponse for PageError {
             Self::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Fichier trop volumineux",
-                "Le fichier dépasse la taille permise (10 Mo). Enregistrez votre CV dans un fichier plus léger (un PDF sans images, par exemple), puis réessayez.",
+                TOO_LARGE.as_str(),
             ),
             Self::BadForm => (
                 StatusCode::BAD_REQUEST,

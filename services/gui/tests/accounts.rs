@@ -993,3 +993,34 @@ async fn the_csrf_token_is_bound_to_the_session_and_new_at_log_in() {
         1
     );
 }
+
+/// The limits the pages state are the ones the code applies, from the same constants.
+#[tokio::test]
+async fn the_pages_state_the_limits_the_code_applies() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    let min = gui::accounts::MIN_PASSWORD_CHARS;
+    let sign_up = browser.page("/inscription").await;
+    assert!(
+        sign_up.contains(&format!("({min} caractères au moins)"))
+            && sign_up.contains(&format!("minlength=\"{min}\"")),
+        "{sign_up}"
+    );
+    browser.signed_in("limites@exemple.fr").await;
+    let profile = browser.page("/profil").await;
+    let label = gui::profile::cv_max_label();
+    assert_eq!(label, "10 Mo");
+    assert!(
+        profile.contains(&format!("{label} au plus"))
+            && profile.contains(&format!(
+                "data-max-bytes=\"{}\"",
+                gui::profile::CV_MAX_BYTES
+            )),
+        "{profile}"
+    );
+    let account = browser.page("/compte").await;
+    assert!(
+        account.contains(&format!("minlength=\"{min}\"")),
+        "{account}"
+    );
+}
