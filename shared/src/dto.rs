@@ -1,4 +1,6 @@
-//! Wire contracts from `ARCHITECTURE.md`. Field names and shapes are the contract: the
+//! Wire contracts between the services: the source design's (`POST /match
+//! {cv_embedding}` → `[{id, score}]`, `GET /offers?ids=`), extended compatibly; the
+//! README's service sections describe them. Field names and shapes are the contract: the
 //! offer detail keeps France Travail's camelCase, the rest is snake_case.
 
 use chrono::{DateTime, NaiveDate, Utc};

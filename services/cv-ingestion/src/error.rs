@@ -25,7 +25,7 @@ pub enum CvError {
 }
 
 impl CvError {
-    /// The kind of failure, for logs and metrics: never the document's content.
+    /// The kind of failure, for the logs: never the document's content.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad_request",
