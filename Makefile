@@ -11,7 +11,7 @@ ENV := . $(JOBMATCH_CACHE)/env
 # cargo-nextest runs each test in its own process (and in parallel); cargo test otherwise.
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: setup run test check fmt eval bench-embed bench-ingest bench-match bench-cv bench-gui bench-worker bench-load
+.PHONY: setup run test check fmt eval bench-embed bench-ingest bench-match bench-cv bench-gui bench-worker bench-load eval-cv
 
 ## setup: install and start what the suite needs (idempotent; run as root)
 setup:
@@ -64,6 +64,11 @@ fmt:
 bench-cv:
 	@bash scripts/setup.sh --for-tests
 	$(ENV) && cargo bench --locked -p cv-ingestion --bench cv
+
+## eval-cv: how well CVs are read: jobs, skills, diplomas, languages on generated CVs of known truth, per layout, font and format
+eval-cv:
+	@bash scripts/setup.sh --for-tests
+	$(ENV) && cargo bench --locked -p cv-ingestion --bench accuracy
 
 ## bench-gui: server time of the matches page, cached and cold, with the downstream calls' shares
 bench-gui:

@@ -352,3 +352,44 @@ async fn two_column_cvs_keep_each_column_whole() {
         }
     }
 }
+
+/// An employer's name is no skill: "Électricité Durand" gives no "électricité" unless the
+/// CV lists it elsewhere.
+#[tokio::test]
+async fn an_employers_name_is_not_a_skill() {
+    let server = start(common::env()).await;
+    let cv = |skills: &str| {
+        format!(
+            "Claire Martin\nExpérience professionnelle\nComptable\nÉlectricité Durand, Lyon\nmars 2019 - juin 2024\nTenue des comptes.\nCompétences\n{skills}\n"
+        )
+    };
+    let read = |text: String| {
+        let server = &server;
+        async move {
+            let response = server
+                .authed(reqwest::Method::POST, "/cv")
+                .json(&serde_json::json!({ "text": text }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<CvAnalysis>().await.unwrap()
+        }
+    };
+    let without = read(cv("comptabilité\nExcel")).await;
+    assert_eq!(
+        without.experiences[0].employer.as_deref(),
+        Some("Électricité Durand")
+    );
+    assert!(
+        !skill_labels(&without).contains(&"électricité"),
+        "{:?}",
+        skill_labels(&without)
+    );
+    let with = read(cv("comptabilité\nélectricité")).await;
+    assert!(
+        skill_labels(&with).contains(&"électricité"),
+        "{:?}",
+        skill_labels(&with)
+    );
+}

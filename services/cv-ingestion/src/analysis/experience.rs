@@ -13,7 +13,11 @@ const TITLE_EMPLOYER: &[&str] = &[" — ", " – ", " - ", " | ", " chez ", " at
 
 /// The jobs of an experience section's text, in order, with the months of each.
 pub fn jobs(section: &str, today: NaiveDate) -> Vec<(CvExperience, Period)> {
-    let lines: Vec<&str> = section.lines().map(str::trim).collect();
+    let joined = join_wrapped_periods(section);
+    let lines: Vec<&str> = joined.iter().map(String::as_str).collect();
+    if let Some(jobs) = dates_column(&lines, today) {
+        return jobs;
+    }
     let mut jobs = Vec::new();
     // Lines already used as a job's title or employer.
     let mut used = vec![false; lines.len()];
@@ -63,6 +67,100 @@ pub fn jobs(section: &str, today: NaiveDate) -> Vec<(CvExperience, Period)> {
         ));
     }
     jobs
+}
+
+/// The section's lines, trimmed, with a period that a narrow column wrapped onto two
+/// lines ("septembre 2021 - décembre" / "2024") made one again: the next line is short,
+/// and read together they give a period that starts on the first and ends on the next.
+fn join_wrapped_periods(section: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut source = section.lines().map(str::trim).peekable();
+    while let Some(line) = source.next() {
+        let reach = |text: &str| periods(text).first().map_or(0, |p| p.span.1);
+        if let Some(next) = source
+            .peek()
+            .filter(|next| !next.is_empty() && next.chars().count() <= 20)
+        {
+            let both = format!("{line} {next}");
+            // The period starts on this line and goes on into the next.
+            let straddles = periods(&both)
+                .first()
+                .is_some_and(|p| p.span.0 < line.len() && p.span.1 > line.len());
+            if straddles && reach(&both) > reach(line) {
+                lines.push(both);
+                source.next();
+                continue;
+            }
+        }
+        lines.push(line.to_owned());
+    }
+    lines
+}
+
+/// Jobs laid out as a table whose dates are a column of their own (a common CV
+/// template): a PDF's reading order gives the whole dates column, then the whole column
+/// of titles, employers and missions (or the other way round). When the section holds
+/// one run of lines that are periods alone and as many title blocks (one or two header
+/// lines after a line that is not one) as periods, they pair in order.
+fn dates_column(lines: &[&str], today: NaiveDate) -> Option<Vec<(CvExperience, Period)>> {
+    let period_alone = |line: &str| {
+        periods(line)
+            .into_iter()
+            .next()
+            .filter(|p| strip_period(line, p).is_empty())
+    };
+    let dated: Vec<usize> = (0..lines.len())
+        .filter(|&i| period_alone(lines[i]).is_some())
+        .collect();
+    let (first, last) = (*dated.first()?, *dated.last()?);
+    // One run: nothing but periods (and blank lines) from the first to the last.
+    let one_run =
+        dated.len() >= 2 && (first..=last).all(|i| lines[i].is_empty() || dated.contains(&i));
+    if !one_run {
+        return None;
+    }
+    let mut blocks: Vec<Vec<&str>> = Vec::new();
+    let mut previous_was_header = false;
+    for (i, line) in lines.iter().enumerate() {
+        if (first..=last).contains(&i) || line.is_empty() {
+            continue;
+        }
+        let header = is_header_line(line) && periods(line).is_empty();
+        match (header, previous_was_header) {
+            (true, false) => blocks.push(vec![line]),
+            (true, true) => {
+                if let Some(block) = blocks.last_mut() {
+                    block.push(line);
+                }
+            }
+            _ => {}
+        }
+        previous_was_header = header;
+    }
+    if blocks.len() != dated.len() {
+        return None;
+    }
+    let jobs = dated
+        .iter()
+        .zip(&blocks)
+        .filter_map(|(&i, block)| {
+            let period = period_alone(lines[i])?;
+            let (title, employer) = title_and_employer(block);
+            (!title.is_empty()).then(|| {
+                (
+                    CvExperience {
+                        title,
+                        employer,
+                        start: Some(period.start.date()),
+                        end: period.end.map(|p| p.date()),
+                        months: Some(period.months(today)),
+                    },
+                    period,
+                )
+            })
+        })
+        .collect();
+    Some(jobs)
 }
 
 /// A line that can name a job or an employer: short, not a bullet, not a sentence.
@@ -155,6 +253,45 @@ Mise en place de pipelines ETL en Python.
                     Some(34)
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn a_column_of_dates_pairs_with_the_jobs_in_order() {
+        let expected = [
+            (
+                "Développeuse backend".into(),
+                Some("Banque Rhodanienne".into()),
+                Some(95),
+            ),
+            (
+                "Développeuse data".into(),
+                Some("Datalyse SAS".into()),
+                Some(34),
+            ),
+        ];
+        let jobs = "Développeuse backend\nBanque Rhodanienne, Lyon\nMissions variées au sein d’une équipe.\nDéveloppeuse data\nDatalyse SAS, Villeurbanne\nMise en place de pipelines ETL.\n";
+        let dates = "janv. 2019 – aujourd'hui\n\nmars 2016 - décembre 2018\n";
+        assert_eq!(summary(&format!("{dates}{jobs}")), expected, "dates first");
+        assert_eq!(summary(&format!("{jobs}{dates}")), expected, "dates last");
+    }
+
+    #[test]
+    fn a_period_wrapped_by_a_narrow_column_is_read_whole() {
+        assert_eq!(
+            summary("Cariste\nLogistique du Centre, Lyon\nseptembre 2021 - décembre\n2024\nChargement.\n"),
+            [("Cariste".into(), Some("Logistique du Centre".into()), Some(40))]
+        );
+        // A year on the next line that does not continue the period stays apart, and
+        // so does a period below an employer's line.
+        assert_eq!(
+            summary("Cariste\nLogistique du Centre\n2019 - 2021\n2024 : prix de l’entreprise\n")
+                .len(),
+            1
+        );
+        assert_eq!(
+            summary("Cariste\nLogistique du Centre, Lyon\navr. 2024 – aujourd'hui\n")[0].1,
+            Some("Logistique du Centre".into())
         );
     }
 

@@ -70,13 +70,36 @@ pub fn analyze(text: &str, referential: &Referential, today: NaiveDate) -> Analy
     let languages = bodies(CvSectionKind::Languages)
         .flat_map(spoken::languages)
         .collect();
-    // Hobbies and contact details are not skills ("football", a street name). In the
-    // text's order, as `find` expects.
-    let skip: Vec<(usize, usize)> = sections
+    // Hobbies and contact details are not skills ("football", a street name), nor is an
+    // employer's name ("Électricité Durand", "Calder Logistics"). In the text's order
+    // and disjoint, as `find` expects.
+    let mut skip: Vec<(usize, usize)> = sections
         .iter()
         .filter(|s| matches!(s.kind, CvSectionKind::Interests | CvSectionKind::Contact))
         .map(|s| (s.start, s.end))
         .collect();
+    for section in sections
+        .iter()
+        .filter(|s| s.kind == CvSectionKind::Experience)
+    {
+        let body = &text[section.start..section.end];
+        for employer in jobs.iter().filter_map(|(job, _)| job.employer.as_deref()) {
+            for (at, _) in body.match_indices(employer) {
+                skip.push((section.start + at, section.start + at + employer.len()));
+            }
+        }
+    }
+    skip.sort_unstable();
+    let skip = skip.into_iter().fold(
+        Vec::new(),
+        |mut merged: Vec<(usize, usize)>, (start, end)| {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+            merged
+        },
+    );
     let skills = referential.find(text, &skip, language);
     let about_jobs = shared::profile::about_jobs(text, &sections);
     let titles = titles::titles(

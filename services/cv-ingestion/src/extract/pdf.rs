@@ -56,13 +56,21 @@ pub fn text(bytes: &[u8], limits: &Limits) -> Result<String, ExtractError> {
 /// Spans in reading order joined into lines: a span lower or higher than the previous
 /// one by half a line starts a new line; one further right on the same line follows
 /// after a space when there is a gap.
+/// A horizontal gap of more ems than this between two spans of one baseline separates
+/// them into two lines.
+const COLUMN_GAP_EMS: f32 = 3.0;
+
 fn lines(spans: &[TextSpan]) -> String {
     let mut out = String::new();
     let mut previous: Option<(f32, f32, f32)> = None; // right edge, top, font size
     for span in spans {
         let (x, y, size) = (span.bbox.x, span.bbox.y, span.font_size.max(1.0));
         if let Some((right, top, previous_size)) = previous {
-            if (y - top).abs() > 0.5 * size.max(previous_size) {
+            // Another line, or on the same line but past a wide gap: another column (a
+            // sidebar's last skill beside the main column's first title) or text set
+            // apart on purpose (dates at the right margin): never one line of text.
+            let wide_gap = x > right + COLUMN_GAP_EMS * size;
+            if (y - top).abs() > 0.5 * size.max(previous_size) || wide_gap {
                 out.push('\n');
             } else if x > right + 0.1 * size && !out.ends_with(' ') && !span.text.starts_with(' ') {
                 out.push(' ');
