@@ -51,11 +51,17 @@ pub fn jobs(section: &str, today: NaiveDate) -> Vec<(CvExperience, Period)> {
                 header.push(lines[j]);
             }
         }
-        let (title, employer) = title_and_employer(&header);
-        if title.is_empty() {
-            continue;
-        }
-        jobs.push((
+        jobs.extend(job(&header, period, today));
+    }
+    jobs
+}
+
+/// The job whose header lines are `header` (title, employer), held over `period`; none
+/// without a title.
+fn job(header: &[&str], period: Period, today: NaiveDate) -> Option<(CvExperience, Period)> {
+    let (title, employer) = title_and_employer(header);
+    (!title.is_empty()).then(|| {
+        (
             CvExperience {
                 title,
                 employer,
@@ -64,9 +70,8 @@ pub fn jobs(section: &str, today: NaiveDate) -> Vec<(CvExperience, Period)> {
                 months: Some(period.months(today)),
             },
             period,
-        ));
-    }
-    jobs
+        )
+    })
 }
 
 /// The section's lines, trimmed, with a period that a narrow column wrapped onto two
@@ -143,22 +148,7 @@ fn dates_column(lines: &[&str], today: NaiveDate) -> Option<Vec<(CvExperience, P
     let jobs = dated
         .iter()
         .zip(&blocks)
-        .filter_map(|(&i, block)| {
-            let period = period_alone(lines[i])?;
-            let (title, employer) = title_and_employer(block);
-            (!title.is_empty()).then(|| {
-                (
-                    CvExperience {
-                        title,
-                        employer,
-                        start: Some(period.start.date()),
-                        end: period.end.map(|p| p.date()),
-                        months: Some(period.months(today)),
-                    },
-                    period,
-                )
-            })
-        })
+        .filter_map(|(&i, block)| job(block, period_alone(lines[i])?, today))
         .collect();
     Some(jobs)
 }
