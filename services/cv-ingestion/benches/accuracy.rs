@@ -27,14 +27,19 @@ enum Layout {
     Sidebar,
     HeaderBlock,
     JobsTable,
+    /// What CV templates add: a photo beside the name, icons before the phone and
+    /// e-mail, skills and languages rated with stars and bars, and enough missions that
+    /// the experience goes on onto a second page.
+    Decorated,
 }
 
 impl Layout {
-    const ALL: [Layout; 4] = [
+    const ALL: [Layout; 5] = [
         Layout::OneColumn,
         Layout::Sidebar,
         Layout::HeaderBlock,
         Layout::JobsTable,
+        Layout::Decorated,
     ];
 
     fn two_columns(self) -> bool {
@@ -477,7 +482,42 @@ fn html(cv: &Cv, layout: Layout, form: u32) -> String {
         .iter()
         .map(|(d, school, year)| format!("<li>{d}, {school}, {year}</li>"))
         .collect();
+    // A grey photo (a 1-pixel PNG, scaled), as templates put beside the name.
+    const PHOTO: &str = "<img src=\"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABc3UBGAAAAABJRU5ErkJggg==\" width=\"90\" height=\"110\" alt=\"\">";
+    let rated_skills: String = cv
+        .skills
+        .iter()
+        .enumerate()
+        .map(|(n, s)| format!("{s} {}<br>", ["★★★★★", "★★★★☆", "★★★☆☆"][n % 3]))
+        .collect();
+    let rated_languages: String = cv
+        .languages
+        .iter()
+        .map(|(l, level)| format!("{l} : {level} ■■■■□<br>"))
+        .collect();
+    let long_jobs: String = cv
+        .jobs
+        .iter()
+        .enumerate()
+        .map(|(n, job)| {
+            let bullets: String = (0..9).map(|_| format!("<li>{mission}</li>")).collect();
+            format!(
+                "<p><b>{}</b><br>{}, {}<br>{}</p><ul>{bullets}</ul>",
+                job.title,
+                job.employer,
+                job.city,
+                period(cv.french, job, form + n as u32)
+            )
+        })
+        .collect();
     let body = match layout {
+        Layout::Decorated => format!(
+            "<table width=\"100%\" cellpadding=\"6\"><tr><td width=\"20%\" valign=\"top\">{PHOTO}</td>\
+             <td valign=\"top\"><h1>{name}</h1><p><b>{headline}</b></p><p>☎ 06 12 34 56 78<br>✉ {email}@exemple.fr</p></td></tr></table>\
+             <h2>{profile_h}</h2><p>{summary}</p><h2>{experience}</h2>{long_jobs}<h2>{education}</h2><ul>{diplomas_html}</ul>\
+             <h2>{skills_h}</h2><p>{rated_skills}</p><h2>{languages_h}</h2><p>{rated_languages}</p>",
+            name = cv.name, headline = cv.headline,
+            email = cv.name.to_lowercase().replace(' ', ".")),
         Layout::Sidebar => format!(
             "<h1>{name}</h1><p><b>{headline}</b></p>\
              <table width=\"100%\" cellpadding=\"6\"><tr>\
