@@ -31,19 +31,27 @@ enum Layout {
     /// e-mail, skills and languages rated with stars and bars, and enough missions that
     /// the experience goes on onto a second page.
     Decorated,
+    /// Two pages, with a page header (the name) and footer (contact) on each, as word
+    /// processors repeat them.
+    HeaderFooter,
+    /// Canva-like: every line a small box placed absolutely on the page, a narrow
+    /// column on the left and the main one on the right.
+    Boxes,
 }
 
 impl Layout {
-    const ALL: [Layout; 5] = [
+    const ALL: [Layout; 7] = [
         Layout::OneColumn,
         Layout::Sidebar,
         Layout::HeaderBlock,
         Layout::JobsTable,
         Layout::Decorated,
+        Layout::HeaderFooter,
+        Layout::Boxes,
     ];
 
     fn two_columns(self) -> bool {
-        matches!(self, Layout::Sidebar | Layout::JobsTable)
+        matches!(self, Layout::Sidebar | Layout::JobsTable | Layout::Boxes)
     }
 }
 
@@ -510,7 +518,48 @@ fn html(cv: &Cv, layout: Layout, form: u32) -> String {
             )
         })
         .collect();
+    // Canva-like boxes: (left, line) lines placed one under the other in two columns.
+    let boxes = |lines: Vec<(bool, String)>| -> String {
+        let (mut left_y, mut right_y) = (40, 40);
+        lines
+            .into_iter()
+            .map(|(left, line)| {
+                let (x, y, width) = if left {
+                    left_y += 22;
+                    (30, left_y, 190)
+                } else {
+                    right_y += 22;
+                    (250, right_y, 420)
+                };
+                format!("<div style=\"position:absolute; left:{x}px; top:{y}px; width:{width}px\">{line}</div>")
+            })
+            .collect()
+    };
     let body = match layout {
+        Layout::HeaderFooter => format!(
+            "<div title=\"header\"><p>{name} — {headline}</p></div>\
+             <h1>{name}</h1><p><b>{headline}</b><br>{contact}</p>\
+             <h2>{profile_h}</h2><p>{summary}</p><h2>{experience}</h2>{long_jobs}<h2>{education}</h2><ul>{diplomas_html}</ul>\
+             <h2>{skills_h}</h2><p>{skills_html}</p><h2>{languages_h}</h2><p>{languages_html}</p>\
+             <div title=\"footer\"><p>{name} · 06 12 34 56 78</p></div>",
+            name = cv.name, headline = cv.headline),
+        Layout::Boxes => {
+            let mut lines = vec![(true, format!("<b>{}</b>", cv.name)), (true, cv.headline.to_owned()), (true, contact_h.to_owned()), (true, "06 12 34 56 78".to_owned())];
+            lines.push((true, skills_h.to_owned()));
+            lines.extend(cv.skills.iter().map(|s| (true, s.to_string())));
+            lines.push((true, languages_h.to_owned()));
+            lines.extend(cv.languages.iter().map(|(l, level)| (true, format!("{l} : {level}"))));
+            lines.push((false, experience.to_owned()));
+            for (n, job) in cv.jobs.iter().enumerate() {
+                lines.push((false, format!("<b>{}</b>", job.title)));
+                lines.push((false, format!("{}, {}", job.employer, job.city)));
+                lines.push((false, period(cv.french, job, form + n as u32)));
+                lines.push((false, mission.to_owned()));
+            }
+            lines.push((false, education.to_owned()));
+            lines.extend(cv.diplomas.iter().map(|(d, school, year)| (false, format!("{d}, {school}, {year}"))));
+            boxes(lines)
+        }
         Layout::Decorated => format!(
             "<table width=\"100%\" cellpadding=\"6\"><tr><td width=\"20%\" valign=\"top\">{PHOTO}</td>\
              <td valign=\"top\"><h1>{name}</h1><p><b>{headline}</b></p><p>☎ 06 12 34 56 78<br>✉ {email}@exemple.fr</p></td></tr></table>\
@@ -669,12 +718,16 @@ async fn run() -> anyhow::Result<()> {
     let mut by: BTreeMap<String, [Counts; 4]> = BTreeMap::new();
     let mut mistakes = Mistakes::default();
     let mut documents_read = 0;
-    let mut seed = 0u64;
     for french in [true, false] {
-        for layout in Layout::ALL {
-            for font in Font::ALL {
-                for _ in 0..CVS_PER_CELL {
-                    seed += 1;
+        for (l, layout) in Layout::ALL.into_iter().enumerate() {
+            for (f, font) in Font::ALL.into_iter().enumerate() {
+                for n in 0..CVS_PER_CELL {
+                    // Each cell's CVs are its own: adding a layout changes no other.
+                    let seed = (u64::from(french) << 16)
+                        + (l as u64) * 256
+                        + (f as u64) * 16
+                        + n as u64
+                        + 1;
                     let cv = generate(french, seed);
                     let source = html(&cv, layout, seed as u32);
                     for format in ["pdf", "docx", "odt"] {

@@ -152,7 +152,114 @@ pub fn odt_text(bytes: &[u8], limits: &Limits) -> Result<String, ExtractError> {
     }
     let content = read_xml(&mut archive, "content.xml", limits, &mut inflated)?
         .ok_or_else(|| ExtractError::Malformed("the ODT has no content.xml".into()))?;
-    xml_text(&content, &ODT)
+    let frames = page_frames(&content)?;
+    let mut text = String::new();
+    for frame in &frames {
+        text.push_str(&xml_text(&content[frame.bytes.clone()], &ODT)?);
+    }
+    let mut body = String::with_capacity(content.len());
+    let mut at = 0;
+    let mut in_order: Vec<&PageFrame> = frames.iter().collect();
+    in_order.sort_by_key(|f| f.bytes.start);
+    for frame in in_order {
+        body.push_str(&content[at..frame.bytes.start]);
+        at = frame.bytes.end;
+    }
+    body.push_str(&content[at..]);
+    text.push_str(&xml_text(&body, &ODT)?);
+    Ok(text)
+}
+
+/// A text box placed on a page (`draw:frame` anchored to the page), as design tools
+/// (Canva-like) make every line of a CV: its bytes in content.xml, its page and place.
+struct PageFrame {
+    bytes: std::ops::Range<usize>,
+    page: u32,
+    x: f64,
+    y: f64,
+}
+
+/// Frames whose order in content.xml is their stacking order, not the reading order:
+/// read by page, then column (left to right, frames less than half an inch apart
+/// sharing one), then top to bottom.
+fn page_frames(xml: &str) -> Result<Vec<PageFrame>, ExtractError> {
+    let mut reader = Reader::from_str(xml);
+    let mut frames = Vec::new();
+    let mut open: Option<(usize, u32, f64, f64)> = None;
+    let mut depth = 0usize;
+    loop {
+        let before = reader.buffer_position() as usize;
+        let event = reader.read_event().map_err(|e| {
+            ExtractError::Malformed(format!(
+                "the document's XML is damaged at byte {before} ({e})"
+            ))
+        })?;
+        match event {
+            Event::Start(e) if open.is_none() && e.local_name().into_inner() == "frame" => {
+                let attribute = |name: &str| {
+                    e.attributes()
+                        .flatten()
+                        .find(|a| a.key.local_name().into_inner() == name)
+                        .map(|a| a.value.to_string())
+                };
+                if attribute("anchor-type").as_deref() == Some("page") {
+                    let page = attribute("anchor-page-number")
+                        .and_then(|p| p.parse().ok())
+                        .unwrap_or(1);
+                    let x = attribute("x").and_then(|v| points(&v)).unwrap_or(0.0);
+                    let y = attribute("y").and_then(|v| points(&v)).unwrap_or(0.0);
+                    open = Some((before, page, x, y));
+                    depth = 1;
+                }
+            }
+            Event::Start(_) if open.is_some() => depth += 1,
+            Event::End(_) if open.is_some() => {
+                depth -= 1;
+                if depth == 0 {
+                    let (start, page, x, y) = open.take().expect("a frame is open");
+                    frames.push(PageFrame {
+                        bytes: start..reader.buffer_position() as usize,
+                        page,
+                        x,
+                        y,
+                    });
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    frames.sort_by(|a, b| a.page.cmp(&b.page).then(a.x.total_cmp(&b.x)));
+    // Columns: a frame more than half an inch right of the previous starts a new one.
+    let mut column = 0u32;
+    let mut keyed: Vec<(u32, u32, f64, PageFrame)> = Vec::new();
+    for frame in frames {
+        if let Some((page, _, _, last)) = keyed.last() {
+            if *page != frame.page {
+                column = 0;
+            } else if frame.x - last.x > 36.0 {
+                column += 1;
+            }
+        }
+        keyed.push((frame.page, column, frame.y, frame));
+    }
+    keyed.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.total_cmp(&b.2)));
+    Ok(keyed.into_iter().map(|(_, _, _, frame)| frame).collect())
+}
+
+/// An ODF length ("3.1252in", "2cm", "12pt") in points.
+fn points(length: &str) -> Option<f64> {
+    let split = length.find(|c: char| c.is_ascii_alphabetic())?;
+    let value: f64 = length[..split].parse().ok()?;
+    let per_unit = match &length[split..] {
+        "in" => 72.0,
+        "cm" => 72.0 / 2.54,
+        "mm" => 72.0 / 25.4,
+        "pt" => 1.0,
+        "pc" => 12.0,
+        _ => return None,
+    };
+    Some(value * per_unit)
 }
 
 /// Which elements of a vocabulary hold text, break lines, or must be skipped.
@@ -290,6 +397,35 @@ mod tests {
             xml_text(xml, &DOCX).unwrap(),
             "Développeur\t Rust & Go\nParis\nLyon\ngauche\ndroite\n"
         );
+    }
+
+    #[test]
+    fn odt_frames_placed_on_the_page_are_read_by_column_then_from_the_top() {
+        let frame = |x: &str, y: &str, text: &str| {
+            format!("<draw:frame text:anchor-type=\"page\" text:anchor-page-number=\"1\" svg:x=\"{x}\" svg:y=\"{y}\"><draw:text-box><text:p>{text}</text:p></draw:text-box></draw:frame>")
+        };
+        let content = format!(
+            "<office:text>{}{}{}{}<text:p>Corps</text:p></office:text>",
+            frame("3.1in", "1.1in", "mars 2019 - juin 2024"),
+            frame("3.1in", "0.9in", "Banque Rhodanienne"),
+            frame("0.4in", "0.4in", "Claire Martin"),
+            frame("8cm", "0.5in", "Comptable"),
+        );
+        let frames = page_frames(&content).unwrap();
+        let texts: Vec<String> = frames
+            .iter()
+            .map(|f| xml_text(&content[f.bytes.clone()], &ODT).unwrap())
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "Claire Martin\n",
+                "Comptable\n",
+                "Banque Rhodanienne\n",
+                "mars 2019 - juin 2024\n"
+            ]
+        );
+        assert_eq!(points("2.54cm"), Some(72.0));
     }
 
     #[test]

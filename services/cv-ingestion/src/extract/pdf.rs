@@ -34,23 +34,84 @@ pub fn text(bytes: &[u8], limits: &Limits) -> Result<String, ExtractError> {
             limits.max_pages
         )));
     }
-    let mut text = String::new();
+    let mut texts = Vec::with_capacity(pages);
     for page in 0..pages {
-        if page > 0 {
-            // A page break is no paragraph break: a job's title at the foot of a page
-            // and its employer and dates at the top of the next stay one block, as
-            // they do when the same CV breaks its pages elsewhere (another font).
-            text.push('\n');
-        }
         let spans = doc
             .extract_spans_with_reading_order(page, ReadingOrder::ColumnAware)
             .map_err(malformed)?;
-        text.push_str(&lines(&spans));
+        texts.push(lines(&spans));
     }
+    // A page break is no paragraph break: a job's title at the foot of a page and its
+    // employer and dates at the top of the next stay one block, as they do when the
+    // same CV breaks its pages elsewhere (another font).
+    let text = without_running_lines(&texts).join("\n");
     if text.chars().filter(|c| c.is_alphabetic()).count() < MIN_LETTERS_PER_PAGE * pages {
         return Err(ExtractError::Scanned { pages });
     }
     Ok(text)
+}
+
+/// Lines at the top or the foot of a page that a word processor repeats on every page
+/// (a header with the name, a footer with the contact or "Page 2/3") are dropped: left
+/// in, they land between a job's title and its employer. A line is running when, its
+/// digits aside, it is among the first or the last two lines of every page.
+fn without_running_lines(pages: &[String]) -> Vec<String> {
+    if pages.len() < 2 {
+        return pages.to_vec();
+    }
+    let key = |line: &str| -> String {
+        line.chars()
+            .filter(|c| !c.is_ascii_digit())
+            .collect::<String>()
+            .trim()
+            .to_owned()
+    };
+    let ends = |page: &str, top: bool| -> Vec<String> {
+        let lines: Vec<&str> = page.lines().filter(|l| !l.trim().is_empty()).collect();
+        let edge = if top {
+            &lines[..lines.len().min(2)]
+        } else {
+            &lines[lines.len().saturating_sub(2)..]
+        };
+        edge.iter()
+            .map(|l| key(l))
+            .filter(|k| !k.is_empty())
+            .collect()
+    };
+    let mut running: Vec<String> = Vec::new();
+    for top in [true, false] {
+        for candidate in ends(&pages[0], top) {
+            if pages[1..]
+                .iter()
+                .all(|page| ends(page, top).contains(&candidate))
+            {
+                running.push(candidate);
+            }
+        }
+    }
+    pages
+        .iter()
+        .map(|page| {
+            let lines: Vec<&str> = page.lines().collect();
+            let filled: Vec<usize> = (0..lines.len())
+                .filter(|&i| !lines[i].trim().is_empty())
+                .collect();
+            // Only at the page's edges: the same words in its body stay.
+            let edges: Vec<usize> = filled
+                .iter()
+                .take(2)
+                .chain(filled.iter().rev().take(2))
+                .copied()
+                .collect();
+            lines
+                .iter()
+                .enumerate()
+                .filter(|(i, line)| !(edges.contains(i) && running.contains(&key(line))))
+                .map(|(_, line)| *line)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect()
 }
 
 /// Spans in reading order joined into lines: a span lower or higher than the previous
@@ -80,4 +141,28 @@ fn lines(spans: &[TextSpan]) -> String {
         previous = Some((x + span.bbox.width, y, size));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_and_footers_repeated_on_every_page_are_dropped() {
+        let pages = [
+            "Claire Martin — Comptable\nClaire Martin\nExpérience\nComptable\nClaire Martin · 06 12 34 56 78\nPage 1/2".to_owned(),
+            "Claire Martin — Comptable\nBanque Rhodanienne, Lyon\n2019 - 2024\nClaire Martin · 06 12 34 56 78\nPage 2/2".to_owned(),
+        ];
+        assert_eq!(
+            without_running_lines(&pages),
+            [
+                "Claire Martin\nExpérience\nComptable",
+                "Banque Rhodanienne, Lyon\n2019 - 2024"
+            ]
+        );
+        // One page, or lines that differ from page to page: nothing goes.
+        assert_eq!(without_running_lines(&pages[..1]), pages[..1]);
+        let different = ["A\nB\nC".to_owned(), "D\nE\nF".to_owned()];
+        assert_eq!(without_running_lines(&different), different);
+    }
 }
