@@ -282,8 +282,12 @@ pub async fn fuzz_openapi(server: &TestServer, max_examples: u32) {
     );
     let schema = server.url("/openapi.json");
     let authorization = format!("Authorization: Bearer {}", crate::SERVICE_TOKEN);
+    // Its working files (a cache of crashes) go to a scratch dir, not the crate's.
+    let scratch = tempfile::TempDir::new().expect("a scratch dir for schemathesis");
+    let workdir = scratch.path().to_owned();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(st)
+            .current_dir(workdir)
             .arg("run")
             .arg(&schema)
             .args(["--checks", "not_a_server_error"])
