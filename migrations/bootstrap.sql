@@ -81,18 +81,24 @@ $$;
 -- Both schemas' first migrations lost what needs a superuser (now above): a database
 -- that applied their earlier text records their new checksum, else sqlx would refuse it.
 DO $$
+DECLARE
+    rewritten record;
 BEGIN
-    IF to_regclass('offers._sqlx_migrations') IS NOT NULL THEN
-        UPDATE offers._sqlx_migrations
-        SET checksum = decode('550278125a58dcdbeb25d92a0d4006df1d0a72e8589013d7b65fca489ba0cdc038545f9f08bb5837d185c354ce520e45', 'hex')
-        WHERE version = 20261127000001
-          AND checksum = decode('a435cd7d980b7f7c03f44d5b9135dbb3f28e833b8bda0ca17d08101ef46c90cd682aff6404fc26d8cd90e80b07b4a0fd', 'hex');
-    END IF;
-    IF to_regclass('gui._sqlx_migrations') IS NOT NULL THEN
-        UPDATE gui._sqlx_migrations
-        SET checksum = decode('58337e49eed38057e802d76969fcadbc52a073dd4ad404b0534b9bfed8eb9a19844c5caac5f962c90ad1d97479d551be', 'hex')
-        WHERE version = 20261127000001
-          AND checksum = decode('a9d27f2a91f2511c59846d1a07c6dfc9c135a79a290683fa172b7907260974ddd436933433cb090d76533d62a2222a2f', 'hex');
-    END IF;
+    FOR rewritten IN
+        SELECT * FROM (VALUES
+            ('offers', 'a435cd7d980b7f7c03f44d5b9135dbb3f28e833b8bda0ca17d08101ef46c90cd682aff6404fc26d8cd90e80b07b4a0fd',
+                       '550278125a58dcdbeb25d92a0d4006df1d0a72e8589013d7b65fca489ba0cdc038545f9f08bb5837d185c354ce520e45'),
+            ('gui',    'a9d27f2a91f2511c59846d1a07c6dfc9c135a79a290683fa172b7907260974ddd436933433cb090d76533d62a2222a2f',
+                       '58337e49eed38057e802d76969fcadbc52a073dd4ad404b0534b9bfed8eb9a19844c5caac5f962c90ad1d97479d551be')
+        ) AS v (schema, old, new)
+    LOOP
+        IF to_regclass(format('%I._sqlx_migrations', rewritten.schema)) IS NOT NULL THEN
+            EXECUTE format(
+                'UPDATE %I._sqlx_migrations SET checksum = decode($1, ''hex'')
+                 WHERE version = 20261127000001 AND checksum = decode($2, ''hex'')',
+                rewritten.schema)
+            USING rewritten.new, rewritten.old;
+        END IF;
+    END LOOP;
 END
 $$;

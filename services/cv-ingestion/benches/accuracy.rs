@@ -642,7 +642,7 @@ struct Mistakes {
 }
 
 impl Mistakes {
-    fn record(&mut self, cv: &Cv, read: &CvAnalysis, group: String) {
+    fn record(&mut self, cv: &Cv, read: &CvAnalysis, jobs: &Counts, group: String) {
         for skill in &read.skills {
             if !cv.skills.iter().any(|s| fold(s) == fold(&skill.label)) {
                 *self.extra_skills.entry(skill.label.clone()).or_default() += 1;
@@ -659,7 +659,7 @@ impl Mistakes {
             })
             .collect();
         let missed = self.missed_jobs.entry(group).or_default();
-        if missed.len() < 2 && score(cv, read)[0].right < cv.jobs.len() {
+        if missed.len() < 2 && jobs.right < cv.jobs.len() {
             missed.push(format!("read {found:?}"));
         }
     }
@@ -745,7 +745,7 @@ async fn run() -> anyhow::Result<()> {
                         );
                         let read: CvAnalysis = response.json().await?;
                         let counts = score(&cv, &read);
-                        mistakes.record(&cv, &read, format!("{layout:?} {format}"));
+                        mistakes.record(&cv, &read, &counts[0], format!("{layout:?} {format}"));
                         let columns = if layout.two_columns() {
                             "two columns"
                         } else {

@@ -15,14 +15,19 @@ const TITLE_EMPLOYER: &[&str] = &[" — ", " – ", " - ", " | ", " chez ", " at
 pub fn jobs(section: &str, today: NaiveDate) -> Vec<(CvExperience, Period)> {
     let joined = join_wrapped_periods(section);
     let lines: Vec<&str> = joined.iter().map(String::as_str).collect();
-    if let Some(jobs) = dates_column(&lines, today) {
+    // Each line's first period, read once.
+    let found: Vec<Option<Period>> = lines
+        .iter()
+        .map(|line| periods(line).into_iter().next())
+        .collect();
+    if let Some(jobs) = dates_column(&lines, &found, today) {
         return jobs;
     }
     let mut jobs = Vec::new();
     // Lines already used as a job's title or employer.
     let mut used = vec![false; lines.len()];
     for (i, line) in lines.iter().enumerate() {
-        let Some(period) = periods(line).into_iter().next() else {
+        let Some(period) = found[i] else {
             continue;
         };
         used[i] = true;
@@ -44,7 +49,7 @@ pub fn jobs(section: &str, today: NaiveDate) -> Vec<(CvExperience, Period)> {
         // The period first, then the title below it.
         if header.is_empty() {
             for j in i + 1..(i + 3).min(lines.len()) {
-                if !is_header_line(lines[j]) || !periods(lines[j]).is_empty() {
+                if !is_header_line(lines[j]) || found[j].is_some() {
                     break;
                 }
                 used[j] = true;
@@ -81,17 +86,17 @@ fn join_wrapped_periods(section: &str) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut source = section.lines().map(str::trim).peekable();
     while let Some(line) = source.next() {
-        let reach = |text: &str| periods(text).first().map_or(0, |p| p.span.1);
         if let Some(next) = source
             .peek()
             .filter(|next| !next.is_empty() && next.chars().count() <= 20)
         {
             let both = format!("{line} {next}");
-            // The period starts on this line and goes on into the next.
+            // The period starts on this line and goes on into the next (so it is longer
+            // than any this line holds alone).
             let straddles = periods(&both)
                 .first()
                 .is_some_and(|p| p.span.0 < line.len() && p.span.1 > line.len());
-            if straddles && reach(&both) > reach(line) {
+            if straddles {
                 lines.push(both);
                 source.next();
                 continue;
@@ -107,20 +112,26 @@ fn join_wrapped_periods(section: &str) -> Vec<String> {
 /// of titles, employers and missions (or the other way round). When the section holds
 /// one run of lines that are periods alone and as many title blocks (one or two header
 /// lines after a line that is not one) as periods, they pair in order.
-fn dates_column(lines: &[&str], today: NaiveDate) -> Option<Vec<(CvExperience, Period)>> {
-    let period_alone = |line: &str| {
-        periods(line)
-            .into_iter()
-            .next()
-            .filter(|p| strip_period(line, p).is_empty())
-    };
-    let dated: Vec<usize> = (0..lines.len())
-        .filter(|&i| period_alone(lines[i]).is_some())
+fn dates_column(
+    lines: &[&str],
+    found: &[Option<Period>],
+    today: NaiveDate,
+) -> Option<Vec<(CvExperience, Period)>> {
+    // The lines that are a period and nothing else.
+    let alone: Vec<Option<Period>> = lines
+        .iter()
+        .zip(found)
+        .map(|(line, period)| period.filter(|p| strip_period(line, p).is_empty()))
         .collect();
-    let (first, last) = (*dated.first()?, *dated.last()?);
+    let dated: Vec<(usize, Period)> = alone
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.map(|p| (i, p)))
+        .collect();
+    let (first, last) = (dated.first()?.0, dated.last()?.0);
     // One run: nothing but periods (and blank lines) from the first to the last.
     let one_run =
-        dated.len() >= 2 && (first..=last).all(|i| lines[i].is_empty() || dated.contains(&i));
+        dated.len() >= 2 && (first..=last).all(|i| lines[i].is_empty() || alone[i].is_some());
     if !one_run {
         return None;
     }
@@ -130,7 +141,7 @@ fn dates_column(lines: &[&str], today: NaiveDate) -> Option<Vec<(CvExperience, P
         if (first..=last).contains(&i) || line.is_empty() {
             continue;
         }
-        let header = is_header_line(line) && periods(line).is_empty();
+        let header = is_header_line(line) && found[i].is_none();
         match (header, previous_was_header) {
             (true, false) => blocks.push(vec![line]),
             (true, true) => {
@@ -148,7 +159,7 @@ fn dates_column(lines: &[&str], today: NaiveDate) -> Option<Vec<(CvExperience, P
     let jobs = dated
         .iter()
         .zip(&blocks)
-        .filter_map(|(&i, block)| job(block, period_alone(lines[i])?, today))
+        .filter_map(|(&(_, period), block)| job(block, period, today))
         .collect();
     Some(jobs)
 }

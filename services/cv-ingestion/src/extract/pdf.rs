@@ -66,29 +66,32 @@ fn without_running_lines(pages: &[String]) -> Vec<String> {
             .trim()
             .to_owned()
     };
-    let ends = |page: &str, top: bool| -> Vec<String> {
-        let lines: Vec<&str> = page.lines().filter(|l| !l.trim().is_empty()).collect();
-        let edge = if top {
-            &lines[..lines.len().min(2)]
-        } else {
-            &lines[lines.len().saturating_sub(2)..]
-        };
-        edge.iter()
-            .map(|l| key(l))
-            .filter(|k| !k.is_empty())
-            .collect()
-    };
-    let mut running: Vec<String> = Vec::new();
-    for top in [true, false] {
-        for candidate in ends(&pages[0], top) {
-            if pages[1..]
+    // Each page's first and last two lines, keyed.
+    let edges: Vec<[Vec<String>; 2]> = pages
+        .iter()
+        .map(|page| {
+            let lines: Vec<&str> = page.lines().filter(|l| !l.trim().is_empty()).collect();
+            let keys = |edge: &[&str]| -> Vec<String> {
+                edge.iter()
+                    .map(|l| key(l))
+                    .filter(|k| !k.is_empty())
+                    .collect()
+            };
+            [
+                keys(&lines[..lines.len().min(2)]),
+                keys(&lines[lines.len().saturating_sub(2)..]),
+            ]
+        })
+        .collect();
+    let running: Vec<String> = (0..2)
+        .flat_map(|end| {
+            edges[0][end]
                 .iter()
-                .all(|page| ends(page, top).contains(&candidate))
-            {
-                running.push(candidate);
-            }
-        }
-    }
+                .filter(|candidate| edges[1..].iter().all(|page| page[end].contains(candidate)))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+        .collect();
     pages
         .iter()
         .map(|page| {
@@ -97,7 +100,7 @@ fn without_running_lines(pages: &[String]) -> Vec<String> {
                 .filter(|&i| !lines[i].trim().is_empty())
                 .collect();
             // Only at the page's edges: the same words in its body stay.
-            let edges: Vec<usize> = filled
+            let at_edges: Vec<usize> = filled
                 .iter()
                 .take(2)
                 .chain(filled.iter().rev().take(2))
@@ -106,7 +109,7 @@ fn without_running_lines(pages: &[String]) -> Vec<String> {
             lines
                 .iter()
                 .enumerate()
-                .filter(|(i, line)| !(edges.contains(i) && running.contains(&key(line))))
+                .filter(|(i, line)| !(at_edges.contains(i) && running.contains(&key(line))))
                 .map(|(_, line)| *line)
                 .collect::<Vec<_>>()
                 .join("\n")
