@@ -1,5 +1,6 @@
-//! Real documents for tests, made by LibreOffice from HTML (and encrypted by qpdf):
-//! what candidates' word processors produce. `make test` installs both, and the fonts.
+//! Real documents for tests, made by LibreOffice from HTML or from a DOCX written as
+//! Microsoft Word writes it (and encrypted by qpdf): what candidates' word processors
+//! produce. `make test` installs both, and the fonts.
 //! Conversions are cached under the cache dir, since LibreOffice takes seconds each,
 //! keyed by everything that shapes them: the source, the format, the font family and
 //! its file, LibreOffice's version.
@@ -84,26 +85,52 @@ fn in_font(html: &str, font: Font) -> String {
 /// `rtf`...).
 pub fn from_html(html: &str, format: &str, font: Font) -> Vec<u8> {
     let html = in_font(html, font);
-    let key = hex(&Sha256::digest(format!(
-        "{format}\n{}\n{html}",
-        environment()
-    )));
-    let document = cached(&key, format, |dir| {
-        let source = dir.join("cv.html");
-        std::fs::write(&source, &html).expect("write the HTML");
+    let document = convert(html.as_bytes(), "html", Some("HTML (StarWriter)"), format);
+    let contains = |needle: &[u8]| document.windows(needle.len()).any(|w| w == needle);
+    // A PDF with text embeds the family's glyphs: LibreOffice did not fall back.
+    let embedded = font.family().replace(' ', "");
+    assert!(
+        format != "pdf" || !contains(b"/FontName") || contains(embedded.as_bytes()),
+        "the PDF does not embed {embedded}"
+    );
+    document
+}
+
+/// A DOCX (as [`word_docx`] makes) in `format`: the DOCX itself, or what LibreOffice
+/// converts it to (`pdf`, `odt`), as a Word user's "Save as PDF" or a colleague's
+/// LibreOffice would.
+pub fn from_docx(docx: &[u8], format: &str) -> Vec<u8> {
+    if format == "docx" {
+        return docx.to_vec();
+    }
+    convert(docx, "docx", None, format)
+}
+
+/// `source` (a file ending in `.{source_ext}`) converted by LibreOffice to `format`,
+/// cached.
+fn convert(source: &[u8], source_ext: &str, infilter: Option<&str>, format: &str) -> Vec<u8> {
+    let key = hex(&Sha256::digest(
+        [
+            format!("{format}\n{source_ext}\n{infilter:?}\n{}\n", environment()).as_bytes(),
+            source,
+        ]
+        .concat(),
+    ));
+    cached(&key, format, |dir| {
+        let path = dir.join(format!("cv.{source_ext}"));
+        std::fs::write(&path, source).expect("write the source document");
         // Its own profile, so that tests can convert in parallel.
         let profile = format!("-env:UserInstallation=file://{}/profile", dir.display());
-        let status = Command::new("soffice")
-            .args([
-                &profile,
-                "--headless",
-                "--infilter=HTML (StarWriter)",
-                "--convert-to",
-                format,
-            ])
+        let mut soffice = Command::new("soffice");
+        soffice.args([&profile, "--headless"]);
+        if let Some(filter) = infilter {
+            soffice.arg(format!("--infilter={filter}"));
+        }
+        let status = soffice
+            .args(["--convert-to", format])
             .arg("--outdir")
             .arg(dir)
-            .arg(&source)
+            .arg(&path)
             .output()
             .expect(
                 "LibreOffice's soffice is installed by `make test` (scripts/setup.sh --for-tests)",
@@ -114,15 +141,186 @@ pub fn from_html(html: &str, format: &str, font: Font) -> Vec<u8> {
             String::from_utf8_lossy(&status.stderr)
         );
         dir.join(format!("cv.{format}"))
-    });
-    let contains = |needle: &[u8]| document.windows(needle.len()).any(|w| w == needle);
-    // A PDF with text embeds the family's glyphs: LibreOffice did not fall back.
-    let embedded = font.family().replace(' ', "");
-    assert!(
-        format != "pdf" || !contains(b"/FontName") || contains(embedded.as_bytes()),
-        "the PDF does not embed {embedded}"
+    })
+}
+
+/// The parts of a DOCX as Microsoft Word writes them: the styles of its default
+/// template that CVs use — `Title` and `Subtitle` for the name and headline,
+/// `Heading1` for sections (shown in capitals by `w:caps` while the text keeps its
+/// case), `Heading2` for a job, `ListParagraph` for bullets — the theme font set to
+/// `font`, and `document` (the `w:body` content), `header` and `footer` (paragraphs)
+/// in Word's own markup. Deterministic: the same parts give the same bytes.
+pub fn word_docx(document: &str, header: &str, footer: &str, font: Font) -> Vec<u8> {
+    const W: &str = "xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\" \
+        xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"";
+    const REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    let family = font.family();
+    let style = |id: &str, name: &str, properties: &str, run: &str| {
+        format!(
+            "<w:style w:type=\"paragraph\" w:styleId=\"{id}\"><w:name w:val=\"{name}\"/>\
+             <w:basedOn w:val=\"Normal\"/><w:next w:val=\"Normal\"/><w:qFormat/>\
+             <w:pPr>{properties}</w:pPr><w:rPr>{run}</w:rPr></w:style>"
+        )
+    };
+    let styles = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
+         <w:styles {W}><w:docDefaults><w:rPrDefault><w:rPr>\
+         <w:rFonts w:ascii=\"{family}\" w:hAnsi=\"{family}\" w:eastAsia=\"{family}\" w:cs=\"{family}\"/>\
+         <w:sz w:val=\"22\"/><w:lang w:val=\"fr-FR\"/></w:rPr></w:rPrDefault>\
+         <w:pPrDefault><w:pPr><w:spacing w:after=\"160\" w:line=\"259\" w:lineRule=\"auto\"/></w:pPr></w:pPrDefault>\
+         </w:docDefaults>\
+         <w:style w:type=\"paragraph\" w:default=\"1\" w:styleId=\"Normal\"><w:name w:val=\"Normal\"/><w:qFormat/></w:style>\
+         {}{}{}{}{}\
+         <w:style w:type=\"character\" w:styleId=\"Hyperlink\"><w:name w:val=\"Hyperlink\"/>\
+         <w:rPr><w:color w:val=\"0563C1\"/><w:u w:val=\"single\"/></w:rPr></w:style>\
+         <w:style w:type=\"table\" w:default=\"1\" w:styleId=\"TableNormal\"><w:name w:val=\"Normal Table\"/></w:style>\
+         </w:styles>",
+        style("Title", "Title", "<w:spacing w:after=\"0\"/><w:contextualSpacing/>", "<w:spacing w:val=\"-10\"/><w:kern w:val=\"28\"/><w:sz w:val=\"56\"/>"),
+        style("Subtitle", "Subtitle", "<w:numPr><w:ilvl w:val=\"1\"/></w:numPr>", "<w:color w:val=\"5A5A5A\"/><w:spacing w:val=\"15\"/>"),
+        style("Heading1", "heading 1", "<w:keepNext/><w:keepLines/><w:spacing w:before=\"240\"/><w:outlineLvl w:val=\"0\"/>", "<w:caps/><w:color w:val=\"2F5496\"/><w:sz w:val=\"32\"/>"),
+        style("Heading2", "heading 2", "<w:keepNext/><w:keepLines/><w:spacing w:before=\"40\"/><w:outlineLvl w:val=\"1\"/>", "<w:b/><w:sz w:val=\"26\"/>"),
+        style("ListParagraph", "List Paragraph", "<w:ind w:left=\"720\"/><w:contextualSpacing/>", ""),
     );
-    document
+    let document = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
+         <w:document {W}><w:body>{document}\
+         <w:sectPr><w:headerReference w:type=\"default\" r:id=\"rId3\"/><w:footerReference w:type=\"default\" r:id=\"rId4\"/>\
+         <w:pgSz w:w=\"11906\" w:h=\"16838\"/>\
+         <w:pgMar w:top=\"1417\" w:right=\"1417\" w:bottom=\"1417\" w:left=\"1417\" w:header=\"708\" w:footer=\"708\" w:gutter=\"0\"/>\
+         </w:sectPr></w:body></w:document>"
+    );
+    let parts = [
+        ("[Content_Types].xml", 
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
+             <Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
+             <Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
+             <Default Extension=\"xml\" ContentType=\"application/xml\"/>\
+             <Override PartName=\"/word/document.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml\"/>\
+             <Override PartName=\"/word/styles.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml\"/>\
+             <Override PartName=\"/word/header1.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.header+xml\"/>\
+             <Override PartName=\"/word/footer1.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml\"/>\
+             <Override PartName=\"/docProps/app.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.extended-properties+xml\"/>\
+             </Types>".to_owned()),
+        ("_rels/.rels", format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
+             <Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
+             <Relationship Id=\"rId1\" Type=\"{REL}/officeDocument\" Target=\"word/document.xml\"/>\
+             <Relationship Id=\"rId2\" Type=\"{REL}/extended-properties\" Target=\"docProps/app.xml\"/>\
+             </Relationships>")),
+        ("docProps/app.xml", "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
+             <Properties xmlns=\"http://schemas.openxmlformats.org/officeDocument/2006/extended-properties\">\
+             <Template>Normal.dotm</Template><Application>Microsoft Office Word</Application><AppVersion>16.0000</AppVersion>\
+             </Properties>".to_owned()),
+        ("word/_rels/document.xml.rels", format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
+             <Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
+             <Relationship Id=\"rId1\" Type=\"{REL}/styles\" Target=\"styles.xml\"/>\
+             <Relationship Id=\"rId3\" Type=\"{REL}/header\" Target=\"header1.xml\"/>\
+             <Relationship Id=\"rId4\" Type=\"{REL}/footer\" Target=\"footer1.xml\"/>\
+             <Relationship Id=\"rId5\" Type=\"{REL}/hyperlink\" Target=\"mailto:contact@exemple.fr\" TargetMode=\"External\"/>\
+             </Relationships>")),
+        ("word/document.xml", document),
+        ("word/styles.xml", styles),
+        ("word/header1.xml", format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><w:hdr {W}>{header}</w:hdr>")),
+        ("word/footer1.xml", format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><w:ftr {W}>{footer}</w:ftr>")),
+    ];
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default());
+    for (name, content) in parts {
+        zip.start_file(name, options).expect("a DOCX part");
+        std::io::Write::write_all(&mut zip, content.as_bytes()).expect("a DOCX part");
+    }
+    zip.finish().expect("the DOCX").into_inner()
+}
+
+/// Pieces of Word's body markup, for [`word_docx`]: runs, paragraphs in a style, a
+/// title and a period set apart by a right tab stop, list bullets, borderless tables.
+pub mod word {
+    /// `text` as one run.
+    pub fn run(text: &str) -> String {
+        let text = text
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        format!("<w:r><w:t xml:space=\"preserve\">{text}</w:t></w:r>")
+    }
+
+    /// `text` as Word leaves it after its spell checker flagged it: two runs between
+    /// proofing marks.
+    pub fn flagged(text: &str) -> String {
+        let middle = text
+            .char_indices()
+            .nth(text.chars().count() / 2)
+            .map_or(0, |(i, _)| i);
+        format!(
+            "{}<w:proofErr w:type=\"spellStart\"/>{}<w:proofErr w:type=\"spellEnd\"/>",
+            run(&text[..middle]),
+            run(&text[middle..])
+        )
+    }
+
+    /// A paragraph in `style` (none: Normal) holding `content` (runs).
+    pub fn paragraph(style: &str, content: &str) -> String {
+        let style = if style.is_empty() {
+            String::new()
+        } else {
+            format!("<w:pPr><w:pStyle w:val=\"{style}\"/></w:pPr>")
+        };
+        format!("<w:p w:rsidR=\"00B4\" w:rsidRDefault=\"00B4\">{style}{content}</w:p>")
+    }
+
+    /// `left` (runs), then `right` at a right tab stop on the page's margin, in `style`.
+    pub fn tabbed(style: &str, left: &str, right: &str) -> String {
+        format!(
+            "<w:p><w:pPr><w:pStyle w:val=\"{style}\"/><w:tabs><w:tab w:val=\"right\" w:pos=\"9072\"/></w:tabs></w:pPr>\
+             {left}<w:r><w:tab/></w:r>{}</w:p>",
+            run(right)
+        )
+    }
+
+    /// A bulleted list paragraph.
+    pub fn bullet(text: &str) -> String {
+        format!(
+            "<w:p><w:pPr><w:pStyle w:val=\"ListParagraph\"/><w:numPr><w:ilvl w:val=\"0\"/>\
+             <w:numId w:val=\"1\"/></w:numPr></w:pPr>{}</w:p>",
+            run(text)
+        )
+    }
+
+    /// A table without borders, `columns` cells a row, filled in order.
+    pub fn table(cells: &[&str], columns: usize) -> String {
+        let width = 9072 / columns;
+        let mut table = format!(
+            "<w:tbl><w:tblPr><w:tblW w:w=\"0\" w:type=\"auto\"/><w:tblBorders><w:top w:val=\"nil\"/>\
+             <w:bottom w:val=\"nil\"/><w:insideH w:val=\"nil\"/><w:insideV w:val=\"nil\"/></w:tblBorders></w:tblPr>\
+             <w:tblGrid>{}</w:tblGrid>",
+            format!("<w:gridCol w:w=\"{width}\"/>").repeat(columns)
+        );
+        for row in cells.chunks(columns) {
+            table.push_str("<w:tr>");
+            for n in 0..columns {
+                table.push_str(&format!(
+                    "<w:tc><w:tcPr><w:tcW w:w=\"{width}\" w:type=\"dxa\"/></w:tcPr>{}</w:tc>",
+                    paragraph("", &run(row.get(n).copied().unwrap_or("")))
+                ));
+            }
+            table.push_str("</w:tr>");
+        }
+        table.push_str("</w:tbl>");
+        table
+    }
+
+    /// A footer paragraph "Page N" with Word's PAGE field.
+    pub fn page_number_footer() -> String {
+        "<w:p><w:pPr><w:jc w:val=\"center\"/></w:pPr><w:r><w:t xml:space=\"preserve\">Page </w:t></w:r>\
+         <w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText xml:space=\"preserve\"> PAGE </w:instrText></w:r>\
+         <w:r><w:fldChar w:fldCharType=\"separate\"/></w:r><w:r><w:t>1</w:t></w:r><w:r><w:fldChar w:fldCharType=\"end\"/></w:r></w:p>"
+            .to_owned()
+    }
 }
 
 /// `pdf` encrypted by qpdf with AES-256: with `user_password`, nobody can open it

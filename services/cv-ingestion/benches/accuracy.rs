@@ -6,7 +6,7 @@
 //! precision, recall and F1 of jobs (title, employer, start and end all right), skills,
 //! diplomas and languages, per layout, font and format, and fails below the goals:
 //! jobs F1 ≥ 0.95 on one column and ≥ 0.90 on two, skills F1 ≥ 0.90, no layout or font
-//! below 0.85 on jobs.
+//! below 0.85 on jobs. `EVAL_CV_LAYOUT=<layout>` (e.g. `Word`) reads one layout only.
 
 use std::collections::BTreeMap;
 
@@ -37,10 +37,17 @@ enum Layout {
     /// Canva-like: every line a small box placed absolutely on the page, a narrow
     /// column on the left and the main one on the right.
     Boxes,
+    /// Written in Microsoft Word's markup and styles: the name in `Title`, sections in
+    /// `Heading1` (capitals by style), each job a `Heading2` with its period after a
+    /// right tab stop or on its own line, bullets as numbered list paragraphs, runs
+    /// split by proofing marks and bookmarks, the e-mail a hyperlink in a content
+    /// control, an icon as a symbol, skills in a borderless table, and a page header
+    /// and footer (a PAGE field). Read as the DOCX, and as LibreOffice converts it.
+    Word,
 }
 
 impl Layout {
-    const ALL: [Layout; 7] = [
+    const ALL: [Layout; 8] = [
         Layout::OneColumn,
         Layout::Sidebar,
         Layout::HeaderBlock,
@@ -48,6 +55,7 @@ impl Layout {
         Layout::Decorated,
         Layout::HeaderFooter,
         Layout::Boxes,
+        Layout::Word,
     ];
 
     fn two_columns(self) -> bool {
@@ -585,9 +593,106 @@ fn html(cv: &Cv, layout: Layout, form: u32) -> String {
              <h2>{profile_h}</h2><p>{summary}</p><h2>{experience}</h2>{jobs_html}<h2>{education}</h2><ul>{diplomas_html}</ul>\
              <h2>{skills_h}</h2><p>{skills_html}</p><h2>{languages_h}</h2><p>{languages_html}</p>",
             name = cv.name, headline = cv.headline),
+        Layout::Word => unreachable!("a Word CV is written as a DOCX by word_docx()"),
     };
     format!("<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>CV</title></head><body>{body}</body></html>",
         if cv.french { "fr" } else { "en" })
+}
+
+/// The CV as Microsoft Word writes it (see [`Layout::Word`]), as a DOCX.
+fn word_docx(cv: &Cv, form: u32, font: Font) -> Vec<u8> {
+    use documents::word::{bullet, flagged, paragraph, run, tabbed, table};
+    let (experience, education, skills_h, languages_h, profile_h, summary, mission) = if cv.french {
+        (
+            "Expérience professionnelle",
+            "Formation",
+            "Compétences",
+            "Langues",
+            "Profil",
+            "Professionnelle rigoureuse, attachée au travail bien fait et aux délais tenus.",
+            "Missions variées au sein d’une équipe de huit personnes.",
+        )
+    } else {
+        (
+            "Work Experience",
+            "Education",
+            "Skills",
+            "Languages",
+            "Profile",
+            "Reliable professional who enjoys working with a team and delivering on time.",
+            "Day-to-day duties within a team of eight people.",
+        )
+    };
+    let (first, last) = cv.name.split_once(' ').expect("a first and a last name");
+    let mut body = paragraph(
+        "Title",
+        &format!(
+            "<w:bookmarkStart w:id=\"0\" w:name=\"_GoBack\"/><w:bookmarkEnd w:id=\"0\"/>{}{}",
+            run(&format!("{first} ")),
+            run(last)
+        ),
+    );
+    body += &paragraph("Subtitle", &run(cv.headline));
+    let email = format!(
+        "{}.{}@exemple.fr",
+        first.to_lowercase(),
+        last.to_lowercase()
+    );
+    // The contact in a content control, a phone icon as a Wingdings symbol.
+    body += &format!(
+        "<w:sdt><w:sdtPr><w:alias w:val=\"Contact\"/><w:tag w:val=\"contact\"/><w:id w:val=\"-1\"/></w:sdtPr>\
+         <w:sdtContent>{}</w:sdtContent></w:sdt>",
+        paragraph(
+            "",
+            &format!(
+                "<w:r><w:sym w:font=\"Wingdings\" w:char=\"F028\"/></w:r>{}<w:r><w:tab/></w:r>\
+                 <w:hyperlink r:id=\"rId5\" w:history=\"1\"><w:r><w:rPr><w:rStyle w:val=\"Hyperlink\"/></w:rPr>\
+                 <w:t>{email}</w:t></w:r></w:hyperlink>",
+                run(" 06 12 34 56 78")
+            )
+        )
+    );
+    body += &paragraph("Heading1", &run(profile_h));
+    body += &paragraph("", &run(summary));
+    body += &paragraph("Heading1", &run(experience));
+    for (n, job) in cv.jobs.iter().enumerate() {
+        let when = period(cv.french, job, form + n as u32);
+        let employer = paragraph("", &run(&format!("{}, {}", job.employer, job.city)));
+        if (form + n as u32) % 2 == 0 {
+            body += &tabbed("Heading2", &flagged(job.title), &when);
+            body += &employer;
+        } else {
+            body += &paragraph("Heading2", &flagged(job.title));
+            body += &employer;
+            body += &paragraph(
+                "",
+                &run(&when).replace("<w:r>", "<w:r><w:rPr><w:i/></w:rPr>"),
+            );
+        }
+        body += &bullet(mission);
+        body += &bullet(mission);
+    }
+    body += &paragraph("Heading1", &run(education));
+    for (diploma, school, year) in &cv.diplomas {
+        body += &bullet(&format!("{diploma}, {school}, {year}"));
+    }
+    body += &paragraph("Heading1", &run(skills_h));
+    body += &table(&cv.skills, 2);
+    body += &paragraph("Heading1", &run(languages_h));
+    for (language, level) in &cv.languages {
+        body += &paragraph("", &run(&format!("{language} : {level}")));
+    }
+    let header = format!(
+        "<w:p><w:pPr><w:jc w:val=\"right\"/></w:pPr>{}</w:p>",
+        run(&format!("{} — {}", cv.name, cv.headline))
+    );
+    documents::word_docx(&body, &header, &documents::word::page_number_footer(), font)
+}
+
+/// What a CV is written in before it becomes each format.
+enum Source {
+    Html(String),
+    Docx(Vec<u8>),
 }
 
 /// True and found counts of one field.
@@ -661,6 +766,9 @@ impl Mistakes {
         let missed = self.missed_jobs.entry(group).or_default();
         if missed.len() < 2 && jobs.right < cv.jobs.len() {
             missed.push(format!("read {found:?}"));
+            if std::env::var_os("EVAL_CV_TEXT").is_some() {
+                println!("--- text read ---\n{}\n---", read.text);
+            }
         }
     }
 }
@@ -718,8 +826,16 @@ async fn run() -> anyhow::Result<()> {
     let mut by: BTreeMap<String, [Counts; 4]> = BTreeMap::new();
     let mut mistakes = Mistakes::default();
     let mut documents_read = 0;
+    // EVAL_CV_LAYOUT=Word (say) reads one layout only, while working on it.
+    let only = std::env::var("EVAL_CV_LAYOUT").ok();
     for french in [true, false] {
         for (l, layout) in Layout::ALL.into_iter().enumerate() {
+            if only
+                .as_ref()
+                .is_some_and(|only| *only != format!("{layout:?}"))
+            {
+                continue;
+            }
             for (f, font) in Font::ALL.into_iter().enumerate() {
                 for n in 0..CVS_PER_CELL {
                     // Each cell's CVs are its own: adding a layout changes no other.
@@ -729,9 +845,15 @@ async fn run() -> anyhow::Result<()> {
                         + n as u64
                         + 1;
                     let cv = generate(french, seed);
-                    let source = html(&cv, layout, seed as u32);
+                    let source = match layout {
+                        Layout::Word => Source::Docx(word_docx(&cv, seed as u32, font)),
+                        _ => Source::Html(html(&cv, layout, seed as u32)),
+                    };
                     for format in ["pdf", "docx", "odt"] {
-                        let document = documents::from_html(&source, format, font);
+                        let document = match &source {
+                            Source::Html(html) => documents::from_html(html, format, font),
+                            Source::Docx(docx) => documents::from_docx(docx, format),
+                        };
                         let form = Form::new().part("file", Part::bytes(document).file_name("cv"));
                         let response = server
                             .authed(Method::POST, "/cv")
@@ -806,7 +928,8 @@ async fn run() -> anyhow::Result<()> {
         ("two columns", 0.90, 0),
         ("all", 0.90, 1),
     ] {
-        if f1(group, field) < goal {
+        // A group that EVAL_CV_LAYOUT left out has no goal to meet.
+        if by.contains_key(group) && f1(group, field) < goal {
             misses.push(format!(
                 "{} F1 {:.3} < {goal} ({group})",
                 FIELDS[field],

@@ -393,3 +393,85 @@ async fn an_employers_name_is_not_a_skill() {
         skill_labels(&with)
     );
 }
+
+/// A CV written in Word's styles and markup (`Title`, `Heading1` in capitals by style,
+/// a job's period at a right tab stop, the employer below it, skills in a borderless
+/// table, a header and a PAGE field), read as the DOCX and as LibreOffice turns it into
+/// a PDF and an ODT, in every font: both jobs whole, every skill, no column invented.
+#[tokio::test]
+async fn a_cv_written_in_word_styles_is_read_whole() {
+    use documents::word::{bullet, flagged, paragraph, run, tabbed, table};
+    let server = start(common::env()).await;
+    let skills = [
+        "comptabilité",
+        "facturation",
+        "rapprochement bancaire",
+        "Excel",
+    ];
+    let body = [
+        paragraph("Title", &run("Claire Martin")),
+        paragraph("Subtitle", &run("Comptable")),
+        paragraph("Heading1", &run("Expérience professionnelle")),
+        tabbed(
+            "Heading2",
+            &flagged("Comptable générale"),
+            "mars 2019 – aujourd'hui",
+        ),
+        paragraph("", &run("Banque Rhodanienne, Lyon")),
+        bullet("Tenue des comptes et clôtures mensuelles."),
+        tabbed(
+            "Heading2",
+            &flagged("Assistante comptable"),
+            "09/2015 – 02/2019",
+        ),
+        paragraph("", &run("Datalyse SAS, Villeurbanne")),
+        bullet("Saisie des factures fournisseurs."),
+        paragraph("Heading1", &run("Compétences")),
+        table(&skills, 2),
+        paragraph("Heading1", &run("Langues")),
+        paragraph("", &run("Anglais : courant")),
+    ]
+    .concat();
+    let header = paragraph("", &run("Claire Martin — Comptable"));
+    for font in Font::ALL {
+        let docx =
+            documents::word_docx(&body, &header, &documents::word::page_number_footer(), font);
+        for format in ["docx", "pdf", "odt"] {
+            let cv = analysis(&server, documents::from_docx(&docx, format)).await;
+            let name = format!("{format} in {}", font.family());
+            assert_consistent(&cv);
+            let jobs: Vec<_> = cv
+                .experiences
+                .iter()
+                .map(|e| (e.title.as_str(), e.employer.as_deref(), e.start))
+                .collect();
+            assert_eq!(
+                jobs,
+                [
+                    (
+                        "Comptable générale",
+                        Some("Banque Rhodanienne"),
+                        NaiveDate::from_ymd_opt(2019, 3, 1)
+                    ),
+                    (
+                        "Assistante comptable",
+                        Some("Datalyse SAS"),
+                        NaiveDate::from_ymd_opt(2015, 9, 1)
+                    ),
+                ],
+                "{name}: {}",
+                cv.text
+            );
+            for skill in skills {
+                assert!(
+                    cv.skills
+                        .iter()
+                        .any(|s| s.label.eq_ignore_ascii_case(skill)),
+                    "{name}: {skill} in {:?}",
+                    cv.skills
+                );
+            }
+            assert_eq!(cv.languages.len(), 1, "{name}: {:?}", cv.languages);
+        }
+    }
+}

@@ -56,9 +56,57 @@ pub fn jobs(section: &str, today: NaiveDate) -> Vec<(CvExperience, Period)> {
                 header.push(lines[j]);
             }
         }
+        // "Title ......... 2019 – 2021" (the period at a right tab stop) or "Title" /
+        // period, then the employer on the line below.
+        if header.len() == 1 && title_and_employer(&header).1.is_none() {
+            if let Some(j) = employer_below(&lines, &found, &used, i) {
+                used[j] = true;
+                header.push(lines[j]);
+            }
+        }
         jobs.extend(job(&header, period, today));
     }
     jobs
+}
+
+/// The line below the period line `i` that names the employer of a job whose header
+/// gave only its title: the first of the header lines that follow, when it reads as an
+/// organisation ("Datalyse SAS, Lyon", "Groupe Mutualis") and is not what the next
+/// job takes as its own title (the one or two header lines just above its period).
+fn employer_below(
+    lines: &[&str],
+    found: &[Option<Period>],
+    used: &[bool],
+    i: usize,
+) -> Option<usize> {
+    let run: Vec<usize> = (i + 1..lines.len())
+        .take_while(|&j| found[j].is_none() && !used[j] && is_header_line(lines[j]))
+        .collect();
+    let first = *run.first()?;
+    let after = i + 1 + run.len();
+    let taken_by_next = match found.get(after).copied().flatten() {
+        Some(next) if strip_period(lines[after], &next).is_empty() => {
+            if run.len() >= 2 && !has_separator(lines[after - 1]) {
+                2
+            } else {
+                1
+            }
+        }
+        _ => 0,
+    };
+    (run.len() > taken_by_next && reads_as_organisation(lines[first])).then_some(first)
+}
+
+/// An employer's line rather than a duty: a place after a comma, or at least half of
+/// its words capitalised ("Banque Rhodanienne", "CHU de Lyon"; not "Gestion de la paie").
+fn reads_as_organisation(line: &str) -> bool {
+    let name = line.split(", ").next().unwrap_or(line);
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let capitalised = words
+        .iter()
+        .filter(|w| w.starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit()))
+        .count();
+    line.contains(", ") && words.len() <= 6 || !words.is_empty() && capitalised * 2 >= words.len()
 }
 
 /// The job whose header lines are `header` (title, employer), held over `period`; none
@@ -227,6 +275,57 @@ mod tests {
             .into_iter()
             .map(|(e, _)| (e.title, e.employer, e.months))
             .collect()
+    }
+
+    #[test]
+    fn the_employer_below_a_title_and_its_period() {
+        // Word's right tab stop: title and period on one line, employer below.
+        let section = "Agent de service hospitalier 08/2021 – 03/2023
+Groupe Mutualis, Dijon
+Missions variées au sein d’une équipe.
+Auxiliaire de vie
+06/2020 – 07/2021
+Datalyse SAS
+Accueil des patients.
+Comptable
+2018 - 2019
+Gestion de la paie
+";
+        assert_eq!(
+            summary(section),
+            [
+                (
+                    "Agent de service hospitalier".into(),
+                    Some("Groupe Mutualis".into()),
+                    Some(20)
+                ),
+                (
+                    "Auxiliaire de vie".into(),
+                    Some("Datalyse SAS".into()),
+                    Some(14)
+                ),
+                // A duty is no employer.
+                ("Comptable".into(), None, Some(12)),
+            ]
+        );
+        // Lines the next job takes as its title stay its own.
+        let compact = "Comptable
+2019 - 2021
+Développeuse data
+Datalyse SAS
+2016 - 2018
+";
+        assert_eq!(
+            summary(compact),
+            [
+                ("Comptable".into(), None, Some(24)),
+                (
+                    "Développeuse data".into(),
+                    Some("Datalyse SAS".into()),
+                    Some(24)
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use pdf_oxide::document::{PdfDocument, ReadingOrder};
 use pdf_oxide::layout::TextSpan;
+use pdf_oxide::pipeline::{ReadingOrderContext, ReadingOrderStrategy, XYCutStrategy};
 
 use super::{ExtractError, Limits};
 
@@ -37,8 +38,13 @@ pub fn text(bytes: &[u8], limits: &Limits) -> Result<String, ExtractError> {
     let mut texts = Vec::with_capacity(pages);
     for page in 0..pages {
         let spans = doc
-            .extract_spans_with_reading_order(page, ReadingOrder::ColumnAware)
+            .extract_spans_with_reading_order(page, ReadingOrder::TopToBottom)
             .map_err(malformed)?;
+        let context = ReadingOrderContext::new().with_page(page as u32);
+        let ordered = XYCutStrategy::new()
+            .apply(join_right_tab_stops(spans), &context)
+            .map_err(malformed)?;
+        let spans: Vec<TextSpan> = ordered.into_iter().map(|o| o.span).collect();
         texts.push(lines(&spans));
     }
     // A page break is no paragraph break: a job's title at the foot of a page and its
@@ -49,6 +55,56 @@ pub fn text(bytes: &[u8], limits: &Limits) -> Result<String, ExtractError> {
         return Err(ExtractError::Scanned { pages });
     }
     Ok(text)
+}
+
+/// A span at the page's right margin standing alone there — a period or a place set at
+/// a right tab stop on a title's line ("Comptable ........ 2019 – 2021"), as CVs made
+/// in Word do — joins the span on its left on the same line. Left apart, the XY-cut
+/// reads all such spans as a narrow column of their own, after the whole page, and
+/// splits whatever else crosses it (a table of skills) into columns too. A span is
+/// alone when nothing else crosses its width within one and a half lines above or
+/// below: a column's or a justified paragraph's lines never are.
+fn join_right_tab_stops(mut spans: Vec<TextSpan>) -> Vec<TextSpan> {
+    let right = |s: &TextSpan| s.bbox.x + s.bbox.width;
+    let margin = spans.iter().map(right).fold(f32::MIN, f32::max);
+    let same_line =
+        |a: &TextSpan, b: &TextSpan| (a.bbox.y - b.bbox.y).abs() < 0.3 * a.font_size.max(1.0);
+    let mut joined = vec![false; spans.len()];
+    for i in 0..spans.len() {
+        let span = &spans[i];
+        if margin - right(span) > 2.0 {
+            continue;
+        }
+        let alone = spans.iter().enumerate().all(|(j, other)| {
+            j == i
+                || same_line(other, span)
+                || (other.bbox.y - span.bbox.y).abs() > 1.5 * span.font_size.max(1.0)
+                || right(other) < span.bbox.x
+                || other.bbox.x > right(span)
+        });
+        let left = (0..spans.len())
+            .filter(|&j| {
+                !joined[j]
+                    && j != i
+                    && same_line(&spans[j], span)
+                    && right(&spans[j]) <= span.bbox.x
+            })
+            .max_by(|&a, &b| right(&spans[a]).total_cmp(&right(&spans[b])));
+        if let (true, Some(left)) = (alone, left) {
+            let (text, end) = (span.text.clone(), right(span));
+            let target = &mut spans[left];
+            target.text.push(' ');
+            target.text.push_str(&text);
+            target.bbox.width = end - target.bbox.x;
+            joined[i] = true;
+        }
+    }
+    spans
+        .into_iter()
+        .zip(joined)
+        .filter(|(_, joined)| !joined)
+        .map(|(span, _)| span)
+        .collect()
 }
 
 /// Lines at the top or the foot of a page that a word processor repeats on every page
