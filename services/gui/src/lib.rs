@@ -23,6 +23,7 @@ use axum::Router;
 use platform::config::{DatabaseConfig, ServiceConfig, ServiceDefaults};
 use platform::health::ReadinessCheck;
 use platform::http_client::ServiceClient;
+use platform::metrics::{Metrics, Outcomes};
 use platform::{ConfigError, Env, ServiceApp};
 use sqlx::PgPool;
 use utoipa::OpenApi;
@@ -136,6 +137,9 @@ pub struct AppState {
     pub matching: ServiceClient,
     pub offers: ServiceClient,
     pub communes: Arc<Vec<places::Commune>>,
+    /// The matches page's cache: what each access did, and why it refreshed.
+    pub matches_cache: Outcomes,
+    pub matches_refreshes: Outcomes,
 }
 
 impl AppState {
@@ -168,6 +172,8 @@ impl AppState {
                 config.downstream_timeout,
             )?,
             communes: Arc::new(communes),
+            matches_cache: Outcomes::default(),
+            matches_refreshes: Outcomes::default(),
         })
     }
 }
@@ -218,7 +224,20 @@ pub fn router(config: &Config, state: AppState) -> Router {
         ))
         .with_state(state.clone())
         .layer(axum::middleware::map_response(web::security_headers));
+    let metrics = Metrics::new(NAME, |registry| {
+        state.matches_cache.register(
+            registry,
+            "matches_page_cache",
+            "Matches page accesses: hit (cached shown as is), refreshed, refresh_failed (cached shown, out of date), embedding_behind",
+        );
+        state.matches_refreshes.register(
+            registry,
+            "matches_refreshes",
+            "Refreshes of a candidate's matches, by reason: empty, expired, profile_changed, new_offers, asked",
+        );
+    });
     ServiceApp::new(&config.service, ApiDoc::openapi())
+        .metrics(metrics)
         .readiness(ReadinessCheck::database(state.db))
         // Only the candidates' pages are public; the docs are the operators'.
         .private_docs()

@@ -61,6 +61,19 @@ pub enum Refresh {
     Asked,
 }
 
+impl Refresh {
+    /// Its name in the metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Refresh::Empty => "empty",
+            Refresh::Expired => "expired",
+            Refresh::ProfileChanged => "profile_changed",
+            Refresh::NewOffers => "new_offers",
+            Refresh::Asked => "asked",
+        }
+    }
+}
+
 /// The cache's timestamps for one profile.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CacheState {
@@ -233,17 +246,24 @@ pub async fn matches_for(
     };
     // An embedding behind its profile is matched only when nothing is cached: the
     // results say they may be out of date, and the embedding catching up re-matches.
-    if refresh.is_some() && !(behind && cache.matched_at.is_some()) {
-        match fetch(state, user, &query).await {
-            Ok((hits, offers)) => {
-                store(&state.db, user, &hits, &offers, None).await?;
-                outcome.matched_at = Some(Utc::now());
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, reason = ?refresh, "matches not refreshed; showing the cached ones");
-                outcome.stale = true;
+    match refresh {
+        Some(reason) if !(behind && cache.matched_at.is_some()) => {
+            state.matches_refreshes.inc(reason.label());
+            match fetch(state, user, &query).await {
+                Ok((hits, offers)) => {
+                    store(&state.db, user, &hits, &offers, None).await?;
+                    outcome.matched_at = Some(Utc::now());
+                    state.matches_cache.inc("refreshed");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, ?reason, "matches not refreshed; showing the cached ones");
+                    outcome.stale = true;
+                    state.matches_cache.inc("refresh_failed");
+                }
             }
         }
+        _ if behind => state.matches_cache.inc("embedding_behind"),
+        _ => state.matches_cache.inc("hit"),
     }
     Ok(outcome)
 }

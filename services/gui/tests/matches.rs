@@ -196,6 +196,20 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     assert_eq!(listed(&html).len(), 20);
     assert!(!html.contains("peuvent ne pas être à jour"));
     assert_eq!(matched_at(app).await, first, "no new search");
+    // The metrics tell both accesses apart: a refresh (never matched), then a hit.
+    let metrics = app.server.metrics().await;
+    let series_value = |series: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{series} ")))
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    assert!(
+        series_value(r#"matches_refreshes_total{service="gui",outcome="empty"}"#) >= 1
+            && series_value(r#"matches_page_cache_total{service="gui",outcome="refreshed"}"#) >= 1
+            && series_value(r#"matches_page_cache_total{service="gui",outcome="hit"}"#) >= 1,
+        "{metrics}"
+    );
 
     // The profile changes: out of date at once; matching down: the cached results,
     // with the notice, never an error page.

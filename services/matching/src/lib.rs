@@ -11,6 +11,7 @@ use axum::Router;
 use offers_index::OffersIndex;
 use platform::config::{DatabaseConfig, ServiceConfig, ServiceDefaults};
 use platform::health::ReadinessCheck;
+use platform::metrics::{Metrics, Stages};
 use platform::{ConfigError, Env, ServiceApp};
 use ranking::Weights;
 use sqlx::PgPool;
@@ -129,9 +130,18 @@ pub fn router(config: &Config, state: AppState) -> Router {
         ef_search: config.ef_search,
         index: state.index.clone(),
         weights: config.weights,
+        stages: Stages::default(),
     };
+    let metrics = Metrics::new(NAME, |registry| {
+        search.stages.register(
+            registry,
+            "match_stage_duration_seconds",
+            "Time of each stage of POST /match: lexical (signals scored in memory), vectors (the query in PostgreSQL), fusion",
+        )
+    });
     let index = state.index;
     ServiceApp::new(&config.service, ApiDoc::openapi())
+        .metrics(metrics)
         .readiness(ReadinessCheck::database(state.db))
         .readiness(ReadinessCheck::new("offers index", move || {
             let loaded = index.current().is_some();

@@ -16,12 +16,14 @@
 //! by score then offer id, so the same request always gets the same answer.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use pgvector::Vector;
+use platform::metrics::Stages;
 use platform::Problem;
 use ranking::{Language, OfferMeta, Vectors, Weights};
 use shared::{
@@ -121,7 +123,15 @@ pub struct Search {
     pub index: OffersIndex,
     /// The signals' weights when a request names none (`MATCH_WEIGHT_*`).
     pub weights: Weights,
+    /// Each stage's time (`match_stage_duration_seconds`).
+    pub stages: Stages,
 }
+
+/// The stages of `POST /match`: the lexical signals scored in memory (hybrid only),
+/// the vectors' query in PostgreSQL, the fusion of every signal (hybrid only).
+const STAGE_LEXICAL: &str = "lexical";
+const STAGE_VECTORS: &str = "vectors";
+const STAGE_FUSION: &str = "fusion";
 
 /// matching's errors, each a problem+json.
 #[derive(Debug, thiserror::Error)]
@@ -228,7 +238,10 @@ impl Search {
     }
 
     async fn run(&self, request: &MatchRequest) -> Result<Vec<MatchHit>, sqlx::Error> {
-        platform::db::retry_broken(&self.db, || self.run_once(request)).await
+        let started = Instant::now();
+        let hits = platform::db::retry_broken(&self.db, || self.run_once(request)).await;
+        self.stages.observe(STAGE_VECTORS, started);
+        hits
     }
 
     async fn run_once(&self, request: &MatchRequest) -> Result<Vec<MatchHit>, sqlx::Error> {
@@ -305,6 +318,7 @@ impl Search {
         profile: &MatchProfile,
     ) -> Result<Vec<MatchHit>, MatchError> {
         let index = self.index.current().ok_or(MatchError::IndexLoading)?;
+        let started = Instant::now();
         let weights = request.weights.map(Weights::from).unwrap_or(self.weights);
         let skills: Vec<String> = profile.skills.iter().map(|s| s.label.clone()).collect();
         let filters = request.filters.clone().unwrap_or_default();
@@ -317,9 +331,13 @@ impl Search {
         let candidates =
             scoring.candidates(&weights, LEXICAL_CANDIDATES, |meta| passes(&filters, meta));
         let seeds = scoring.seeds();
+        self.stages.observe(STAGE_LEXICAL, started);
+        let started = Instant::now();
         let rows =
             platform::db::retry_broken(&self.db, || self.vectors(request, &candidates, &seeds))
                 .await?;
+        self.stages.observe(STAGE_VECTORS, started);
+        let started = Instant::now();
         let seed = rows.first().and_then(|row| row.3.clone());
         let vectors: HashMap<String, Vectors> = rows
             .into_iter()
@@ -340,6 +358,7 @@ impl Search {
             request.effective_limit() as usize,
             |meta| passes(&filters, meta),
         );
+        self.stages.observe(STAGE_FUSION, started);
         Ok(ranked.into_iter().map(hit_of).collect())
     }
 }

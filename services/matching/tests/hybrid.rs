@@ -259,6 +259,21 @@ async fn a_full_profile_ranks_by_every_signal_and_says_why() {
     let driver = hits.iter().find(|h| h["id"] == "DRV0").unwrap();
     assert_eq!(driver["signals"]["lexical"], json!(0.0));
     assert_eq!(driver["reasons"], json!({}));
+    // Each stage of the ranking is timed, once per hybrid request.
+    let metrics = f.server.metrics().await;
+    let count = |stage: &str| -> u64 {
+        let series =
+            format!(r#"match_stage_duration_seconds_count{{service="matching",stage="{stage}"}} "#);
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&series))
+            .unwrap_or_else(|| panic!("{series} in:\n{metrics}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(count("lexical") >= 1);
+    assert_eq!(count("lexical"), count("fusion"));
+    assert!(count("vectors") >= count("lexical"));
 }
 
 #[tokio::test]

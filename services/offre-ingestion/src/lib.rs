@@ -7,6 +7,7 @@ pub mod demo;
 pub mod france_travail;
 pub mod gold;
 pub mod ingest;
+pub mod metrics;
 pub mod normalize;
 pub mod pipeline;
 pub mod relay;
@@ -71,7 +72,14 @@ impl AppState {
 struct ApiDoc;
 
 pub fn router(config: &Config, state: AppState) -> Router {
+    let ingestion = metrics::IngestionMetrics::default();
+    // As long-lived as the runtime, which is the service's.
+    tokio::spawn(ingestion.clone().follow(state.db.clone()));
+    let metrics = platform::metrics::Metrics::new(NAME, |registry| {
+        registry.register_collector(Box::new(ingestion))
+    });
     ServiceApp::new(&config.service, ApiDoc::openapi())
+        .metrics(metrics)
         .readiness(ReadinessCheck::database(state.db.clone()))
         .internal(api::routes(state.db))
         .into_router()

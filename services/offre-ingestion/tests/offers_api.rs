@@ -112,3 +112,58 @@ async fn bad_requests_are_problems() {
     let hundred = format!("/offers?ids={}", many[..100].join(","));
     assert_eq!(get(&server, &hundred).await.status(), StatusCode::OK);
 }
+
+/// The runs' totals reach the service's metrics from their lineage rows, whichever
+/// process ran them, and follow the runs that come later.
+#[tokio::test]
+async fn ingestion_totals_are_in_the_metrics() {
+    let (db, server) = service_with_offers().await;
+    let value = |metrics: &str, name: &str| -> Option<f64> {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}{{service=\"offre-ingestion\"}} ")))
+            .map(|v| v.parse().unwrap())
+    };
+    // The first run: three offers stored, the one too old archived, none embedded.
+    let expected = [
+        ("offers_ingested_total", 3.0),
+        ("offers_archived_total", 1.0),
+        ("offers_embedded_total", 0.0),
+        ("offers_quarantined_total", 0.0),
+        ("ingestion_runs_failed_total", 0.0),
+        ("embedding_backlog", 2.0),
+    ];
+    // Exported once first read (the service reads them as it starts).
+    let mut metrics = server.metrics().await;
+    for _ in 0..40 {
+        if value(&metrics, "offers_ingested_total").is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        metrics = server.metrics().await;
+    }
+    for (name, want) in expected {
+        assert_eq!(value(&metrics, name), Some(want), "{name} in:\n{metrics}");
+    }
+    assert!(value(&metrics, "ingestion_last_success_timestamp_seconds").unwrap() > 1.7e9);
+    // A later run with a payload that is no offer: quarantined, seen within a refresh.
+    let files = files();
+    let pool = db.pool().await;
+    ingest_file(
+        &pool,
+        &files.json_lines("bad.jsonl", &[json!({"intitule": "sans identifiant"})]),
+        None,
+        60,
+    )
+    .await
+    .unwrap();
+    let mut quarantined = None;
+    for _ in 0..40 {
+        quarantined = value(&server.metrics().await, "offers_quarantined_total");
+        if quarantined == Some(1.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(quarantined, Some(1.0));
+}
