@@ -11,7 +11,7 @@ ENV := . $(JOBMATCH_CACHE)/env
 # cargo-nextest runs each test in its own process (and in parallel); cargo test otherwise.
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: setup run test check fmt eval bench-embed bench-ingest bench-match bench-cv bench-gui bench-worker bench-load eval-cv
+.PHONY: setup run test check fmt eval bench-embed bench-ingest bench-match bench-cv bench-gui bench-worker bench-load eval-cv compose-test
 
 ## setup: install and start what the suite needs (idempotent; run as root)
 setup:
@@ -27,6 +27,15 @@ test:
 	cargo fmt --all -- --check
 	$(ENV) && cargo clippy --workspace --all-targets --locked -- -D warnings
 	$(ENV) && cargo $(TEST_RUNNER) --workspace --locked
+
+## compose-test: docker-compose.yml end to end: images from the host's release binaries,
+## `up --wait`, a candidate signs up, uploads a CV and reads matches through nginx (served
+## by both GUI replicas), Prometheus scrapes every target, `down -v` (about a minute once
+## the engine and its base images exist; scripts/docker-engine.sh makes them)
+compose-test:
+	@bash scripts/setup.sh --for-tests
+	$(ENV) && cargo build --release --locked --bins
+	$(ENV) && bash scripts/compose-test.sh
 
 ## eval: ranking quality through the services, beside score.py's BM25 baseline.
 ## EVAL_SETS: set folders (offers.json.gz, cvs/, qrels.tsv); ARGS: e.g. --runs DIR, --tune

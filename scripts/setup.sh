@@ -467,6 +467,8 @@ step_test_tools() {
     changed "schemathesis $SCHEMATHESIS_VERSION in $SCHEMATHESIS_VENV (API fuzzing in tests)"
   fi
   step_promtool
+  # Compose validates docker-compose.yml in the tests (no daemon needed).
+  bash "$REPO/scripts/docker-engine.sh" cli >/dev/null
   local axe=$CACHE/axe-core/axe.min.js
   if [[ -s $axe && $(cat "$CACHE/axe-core/.version" 2>/dev/null) == "$AXE_VERSION" ]]; then return 0; fi
   command -v npm >/dev/null || apt_install npm
