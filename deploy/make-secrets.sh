@@ -12,6 +12,7 @@
 #   token_{service,gui,gui_worker,monitoring}  each caller's bearer token (SERVICE_TOKEN_FILE)
 #   callers_api, callers_metrics   SERVICE_CALLERS_FILE: name:scopes:token, one a line
 #   ft_client_secret               France Travail API (FT_CLIENT_SECRET, or "unset")
+#   grafana_admin_password         Grafana's `admin` user
 #
 # Files are mode 644 in a mode 700 directory: compose bind-mounts each file as it is
 # (it ignores uid/gid/mode for file secrets) into containers that run as other users
@@ -37,7 +38,8 @@ derive() { # derive NAME: writes stdin to NAME when it differs (derived from oth
 value() { cat "$DIR/$1"; }
 
 for name in postgres_password db_jobmatch_offers db_jobmatch_gui db_jobmatch_matching \
-            redis_password token_service token_gui token_gui_worker token_monitoring; do
+            redis_password token_service token_gui token_gui_worker token_monitoring \
+            grafana_admin_password; do
   secret "$name"
 done
 

@@ -55,16 +55,28 @@ fn the_compose_file_is_valid_alone_and_with_the_test_override() {
         "gui-worker",
         "proxy",
         "prometheus",
+        "grafana",
     ] {
         assert!(services.contains_key(name), "no service {name}");
     }
-    // Only the proxy is reachable from outside.
-    let published: Vec<&String> = services
+    // Only the proxy is reachable from outside, and Grafana from the host itself.
+    let published: Vec<(&String, Vec<&str>)> = services
         .iter()
-        .filter(|(_, s)| s.get("ports").is_some())
-        .map(|(name, _)| name)
+        .filter_map(|(name, s)| {
+            let ports = s.get("ports")?.as_array()?;
+            Some((
+                name,
+                ports.iter().filter_map(|p| p["host_ip"].as_str()).collect(),
+            ))
+        })
         .collect();
-    assert_eq!(published, ["proxy"]);
+    assert_eq!(
+        published,
+        [
+            (&"grafana".to_owned(), vec!["127.0.0.1"]),
+            (&"proxy".to_owned(), vec!["0.0.0.0"])
+        ]
+    );
     let test = config(&["docker-compose.yml", "docker-compose.test.yml"]);
     assert_eq!(
         test["services"].as_object().unwrap().len(),
