@@ -1,5 +1,6 @@
 //! HTTP client for calls between services: base URL, bearer service token, timeout, and
-//! the current request id on every call, so that one id follows a request across
+//! the current request id and trace context (W3C `traceparent`, when traces are
+//! exported) on every call, so that one id and one trace follow a request across
 //! services.
 
 use std::time::Duration;
@@ -34,11 +35,15 @@ impl ServiceClient {
     pub fn request(&self, method: Method, path: &str) -> anyhow::Result<RequestBuilder> {
         let url = self.base.join(path.trim_start_matches('/'))?;
         let id = request_id::current().unwrap_or_else(RequestId::generate);
-        Ok(self
+        let mut request = self
             .http
             .request(method, url)
             .bearer_auth(self.token.expose_secret())
-            .header(REQUEST_ID_HEADER, id.as_str()))
+            .header(REQUEST_ID_HEADER, id.as_str());
+        for (name, value) in crate::telemetry::trace_headers() {
+            request = request.header(name, value);
+        }
+        Ok(request)
     }
 
     pub fn get(&self, path: &str) -> anyhow::Result<RequestBuilder> {

@@ -48,7 +48,14 @@ where
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = telemetry::init(format, logs) {
+    let traces = match telemetry::Traces::from_env(&env, name) {
+        Ok(traces) => traces,
+        Err(e) => {
+            eprintln!("{name}: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = telemetry::init(format, logs, traces.as_ref()) {
         eprintln!("{name}: {e}");
         return ExitCode::FAILURE;
     }
@@ -62,12 +69,17 @@ where
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(config)) {
+    let code = match runtime.block_on(serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "{name} stopped on an error");
             eprintln!("{name}: {e:#}");
             ExitCode::FAILURE
         }
+    };
+    // Outside the runtime: the exporter's client blocks.
+    if let Some(traces) = traces {
+        traces.shutdown();
     }
+    code
 }

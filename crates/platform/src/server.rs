@@ -185,14 +185,16 @@ fn request_span(service: &'static str, req: &Request) -> tracing::Span {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| req.uri().path(), MatchedPath::as_str);
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "request",
         service,
         method = %req.method(),
         route,
         request_id,
         caller = tracing::field::Empty
-    )
+    );
+    crate::telemetry::continue_trace(&span, req.headers());
+    span
 }
 
 /// Answers 503 problem+json when the handler takes longer than the configured limit.

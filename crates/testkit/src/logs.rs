@@ -34,8 +34,12 @@ pub fn capture() -> &'static LogCapture {
     CAPTURE.get_or_init(|| {
         let capture = LogCapture::default();
         let buf = capture.buf.clone();
-        platform::telemetry::init_with_writer(LogFormat::Json, move || SharedWriter(buf.clone()))
-            .expect("another log subscriber is already installed");
+        platform::telemetry::init_with_writer(
+            LogFormat::Json,
+            move || SharedWriter(buf.clone()),
+            None,
+        )
+        .expect("another log subscriber is already installed");
         capture
     })
 }

@@ -17,24 +17,22 @@ fn repo() -> PathBuf {
         .unwrap()
 }
 
-/// `docker compose config` of `files`, as JSON.
-fn config(files: &[&str]) -> Value {
+/// `docker compose <args> config`, as JSON (`args`: `-f FILE`, `--profile NAME`...).
+fn config(args: &[&str]) -> Value {
     let mut compose = Command::new("docker");
     compose
         .current_dir(repo())
         .env("DOCKER_CONFIG", testkit::cache_dir().join("docker/config"))
         // Interpolated from the documented defaults, never a developer's own .env.
-        .args(["compose", "--env-file", ".env.example"]);
-    for file in files {
-        compose.args(["-f", file]);
-    }
+        .args(["compose", "--env-file", ".env.example"])
+        .args(args);
     let output = compose
         .args(["config", "--format", "json"])
         .output()
         .expect("docker's client, which `make test` installs with Compose");
     assert!(
         output.status.success(),
-        "docker compose config {files:?}:\n{}",
+        "docker compose {args:?} config:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
@@ -42,7 +40,7 @@ fn config(files: &[&str]) -> Value {
 
 #[test]
 fn the_compose_file_is_valid_alone_and_with_the_test_override() {
-    let operators = config(&["docker-compose.yml"]);
+    let operators = config(&["-f", "docker-compose.yml"]);
     let services = operators["services"].as_object().unwrap();
     for name in [
         "postgres",
@@ -77,7 +75,15 @@ fn the_compose_file_is_valid_alone_and_with_the_test_override() {
             (&"proxy".to_owned(), vec!["0.0.0.0"])
         ]
     );
-    let test = config(&["docker-compose.yml", "docker-compose.test.yml"]);
+    // The `traces` profile: a collector and Jaeger, the services told where to export.
+    let traced = config(&["--profile", "traces", "-f", "docker-compose.yml"]);
+    for name in ["otel-collector", "jaeger"] {
+        assert!(
+            traced["services"].get(name).is_some(),
+            "no {name} in profile traces"
+        );
+    }
+    let test = config(&["-f", "docker-compose.yml", "-f", "docker-compose.test.yml"]);
     assert_eq!(
         test["services"].as_object().unwrap().len(),
         services.len(),
@@ -121,7 +127,7 @@ fn stages_with_healthcheck() -> Vec<String> {
 
 #[test]
 fn every_long_running_service_has_a_healthcheck() {
-    let config = config(&["docker-compose.yml"]);
+    let config = config(&["-f", "docker-compose.yml"]);
     let checked_stages = stages_with_healthcheck();
     let services = config["services"].as_object().unwrap();
     // The worker runs the GUI's image: the target of whichever service builds it.
@@ -156,7 +162,7 @@ fn names_a_secret(variable: &str) -> bool {
 
 #[test]
 fn no_secret_is_written_inline() {
-    let config = config(&["docker-compose.yml"]);
+    let config = config(&["-f", "docker-compose.yml"]);
     for (name, service) in config["services"].as_object().unwrap() {
         let environment = service
             .get("environment")
