@@ -106,14 +106,18 @@ def csrf(path):
     assert status == 200, f"GET {path}: {status}"
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
-def form(path, fields):
+def form(path, fields, headers=None):
     body = urllib.parse.urlencode(fields)
-    return request("POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"})
+    return request("POST", path, body,
+                   {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
 
 email = f"compose-test-{uuid.uuid4().hex[:8]}@example.org"
 password = "un mot de passe assez long"
+# A forged X-Forwarded-For: the GUI must count the sign-up against the address nginx
+# saw, not this one (the shell checks the rate-limit row below).
 status, headers, _ = form("/inscription", {"csrf": csrf("/inscription"), "email": email,
-                                            "password": password, "confirm": password})
+                                            "password": password, "confirm": password},
+                          {"X-Forwarded-For": "203.0.113.7"})
 assert status == 303 and headers["Location"].startswith("/profil"), f"sign-up: {status}"
 print(f"  signed up {email}")
 
@@ -157,7 +161,19 @@ assert 429 in codes, f"no 429 from the sign-in limit: {codes}"
 print(f"  sign-in rate limit: {codes}")
 PY
 
-upstreams=$(dc logs --no-log-prefix proxy | sed -n 's/.*replica-probe=.* upstream=\([^ ]*\) .*/\1/p' | sort -u)
+# Per-address limits see the client through the proxy: the sign-up was counted against
+# the address nginx saw (its log's first field), neither the forged X-Forwarded-For nor
+# the proxy's own address.
+# nginx's access log, without the terminal codes compose puts around lines.
+proxy_log() { dc logs --no-color --no-log-prefix proxy | sed 's/\x1b\[[0-9;]*[A-Za-z]//g'; }
+counted=$(dc exec -T postgres psql -U postgres -d "${POSTGRES_DB:-jobmatch}" -tAc \
+  "SELECT key FROM gui.rate_limits WHERE key LIKE 'sign-up:from:%'")
+client=$(proxy_log | awk '/"POST \/inscription / && !found {print $1; found = 1}')
+echo "  sign-up counted as ${counted} (nginx saw ${client})"
+[[ $counted == "sign-up:from:$client" && $client != "203.0.113.7" && $client != "$PROXY_IPV4" ]] ||
+  { echo "compose-test: the GUI did not count the sign-up against the client's address" >&2; exit 1; }
+
+upstreams=$(proxy_log | sed -n 's/.*replica-probe=.* upstream=\([^ ]*\) .*/\1/p' | sort -u)
 echo "  the session's pages came from: $(echo $upstreams)"
 (($(wc -l <<<"$upstreams") >= 2)) || { echo "compose-test: one session was served by one GUI replica only" >&2; exit 1; }
 
