@@ -204,7 +204,7 @@ import json, sys
 rules = [r["name"] for g in json.load(sys.stdin)["data"]["groups"] for r in g["rules"]]
 names = ", ".join(rules)
 print(f"  {len(rules)} alert rules: {names}")
-sys.exit(0 if len(rules) >= 9 else 1)'
+sys.exit(0 if len(rules) >= 10 else 1)'
 for attempt in $(seq 1 12); do
   # The demo run's 200 offers, as offre-ingestion reads them from the runs' rows.
   if prom 'query?query=offers_ingested_total' | python3 -c '

@@ -144,6 +144,49 @@ impl Outcomes {
     }
 }
 
+/// A database pool's use, read at each scrape: open connections, idle ones, the most
+/// allowed. A pool with none idle and all open for long is saturated: requests wait
+/// for a connection (`DATABASE_ACQUIRE_TIMEOUT_SECS`, then 503).
+#[derive(Debug)]
+struct PoolUse(sqlx::PgPool);
+
+impl prometheus_client::collector::Collector for PoolUse {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        use prometheus_client::metrics::gauge::ConstGauge;
+        let pool = &self.0;
+        for (name, help, value) in [
+            (
+                "db_pool_connections",
+                "Connections the database pool holds open",
+                pool.size(),
+            ),
+            (
+                "db_pool_idle",
+                "Open connections of the pool waiting for a query",
+                pool.num_idle() as u32,
+            ),
+            (
+                "db_pool_max",
+                "Connections the pool may open (DATABASE_MAX_CONNECTIONS)",
+                pool.options().get_max_connections(),
+            ),
+        ] {
+            let gauge = ConstGauge::new(i64::from(value));
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Registers `pool`'s use (`db_pool_connections`, `db_pool_idle`, `db_pool_max`).
+pub fn register_pool(registry: &mut Registry, pool: &sqlx::PgPool) {
+    registry.register_collector(Box::new(PoolUse(pool.clone())));
+}
+
 /// Records every request. Runs after routing, so the route is the matched pattern
 /// (`/offers/{id}`), never the raw path: label cardinality stays bounded.
 pub async fn middleware(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {

@@ -142,7 +142,7 @@ fn the_alerts_name_only_metrics_the_services_export() {
         }
     }
     assert!(
-        exprs.len() >= 9 && named >= 10,
+        exprs.len() >= 10 && named >= 12,
         "{} rules, {named} names",
         exprs.len()
     );

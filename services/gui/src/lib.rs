@@ -225,6 +225,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .with_state(state.clone())
         .layer(axum::middleware::map_response(web::security_headers));
     let metrics = Metrics::new(NAME, |registry| {
+        platform::metrics::register_pool(registry, &state.db);
         state.matches_cache.register(
             registry,
             "matches_page_cache",

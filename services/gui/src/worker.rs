@@ -152,9 +152,10 @@ impl Default for WorkerMetrics {
 }
 
 impl WorkerMetrics {
-    fn registry(&self) -> Metrics {
+    fn registry(&self, db: &sqlx::PgPool) -> Metrics {
         let m = self.clone();
         Metrics::new(DEFAULTS.name, move |r| {
+            platform::metrics::register_pool(r, db);
             r.register(
                 "events_processed",
                 "Events whose work committed",
@@ -227,7 +228,7 @@ pub fn router(
 ) -> axum::Router {
     let redis_check = client.clone();
     ServiceApp::new(&config.service, WorkerDoc::openapi())
-        .metrics(metrics.registry())
+        .metrics(metrics.registry(&state.db))
         .readiness(ReadinessCheck::database(state.db.clone()))
         .readiness(ReadinessCheck::new("redis", move || {
             let client = redis_check.clone();

@@ -133,6 +133,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
         stages: Stages::default(),
     };
     let metrics = Metrics::new(NAME, |registry| {
+        platform::metrics::register_pool(registry, &state.db);
         search.stages.register(
             registry,
             "match_stage_duration_seconds",

@@ -76,6 +76,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
     // As long-lived as the runtime, which is the service's.
     tokio::spawn(ingestion.clone().follow(state.db.clone()));
     let metrics = platform::metrics::Metrics::new(NAME, |registry| {
+        platform::metrics::register_pool(registry, &state.db);
         registry.register_collector(Box::new(ingestion))
     });
     ServiceApp::new(&config.service, ApiDoc::openapi())

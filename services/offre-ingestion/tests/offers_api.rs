@@ -146,6 +146,10 @@ async fn ingestion_totals_are_in_the_metrics() {
         assert_eq!(value(&metrics, name), Some(want), "{name} in:\n{metrics}");
     }
     assert!(value(&metrics, "ingestion_last_success_timestamp_seconds").unwrap() > 1.7e9);
+    // The database pool's use, beside (DATABASE_MAX_CONNECTIONS' default: 10).
+    assert_eq!(value(&metrics, "db_pool_max"), Some(10.0), "{metrics}");
+    let open = value(&metrics, "db_pool_connections").unwrap();
+    assert!((1.0..=10.0).contains(&open) && value(&metrics, "db_pool_idle").unwrap() <= open);
     // A later run with a payload that is no offer: quarantined, seen within a refresh.
     let files = files();
     let pool = db.pool().await;
