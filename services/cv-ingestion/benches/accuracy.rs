@@ -430,37 +430,61 @@ fn generate(french: bool, seed: u64) -> Cv {
     }
 }
 
+/// What every layout writes in the CV's language: the section headings, the summary,
+/// a mission.
+struct Wording {
+    experience: &'static str,
+    education: &'static str,
+    skills: &'static str,
+    languages: &'static str,
+    profile: &'static str,
+    contact: &'static str,
+    summary: &'static str,
+    mission: &'static str,
+}
+
+impl Wording {
+    fn of(cv: &Cv) -> Self {
+        if cv.french {
+            Wording {
+                experience: "Expérience professionnelle",
+                education: "Formation",
+                skills: "Compétences",
+                languages: "Langues",
+                profile: "Profil",
+                contact: "Contact",
+                summary:
+                    "Professionnelle rigoureuse, attachée au travail bien fait et aux délais tenus.",
+                mission: "Missions variées au sein d’une équipe de huit personnes.",
+            }
+        } else {
+            Wording {
+                experience: "Work Experience",
+                education: "Education",
+                skills: "Skills",
+                languages: "Languages",
+                profile: "Profile",
+                contact: "Contact",
+                summary:
+                    "Reliable professional who enjoys working with a team and delivering on time.",
+                mission: "Day-to-day duties within a team of eight people.",
+            }
+        }
+    }
+}
+
 /// The CV as HTML in `layout`.
 fn html(cv: &Cv, layout: Layout, form: u32) -> String {
-    let (experience, education, skills_h, languages_h, profile_h, contact_h) = if cv.french {
-        (
-            "Expérience professionnelle",
-            "Formation",
-            "Compétences",
-            "Langues",
-            "Profil",
-            "Contact",
-        )
-    } else {
-        (
-            "Work Experience",
-            "Education",
-            "Skills",
-            "Languages",
-            "Profile",
-            "Contact",
-        )
-    };
-    let summary = if cv.french {
-        "Professionnelle rigoureuse, attachée au travail bien fait et aux délais tenus."
-    } else {
-        "Reliable professional who enjoys working with a team and delivering on time."
-    };
-    let mission = if cv.french {
-        "Missions variées au sein d’une équipe de huit personnes."
-    } else {
-        "Day-to-day duties within a team of eight people."
-    };
+    let Wording {
+        experience,
+        education,
+        skills: skills_h,
+        languages: languages_h,
+        profile: profile_h,
+        contact: contact_h,
+        summary,
+        mission,
+    } = Wording::of(cv);
     let contact = format!(
         "{}<br>06 12 34 56 78<br>{}.{}@exemple.fr",
         if cv.french { "Lyon" } else { "Leeds" },
@@ -602,27 +626,16 @@ fn html(cv: &Cv, layout: Layout, form: u32) -> String {
 /// The CV as Microsoft Word writes it (see [`Layout::Word`]), as a DOCX.
 fn word_docx(cv: &Cv, form: u32, font: Font) -> Vec<u8> {
     use documents::word::{bullet, flagged, paragraph, run, tabbed, table};
-    let (experience, education, skills_h, languages_h, profile_h, summary, mission) = if cv.french {
-        (
-            "Expérience professionnelle",
-            "Formation",
-            "Compétences",
-            "Langues",
-            "Profil",
-            "Professionnelle rigoureuse, attachée au travail bien fait et aux délais tenus.",
-            "Missions variées au sein d’une équipe de huit personnes.",
-        )
-    } else {
-        (
-            "Work Experience",
-            "Education",
-            "Skills",
-            "Languages",
-            "Profile",
-            "Reliable professional who enjoys working with a team and delivering on time.",
-            "Day-to-day duties within a team of eight people.",
-        )
-    };
+    let Wording {
+        experience,
+        education,
+        skills: skills_h,
+        languages: languages_h,
+        profile: profile_h,
+        summary,
+        mission,
+        ..
+    } = Wording::of(cv);
     let (first, last) = cv.name.split_once(' ').expect("a first and a last name");
     let mut body = paragraph(
         "Title",

@@ -693,9 +693,7 @@ async fn a_browser_that_lost_its_csrf_cookie_gets_a_new_one_on_any_page() {
         "{set:?}"
     );
     assert!(browser.cookies.contains_key("__Host-jm_csrf"));
-    let response = browser
-        .submit("/profil", "/profil/competences", &[("label", "Rust")])
-        .await;
+    let response = browser.add_skill("Rust").await;
     assert_eq!(
         response.status(),
         StatusCode::SEE_OTHER,

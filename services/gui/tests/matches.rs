@@ -213,13 +213,7 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
 
     // The profile changes: out of date at once; matching down: the cached results,
     // with the notice, never an error page.
-    let response = browser
-        .submit(
-            "/profil",
-            "/profil/competences",
-            &[("label", "Soudure TIG")],
-        )
-        .await;
+    let response = browser.add_skill("Soudure TIG").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let html = browser.page("/offres").await;
     assert_eq!(listed(&html).len(), 20);
@@ -237,13 +231,7 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     // old embedding as if it were new; once cv-ingestion is back, the page re-embeds the
     // profile and re-matches.
     suite.cv_proxy.set_up(false);
-    let response = browser
-        .submit(
-            "/profil",
-            "/profil/competences",
-            &[("label", "Gestion de la paie")],
-        )
-        .await;
+    let response = browser.add_skill("Gestion de la paie").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let html = browser.page("/offres").await;
     assert_eq!(listed(&html).len(), 20);
@@ -464,13 +452,7 @@ async fn an_embedding_behind_its_profile_says_so_until_it_catches_up() {
     // matched with the embedding it has, and the page says it may be out of date, at
     // this view and the next (which does not search again).
     suite.cv_proxy.set_up(false);
-    browser
-        .submit(
-            "/profil",
-            "/profil/competences",
-            &[("label", "Soudure TIG")],
-        )
-        .await;
+    browser.add_skill("Soudure TIG").await;
     let html = browser.page("/offres").await;
     assert_eq!(listed(&html).len(), 20);
     assert!(html.contains("Les résultats peuvent ne pas être à jour"));

@@ -79,13 +79,7 @@ async fn a_pdf_cv_is_read_shown_and_editable() {
 
     // A declared skill changes the profile's embedding and marks the matches out of date.
     let before = invalidated_at(&app).await;
-    let response = browser
-        .submit(
-            "/profil",
-            "/profil/competences",
-            &[("label", "Soudure TIG")],
-        )
-        .await;
+    let response = browser.add_skill("Soudure TIG").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(browser.page("/profil").await.contains("Soudure TIG"));
     let second = embedding(&app).await;
@@ -120,9 +114,7 @@ async fn a_pdf_cv_is_read_shown_and_editable() {
         !page.contains("aria-label=\"Ajouter PostgreSQL\""),
         "held skills are not offered"
     );
-    let response = browser
-        .submit("/profil", "/profil/competences", &[("label", "Python")])
-        .await;
+    let response = browser.add_skill("Python").await;
     assert_eq!(location(&response), "/profil#section-competences");
     let page = browser.page("/profil").await;
     assert!(
@@ -391,13 +383,7 @@ async fn profile_edits_are_capped_and_rate_limited_per_candidate() {
     .execute(&app.pool)
     .await
     .unwrap();
-    let response = browser
-        .submit(
-            "/profil",
-            "/profil/competences",
-            &[("label", "Soudure TIG")],
-        )
-        .await;
+    let response = browser.add_skill("Soudure TIG").await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response
         .text()

@@ -108,13 +108,7 @@ fn one_gui_request_is_one_trace_through_the_services_it_calls() {
         // so the next matches page re-embeds it (cv-ingestion), matches it (matching)
         // and fetches the offers' details (offre-ingestion), all in one request.
         suite.cv_proxy.set_up(false);
-        browser
-            .submit(
-                "/profil",
-                "/profil/competences",
-                &[("label", "Soudure TIG")],
-            )
-            .await;
+        browser.add_skill("Soudure TIG").await;
         suite.cv_proxy.set_up(true);
         let html = browser.page("/offres").await;
         assert_eq!(html.matches("<h2 id=\"offre-").count(), 20, "{html}");

@@ -209,6 +209,12 @@ impl Browser<'_> {
         );
     }
 
+    /// Adds a skill from the profile page's form.
+    pub async fn add_skill(&mut self, label: &str) -> Response {
+        self.submit("/profil", "/profil/competences", &[("label", label)])
+            .await
+    }
+
     /// Uploads a CV from the profile page's form.
     pub async fn upload_cv(&mut self, bytes: Vec<u8>, file_name: &str) -> Response {
         let csrf = csrf_of(&self.page("/profil").await);
