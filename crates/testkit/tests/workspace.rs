@@ -1,5 +1,6 @@
 //! One version of each crate for the whole workspace: every member takes its
 //! dependencies from `[workspace.dependencies]`, none declares a version of its own.
+//! Crates layered by weight: only what embeds text builds the embedder.
 
 use std::path::Path;
 
@@ -24,6 +25,47 @@ fn every_dependency_comes_from_the_workspace() {
         own_versions.is_empty(),
         "declare these in [workspace.dependencies]: {own_versions:?}"
     );
+}
+
+/// ONNX Runtime's bindings and the tokenizer are built for the services that embed text
+/// (cv-ingestion, offre-ingestion), not for those that only need the contracts.
+#[test]
+fn only_what_embeds_builds_the_embedder() {
+    for (package, embeds) in [
+        ("platform", false),
+        ("matching", false),
+        ("gui", false),
+        ("cv-ingestion", true),
+        ("offre-ingestion", true),
+    ] {
+        let output = std::process::Command::new(env!("CARGO"))
+            .current_dir(testkit::manifest_dir())
+            .args([
+                "tree",
+                "--offline",
+                "--locked",
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+            ])
+            .args(["--format", "{p}", "-p", package])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let tree = String::from_utf8_lossy(&output.stdout);
+        let builds = |name: &str| tree.lines().any(|l| l.starts_with(&format!("{name} v")));
+        assert_eq!(
+            (builds("ort"), builds("tokenizers")),
+            (embeds, embeds),
+            "{package}: ONNX Runtime and the tokenizer built: {}",
+            !embeds
+        );
+    }
 }
 
 /// The dependency lines of `manifest` that do not take the workspace's version.

@@ -66,7 +66,7 @@ impl Config {
                 ping_before_use: false,
                 ..DatabaseConfig::from_env(env)?
             },
-            model: env.or("MATCH_MODEL", shared::embedding::DEFAULT_MODEL.to_owned())?,
+            model: env.or("MATCH_MODEL", shared::DEFAULT_MODEL.to_owned())?,
             dim: env.or("MATCH_DIM", 384usize)?,
             ef_search,
             weights: weights_from_env(env)?,

@@ -29,8 +29,7 @@ pub use local::LocalEmbedder;
 /// One embedding: a unit vector (L2 norm 1).
 pub type Embedding = Vec<f32>;
 
-/// The default model: 384 dimensions, 256-token limit, mean pooling, normalised.
-pub const DEFAULT_MODEL: &str = "sentence-transformers/all-MiniLM-L6-v2";
+pub use crate::DEFAULT_MODEL;
 
 pub type EmbedFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Vec<Embedding>, EmbeddingError>> + Send + 'a>>;
