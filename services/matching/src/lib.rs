@@ -152,7 +152,29 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .into_router()
 }
 
+/// `MATCH_DIM` against the stored vectors' column (`vector(n)`): a service comparing
+/// vectors of another length would answer every request with a database error.
+pub async fn check_dimension(db: &PgPool, dim: usize) -> anyhow::Result<()> {
+    let column: Option<i32> = sqlx::query_scalar(
+        "SELECT atttypmod FROM pg_attribute
+         WHERE attrelid = to_regclass('offers.embeddings') AND attname = 'embedding' AND NOT attisdropped",
+    )
+    .fetch_optional(db)
+    .await?;
+    match column {
+        None => anyhow::bail!(
+            "offers.embeddings is not there yet: start offre-ingestion first (it migrates the offers schema)"
+        ),
+        Some(stored) if stored > 0 && stored as usize != dim => anyhow::bail!(
+            "MATCH_DIM is {dim}, but the offers' embeddings are vector({stored}): set MATCH_DIM={stored}, \
+             or re-embed the offers with a model of {dim} dimensions"
+        ),
+        Some(_) => Ok(()),
+    }
+}
+
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::connect(&config)?;
+    check_dimension(&state.db, config.dim).await?;
     platform::server::run(&config.service, router(&config, state)).await
 }

@@ -199,3 +199,31 @@ async fn the_read_only_role_cannot_write() {
         "gui schema closed: {err}"
     );
 }
+
+/// One embedding length: MATCH_DIM must be the stored vectors' (`vector(384)`).
+#[tokio::test]
+async fn a_dimension_other_than_the_stored_vectors_is_refused_at_start() {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    matching::check_dimension(&pool, 384).await.unwrap();
+    let refused = matching::check_dimension(&pool, 768)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("MATCH_DIM is 768") && refused.contains("vector(384)"),
+        "{refused}"
+    );
+    // The binary says so and stops.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_matching"))
+        .env_clear()
+        .env("SERVICE_TOKEN", testkit::SERVICE_TOKEN)
+        .env("DATABASE_URL", db.url_as(platform::db::MATCHING_ROLE))
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("MATCH_DIM", "768")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("MATCH_DIM is 768"), "{stderr}");
+}
