@@ -61,28 +61,14 @@ pub fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::R
 }
 
 /// Lower case, accents and punctuation dropped: "Saint-Étienne" and "Saint Etienne" meet.
+/// The accents are folded as every service folds them ([`shared::text::fold`]); hyphens
+/// and apostrophes become spaces.
 pub fn name_key(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars().flat_map(char::to_lowercase) {
-        let plain = match c {
-            'à' | 'â' | 'ä' | 'á' => "a",
-            'é' | 'è' | 'ê' | 'ë' => "e",
-            'î' | 'ï' | 'í' => "i",
-            'ô' | 'ö' | 'ó' => "o",
-            'ù' | 'û' | 'ü' | 'ú' => "u",
-            'ÿ' => "y",
-            'ç' => "c",
-            'œ' => "oe",
-            'æ' => "ae",
-            '-' | '\'' | '’' | ' ' => " ",
-            _ => {
-                out.push(c);
-                continue;
-            }
-        };
-        out.push_str(plain);
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    shared::text::fold(name)
+        .replace(['-', '\''], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The current communes that have postal codes and coordinates (`communes.json` and
@@ -138,7 +124,7 @@ pub fn find<'a>(communes: &'a [Commune], query: &str) -> Option<&'a Commune> {
 
 #[cfg(test)]
 mod tests {
-    use super::distance_km;
+    use super::{distance_km, name_key};
 
     #[test]
     fn distances_between_known_cities() {
@@ -149,5 +135,15 @@ mod tests {
         assert!((d - 391.5).abs() < 1.5, "{d}");
         assert_eq!(distance_km(lyon, paris), d, "symmetric");
         assert_eq!(distance_km(paris, paris), 0.0);
+    }
+
+    #[test]
+    fn names_meet_whatever_their_accents_case_and_punctuation() {
+        assert_eq!(name_key("Saint-Étienne"), "saint etienne");
+        assert_eq!(name_key("  SAINT  ETIENNE "), "saint etienne");
+        assert_eq!(name_key("L’Haÿ-les-Roses"), "l hay les roses");
+        // The same folding as the services' (ligatures, capitals with accents).
+        assert_eq!(name_key("Œuvre d'ÉCOLE"), "oeuvre d ecole");
+        assert_eq!(name_key("Soins infirmiers"), name_key("SOINS INFIRMIERS"));
     }
 }
