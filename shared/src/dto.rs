@@ -397,6 +397,84 @@ pub struct CvLanguage {
     pub level: Option<String>,
 }
 
+/// What precedes a problem's slug in its `type`: `urn:jobmatch:problem:<slug>`.
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:jobmatch:problem:";
+
+/// The problems cv-ingestion answers about a CV it cannot read, named by the slug of
+/// their `type`: cv-ingestion answers them, the GUI tells the candidate what to do about
+/// each. One list for both sides, so that a new kind cannot reach the GUI unnamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CvProblem {
+    /// Larger than the body limit (413).
+    TooLarge,
+    /// Not a format cv-ingestion reads (415).
+    UnsupportedFormat,
+    /// Password-protected.
+    Encrypted,
+    /// A PDF of images only (a scan).
+    Scanned,
+    /// An archive (DOCX, ODT) that would inflate past the limit.
+    InflatesTooMuch,
+    /// Damaged.
+    Malformed,
+    /// Without any text.
+    Empty,
+    /// More text than a CV has.
+    TextTooLong,
+    /// The parser failed on it (crashed, ran out of time or memory).
+    Unreadable,
+}
+
+impl CvProblem {
+    pub const ALL: [CvProblem; 9] = [
+        CvProblem::TooLarge,
+        CvProblem::UnsupportedFormat,
+        CvProblem::Encrypted,
+        CvProblem::Scanned,
+        CvProblem::InflatesTooMuch,
+        CvProblem::Malformed,
+        CvProblem::Empty,
+        CvProblem::TextTooLong,
+        CvProblem::Unreadable,
+    ];
+
+    /// The slug of its `type`.
+    pub fn slug(self) -> &'static str {
+        match self {
+            CvProblem::TooLarge => "too-large",
+            CvProblem::UnsupportedFormat => "unsupported-format",
+            CvProblem::Encrypted => "encrypted-document",
+            CvProblem::Scanned => "scanned-document",
+            CvProblem::InflatesTooMuch => "document-too-large",
+            CvProblem::Malformed => "malformed-document",
+            CvProblem::Empty => "empty-document",
+            CvProblem::TextTooLong => "text-too-long",
+            CvProblem::Unreadable => "unreadable-document",
+        }
+    }
+
+    /// Its `title`.
+    pub fn title(self) -> &'static str {
+        match self {
+            CvProblem::TooLarge => "CV too large",
+            CvProblem::UnsupportedFormat => "Unsupported CV format",
+            CvProblem::Encrypted => "Password-protected CV",
+            CvProblem::Scanned => "CV without text (scan)",
+            CvProblem::InflatesTooMuch => "CV too large once unpacked",
+            CvProblem::Malformed => "Damaged CV file",
+            CvProblem::Empty => "CV without text",
+            CvProblem::TextTooLong => "CV text too long",
+            CvProblem::Unreadable => "CV file that cannot be read",
+        }
+    }
+
+    /// The kind of `problem`, when it is one of these.
+    pub fn of(problem: &ProblemBody) -> Option<Self> {
+        let slug = problem.kind.strip_prefix(PROBLEM_TYPE_PREFIX)?;
+        Self::ALL.into_iter().find(|kind| kind.slug() == slug)
+    }
+}
+
 /// RFC 9457 problem details, the body of every error response
 /// (`application/problem+json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -126,3 +126,29 @@ fn problem_body_uses_rfc9457_names() {
     assert_eq!(problem.kind, "urn:jobmatch:problem:validation");
     assert_eq!(problem.errors.len(), 1);
 }
+
+/// cv-ingestion's problems about a CV are known to the GUI by their `type`, each by one
+/// slug of its own; any other problem is none of them.
+#[test]
+fn cv_problems_are_known_by_their_type() {
+    let problem = |kind: &str| -> ProblemBody {
+        round_trip(json!({"type": kind, "title": "t", "status": 422}))
+    };
+    let mut slugs = Vec::new();
+    for kind in CvProblem::ALL {
+        let body = problem(&format!("{PROBLEM_TYPE_PREFIX}{}", kind.slug()));
+        assert_eq!(CvProblem::of(&body), Some(kind));
+        slugs.push(kind.slug());
+    }
+    slugs.sort();
+    slugs.dedup();
+    assert_eq!(slugs.len(), CvProblem::ALL.len(), "one slug each");
+    for other in [
+        "about:blank",
+        "urn:jobmatch:problem:validation",
+        "scanned-document",
+        "urn:other:problem:scanned-document",
+    ] {
+        assert_eq!(CvProblem::of(&problem(other)), None, "{other}");
+    }
+}

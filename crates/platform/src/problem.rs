@@ -43,7 +43,7 @@ impl Problem {
     /// A problem of a named kind: `type` becomes `urn:jobmatch:problem:<slug>`.
     pub fn new(status: StatusCode, slug: &str, title: &str) -> Self {
         let mut problem = Self::status(status);
-        problem.0.kind = format!("urn:jobmatch:problem:{slug}");
+        problem.0.kind = format!("{}{slug}", shared::PROBLEM_TYPE_PREFIX);
         problem.0.title = title.into();
         problem
     }

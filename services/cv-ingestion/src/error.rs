@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use platform::Problem;
 use shared::embedding::EmbeddingError;
+use shared::CvProblem;
 
 use crate::extract::ExtractError;
 use crate::sandbox::SandboxError;
@@ -53,38 +54,28 @@ impl CvError {
 
 impl IntoResponse for CvError {
     fn into_response(self) -> Response {
-        let unreadable = |slug: &str, title: &str, detail: String| {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, slug, title).detail(detail)
+        let problem = |status: StatusCode, kind: CvProblem, detail: String| {
+            Problem::new(status, kind.slug(), kind.title()).detail(detail)
+        };
+        let unreadable = |kind: CvProblem, detail: String| {
+            problem(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
         };
         let detail = self.to_string();
         match self {
             Self::BadRequest(_) => Problem::bad_request(detail),
             Self::UnsupportedMediaType(_) => unsupported(detail),
             Self::TooLarge(_) => {
-                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "CV too large")
-                    .detail(detail)
+                problem(StatusCode::PAYLOAD_TOO_LARGE, CvProblem::TooLarge, detail)
             }
             Self::Parse(SandboxError::Document(e)) => match e {
                 ExtractError::Unsupported(_) => unsupported(detail),
-                ExtractError::Encrypted(_) => {
-                    unreadable("encrypted-document", "Password-protected CV", detail)
-                }
-                ExtractError::Scanned { .. } => {
-                    unreadable("scanned-document", "CV without text (scan)", detail)
-                }
-                ExtractError::TooLarge(_) => {
-                    unreadable("document-too-large", "CV too large once unpacked", detail)
-                }
-                ExtractError::Malformed(_) => {
-                    unreadable("malformed-document", "Damaged CV file", detail)
-                }
-                ExtractError::Empty => unreadable("empty-document", "CV without text", detail),
-                ExtractError::TextTooLong { .. } => {
-                    unreadable("text-too-long", "CV text too long", detail)
-                }
-                ExtractError::OutOfMemory => {
-                    unreadable("unreadable-document", "CV file that cannot be read", detail)
-                }
+                ExtractError::Encrypted(_) => unreadable(CvProblem::Encrypted, detail),
+                ExtractError::Scanned { .. } => unreadable(CvProblem::Scanned, detail),
+                ExtractError::TooLarge(_) => unreadable(CvProblem::InflatesTooMuch, detail),
+                ExtractError::Malformed(_) => unreadable(CvProblem::Malformed, detail),
+                ExtractError::Empty => unreadable(CvProblem::Empty, detail),
+                ExtractError::TextTooLong { .. } => unreadable(CvProblem::TextTooLong, detail),
+                ExtractError::OutOfMemory => unreadable(CvProblem::Unreadable, detail),
             },
             Self::Parse(
                 SandboxError::Crashed
@@ -92,8 +83,7 @@ impl IntoResponse for CvError {
                 | SandboxError::OutOfMemory { .. }
                 | SandboxError::AnswerTooLarge(_),
             ) => unreadable(
-                "unreadable-document",
-                "CV file that cannot be read",
+                CvProblem::Unreadable,
                 format!("{detail}: the file may be damaged; export it again as PDF, DOCX or ODT"),
             ),
             Self::Parse(e @ SandboxError::Spawn(_)) => Problem::internal(&e),
@@ -106,10 +96,11 @@ impl IntoResponse for CvError {
 }
 
 fn unsupported(detail: String) -> Problem {
+    let kind = CvProblem::UnsupportedFormat;
     Problem::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported-format",
-        "Unsupported CV format",
+        kind.slug(),
+        kind.title(),
     )
     .detail(detail)
 }

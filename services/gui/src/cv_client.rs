@@ -6,7 +6,7 @@ use std::time::Duration;
 use platform::http_client::ServiceClient;
 use reqwest::multipart::{Form, Part};
 use reqwest::Method;
-use shared::{CvAnalysis, ProblemBody};
+use shared::{CvAnalysis, CvProblem, ProblemBody};
 
 /// Why a CV could not be read, in words for the candidate.
 #[derive(Debug, thiserror::Error)]
@@ -65,17 +65,15 @@ async fn send(request: reqwest::RequestBuilder) -> Result<CvAnalysis, CvRefused>
         )));
     }
     let problem: Option<ProblemBody> = response.json().await.ok();
-    let kind = problem
-        .as_ref()
-        .map_or("", |p| p.kind.rsplit(':').next().unwrap_or(""));
+    let kind = problem.as_ref().and_then(CvProblem::of);
     Err(CvRefused::Document(match (status.as_u16(), kind) {
-        (413, _) | (_, "too-large") => crate::web::TOO_LARGE.as_str(),
-        (415, _) => "Ce format n’est pas pris en charge : déposez un PDF, un document Word (DOCX), OpenDocument (ODT), RTF ou texte.",
-        (_, "encrypted-document") => "Ce document est protégé par un mot de passe : retirez la protection, puis déposez-le à nouveau.",
-        (_, "scanned-document") => "Ce PDF ne contient que des images (un scan) : exportez votre CV en PDF depuis votre traitement de texte, ou déposez le fichier DOCX ou ODT.",
-        (_, "document-too-large") => "Ce document est anormalement volumineux une fois décompressé : enregistrez-le de nouveau et réessayez.",
-        (_, "empty-document") => "Ce document ne contient pas de texte.",
-        (_, "text-too-long") => "Ce CV est trop long pour être lu : déposez une version de quelques pages.",
-        _ => "Ce fichier est illisible ou endommagé : exportez votre CV de nouveau (PDF, DOCX ou ODT) et réessayez.",
+        (413, _) | (_, Some(CvProblem::TooLarge)) => crate::web::TOO_LARGE.as_str(),
+        (415, _) | (_, Some(CvProblem::UnsupportedFormat)) => "Ce format n’est pas pris en charge : déposez un PDF, un document Word (DOCX), OpenDocument (ODT), RTF ou texte.",
+        (_, Some(CvProblem::Encrypted)) => "Ce document est protégé par un mot de passe : retirez la protection, puis déposez-le à nouveau.",
+        (_, Some(CvProblem::Scanned)) => "Ce PDF ne contient que des images (un scan) : exportez votre CV en PDF depuis votre traitement de texte, ou déposez le fichier DOCX ou ODT.",
+        (_, Some(CvProblem::InflatesTooMuch)) => "Ce document est anormalement volumineux une fois décompressé : enregistrez-le de nouveau et réessayez.",
+        (_, Some(CvProblem::Empty)) => "Ce document ne contient pas de texte.",
+        (_, Some(CvProblem::TextTooLong)) => "Ce CV est trop long pour être lu : déposez une version de quelques pages.",
+        (_, Some(CvProblem::Malformed | CvProblem::Unreadable) | None) => "Ce fichier est illisible ou endommagé : exportez votre CV de nouveau (PDF, DOCX ou ODT) et réessayez.",
     }))
 }
