@@ -192,15 +192,7 @@ async fn act(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
-    let set = match action.as_str() {
-        "enregistrer" => "saved = true, saved_at = now()",
-        "retirer" => "saved = false, saved_at = NULL",
-        "postule" => "applied = true, applied_at = coalesce(gui.offer_interactions.applied_at, now())",
-        // Outcomes follow an application.
-        "entretien" => "applied = true, applied_at = coalesce(gui.offer_interactions.applied_at, now()), got_interview = true",
-        "embauche" => "applied = true, applied_at = coalesce(gui.offer_interactions.applied_at, now()), got_interview = true, got_hired = true",
-        _ => return Err(PageError::NotFound),
-    };
+    let action = Action::from_path(&action).ok_or(PageError::NotFound)?;
     let known: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM gui.job_offers WHERE external_id = $1)")
             .bind(&id)
@@ -209,7 +201,7 @@ async fn act(
     if !known {
         return Err(PageError::NotFound);
     }
-    let interaction = record(&state.db, user.id, &id, set).await?;
+    let interaction = record(&state.db, user.id, &id, action).await?;
     if headers.contains_key("hx-request") {
         return Ok(render(&TrackingSection {
             csrf: session.csrf.clone(),
@@ -220,14 +212,72 @@ async fn act(
     Ok(Redirect::to(&format!("/offres/{id}")).into_response())
 }
 
-/// Applies `set` to the candidate's row for the offer (made if missing); the row after.
+/// What a candidate does about an offer, from its page: each its own statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Save,
+    Unsave,
+    Apply,
+    /// Outcomes follow an application: they mark it too.
+    Interview,
+    Hired,
+}
+
+impl Action {
+    /// The action a form posts to (`/offres/{id}/<action>`).
+    fn from_path(segment: &str) -> Option<Self> {
+        Some(match segment {
+            "enregistrer" => Action::Save,
+            "retirer" => Action::Unsave,
+            "postule" => Action::Apply,
+            "entretien" => Action::Interview,
+            "embauche" => Action::Hired,
+            _ => return None,
+        })
+    }
+
+    /// Its update of the candidate's row for the offer ($1 the candidate, $2 the offer).
+    fn statement(self) -> &'static str {
+        match self {
+            Action::Save => {
+                "UPDATE gui.offer_interactions SET saved = true, saved_at = now(), updated_at = now()
+                 WHERE user_id = $1 AND offer_external_id = $2
+                 RETURNING saved, applied, applied_at, got_interview, got_hired, match_score"
+            }
+            Action::Unsave => {
+                "UPDATE gui.offer_interactions SET saved = false, saved_at = NULL, updated_at = now()
+                 WHERE user_id = $1 AND offer_external_id = $2
+                 RETURNING saved, applied, applied_at, got_interview, got_hired, match_score"
+            }
+            Action::Apply => {
+                "UPDATE gui.offer_interactions SET applied = true, applied_at = coalesce(applied_at, now()),
+                     updated_at = now()
+                 WHERE user_id = $1 AND offer_external_id = $2
+                 RETURNING saved, applied, applied_at, got_interview, got_hired, match_score"
+            }
+            Action::Interview => {
+                "UPDATE gui.offer_interactions SET applied = true, applied_at = coalesce(applied_at, now()),
+                     got_interview = true, updated_at = now()
+                 WHERE user_id = $1 AND offer_external_id = $2
+                 RETURNING saved, applied, applied_at, got_interview, got_hired, match_score"
+            }
+            Action::Hired => {
+                "UPDATE gui.offer_interactions SET applied = true, applied_at = coalesce(applied_at, now()),
+                     got_interview = true, got_hired = true, updated_at = now()
+                 WHERE user_id = $1 AND offer_external_id = $2
+                 RETURNING saved, applied, applied_at, got_interview, got_hired, match_score"
+            }
+        }
+    }
+}
+
+/// Applies `action` to the candidate's row for the offer (made if missing); the row after.
 async fn record(
     db: &PgPool,
     user: Uuid,
     offer: &str,
-    set: &str,
+    action: Action,
 ) -> Result<Interaction, sqlx::Error> {
-    // `set` is one of the fixed assignments of `act`, never input.
     sqlx::query(
         "INSERT INTO gui.offer_interactions (user_id, offer_external_id) VALUES ($1, $2)
          ON CONFLICT (user_id, offer_external_id) DO NOTHING",
@@ -236,14 +286,11 @@ async fn record(
     .bind(offer)
     .execute(db)
     .await?;
-    sqlx::query_as(&format!(
-        "UPDATE gui.offer_interactions SET {set}, updated_at = now() WHERE user_id = $1 AND offer_external_id = $2
-         RETURNING saved, applied, applied_at, got_interview, got_hired, match_score"
-    ))
-    .bind(user)
-    .bind(offer)
-    .fetch_one(db)
-    .await
+    sqlx::query_as(action.statement())
+        .bind(user)
+        .bind(offer)
+        .fetch_one(db)
+        .await
 }
 
 /// The first view of an offer's page: when, and the score the offer had for the
