@@ -221,6 +221,7 @@ impl Run {
         .into_iter()
         .collect();
         let mut unchanged_hashes = Vec::new();
+        let mut to_store = Vec::new();
         for (offer, payload, hash) in &offers {
             match current.get(&offer.id) {
                 Some(existing) if existing == hash => {
@@ -228,9 +229,7 @@ impl Run {
                     unchanged_hashes.push(hash.clone());
                 }
                 existing => {
-                    let bronze_id =
-                        store_bronze(tx, self.id, &self.spec.source, offer, payload, hash).await?;
-                    store_silver(tx, self.id, bronze_id, offer, hash).await?;
+                    to_store.push((offer, payload, hash.as_slice()));
                     if existing.is_some() {
                         self.counts.changed += 1;
                         self.changed_ids.push(offer.id.clone());
@@ -241,6 +240,7 @@ impl Run {
                 }
             }
         }
+        store(tx, self.id, &self.spec.source, &to_store).await?;
         // Day granularity: the same input again the same day writes nothing.
         sqlx::query(
             "UPDATE offers.bronze_payloads SET last_seen_at = now(), last_run_id = $1
@@ -411,45 +411,59 @@ async fn quarantine(
     Ok(())
 }
 
-async fn store_bronze(
+/// Stores new and changed offers, a chunk at a time in a few set-based statements (one
+/// per table, the columns as arrays through `unnest`): their payloads (bronze), their
+/// rows and skills (silver), and the filter columns of their gold rows.
+async fn store(
     tx: &mut PgConnection,
     run_id: i64,
     source: &str,
-    offer: &Offer,
-    payload: &Value,
-    hash: &[u8],
-) -> sqlx::Result<i64> {
-    // A payload seen before (an offer changed back) is the row already there.
-    sqlx::query_scalar(
+    offers: &[(&Offer, &Value, &[u8])],
+) -> sqlx::Result<()> {
+    if offers.is_empty() {
+        return Ok(());
+    }
+    let column = |f: &dyn Fn(&Offer) -> Option<String>| -> Vec<Option<String>> {
+        offers.iter().map(|(o, _, _)| f(o)).collect()
+    };
+    let ids: Vec<String> = offers.iter().map(|(o, _, _)| o.id.clone()).collect();
+    let hashes: Vec<Vec<u8>> = offers.iter().map(|(_, _, h)| h.to_vec()).collect();
+    let payloads: Vec<Value> = offers.iter().map(|(_, p, _)| (*p).clone()).collect();
+    // A payload seen before (an offer changed back) is the row already there. Each hash
+    // is one offer's (the payload holds its id), so no row is met twice.
+    let bronze: HashMap<Vec<u8>, i64> = sqlx::query_as::<_, (Vec<u8>, i64)>(
         "INSERT INTO offers.bronze_payloads (offer_id, content_hash, payload, source, first_run_id, last_run_id)
-         VALUES ($1, $2, $3, $4, $5, $5)
+         SELECT id, hash, payload, $4, $5, $5 FROM unnest($1::text[], $2::bytea[], $3::jsonb[]) AS u(id, hash, payload)
          ON CONFLICT (content_hash) DO UPDATE SET last_seen_at = now(), last_run_id = EXCLUDED.last_run_id
-         RETURNING id",
+         RETURNING content_hash, id",
     )
-    .bind(&offer.id)
-    .bind(hash)
-    .bind(payload)
+    .bind(&ids)
+    .bind(&hashes)
+    .bind(&payloads)
     .bind(source)
     .bind(run_id)
-    .fetch_one(tx)
-    .await
-}
-
-async fn store_silver(
-    tx: &mut PgConnection,
-    run_id: i64,
-    bronze_id: i64,
-    o: &Offer,
-    hash: &[u8],
-) -> sqlx::Result<()> {
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let bronze_ids: Vec<i64> = hashes.iter().map(|h| bronze[h]).collect();
+    let contract_types = column(&|o| o.contract_type.clone());
+    let rome_codes = column(&|o| o.rome_code.clone());
+    let published: Vec<Option<DateTime<Utc>>> =
+        offers.iter().map(|(o, _, _)| o.published_at).collect();
+    let latitudes: Vec<Option<f64>> = offers.iter().map(|(o, _, _)| o.latitude).collect();
+    let longitudes: Vec<Option<f64>> = offers.iter().map(|(o, _, _)| o.longitude).collect();
     sqlx::query(
         "INSERT INTO offers.offers (id, bronze_id, content_hash, title, description, company_name,
             location_label, postal_code, commune_code, latitude, longitude, contract_type, contract_label,
             experience_code, experience_label, salary_label, rome_code, rome_label, appellation_label,
             sector_code, sector_label, qualification_label, working_time_label, positions, origin_url,
             published_at, source_updated_at, embedding_text_hash, last_run_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-            $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)
+         SELECT *, $28 FROM unnest($1::text[], $2::int8[], $3::bytea[], $4::text[], $5::text[], $6::text[],
+            $7::text[], $8::text[], $9::text[], $10::float8[], $11::float8[], $12::text[], $13::text[],
+            $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
+            $21::text[], $22::text[], $23::text[], $24::int4[], $25::text[], $26::timestamptz[],
+            $27::timestamptz[], $29::bytea[])
          ON CONFLICT (id) DO UPDATE SET bronze_id = EXCLUDED.bronze_id, content_hash = EXCLUDED.content_hash,
             title = EXCLUDED.title, description = EXCLUDED.description, company_name = EXCLUDED.company_name,
             location_label = EXCLUDED.location_label, postal_code = EXCLUDED.postal_code,
@@ -465,51 +479,58 @@ async fn store_silver(
             last_run_id = EXCLUDED.last_run_id, updated_at = now(),
             archived_at = NULL, archive_reason = NULL",
     )
-    .bind(&o.id)
-    .bind(bronze_id)
-    .bind(hash)
-    .bind(&o.title)
-    .bind(&o.description)
-    .bind(&o.company_name)
-    .bind(&o.location_label)
-    .bind(&o.postal_code)
-    .bind(&o.commune_code)
-    .bind(o.latitude)
-    .bind(o.longitude)
-    .bind(&o.contract_type)
-    .bind(&o.contract_label)
-    .bind(&o.experience_code)
-    .bind(&o.experience_label)
-    .bind(&o.salary_label)
-    .bind(&o.rome_code)
-    .bind(&o.rome_label)
-    .bind(&o.appellation_label)
-    .bind(&o.sector_code)
-    .bind(&o.sector_label)
-    .bind(&o.qualification_label)
-    .bind(&o.working_time_label)
-    .bind(o.positions)
-    .bind(&o.origin_url)
-    .bind(o.published_at)
-    .bind(o.source_updated_at)
-    .bind(o.embedding_text_hash())
+    .bind(&ids)
+    .bind(&bronze_ids)
+    .bind(&hashes)
+    .bind(column(&|o| Some(o.title.clone())))
+    .bind(column(&|o| o.description.clone()))
+    .bind(column(&|o| o.company_name.clone()))
+    .bind(column(&|o| o.location_label.clone()))
+    .bind(column(&|o| o.postal_code.clone()))
+    .bind(column(&|o| o.commune_code.clone()))
+    .bind(&latitudes)
+    .bind(&longitudes)
+    .bind(&contract_types)
+    .bind(column(&|o| o.contract_label.clone()))
+    .bind(column(&|o| o.experience_code.clone()))
+    .bind(column(&|o| o.experience_label.clone()))
+    .bind(column(&|o| o.salary_label.clone()))
+    .bind(&rome_codes)
+    .bind(column(&|o| o.rome_label.clone()))
+    .bind(column(&|o| o.appellation_label.clone()))
+    .bind(column(&|o| o.sector_code.clone()))
+    .bind(column(&|o| o.sector_label.clone()))
+    .bind(column(&|o| o.qualification_label.clone()))
+    .bind(column(&|o| o.working_time_label.clone()))
+    .bind(offers.iter().map(|(o, _, _)| o.positions).collect::<Vec<Option<i32>>>())
+    .bind(column(&|o| o.origin_url.clone()))
+    .bind(&published)
+    .bind(offers.iter().map(|(o, _, _)| o.source_updated_at).collect::<Vec<Option<DateTime<Utc>>>>())
     .bind(run_id)
+    .bind(offers.iter().map(|(o, _, _)| o.embedding_text_hash()).collect::<Vec<Vec<u8>>>())
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM offers.offer_skills WHERE offer_id = $1")
-        .bind(&o.id)
+    sqlx::query("DELETE FROM offers.offer_skills WHERE offer_id = ANY($1)")
+        .bind(&ids)
         .execute(&mut *tx)
         .await?;
-    if !o.skills.is_empty() {
-        let positions: Vec<i32> = (0..o.skills.len() as i32).collect();
-        let codes: Vec<Option<String>> = o.skills.iter().map(|s| s.code.clone()).collect();
-        let labels: Vec<String> = o.skills.iter().map(|s| s.label.clone()).collect();
-        let required: Vec<Option<bool>> = o.skills.iter().map(|s| s.required).collect();
+    let (mut skill_offers, mut positions, mut codes, mut labels, mut required) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (offer, _, _) in offers {
+        for (position, skill) in offer.skills.iter().enumerate() {
+            skill_offers.push(offer.id.clone());
+            positions.push(position as i32);
+            codes.push(skill.code.clone());
+            labels.push(skill.label.clone());
+            required.push(skill.required);
+        }
+    }
+    if !skill_offers.is_empty() {
         sqlx::query(
             "INSERT INTO offers.offer_skills (offer_id, position, code, label, required)
-             SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::bool[])",
+             SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bool[])",
         )
-        .bind(&o.id)
+        .bind(&skill_offers)
         .bind(&positions)
         .bind(&codes)
         .bind(&labels)
@@ -517,19 +538,22 @@ async fn store_silver(
         .execute(&mut *tx)
         .await?;
     }
-    // The gold row's filter columns follow the offer (its vector is redone by the embed
+    // The gold rows' filter columns follow their offers (a vector is redone by the embed
     // step if the text changed).
     sqlx::query(
-        "UPDATE offers.embeddings SET archived = false, contract_type = $2, rome_code = $3,
-            published_at = $4, latitude = $5, longitude = $6
-         WHERE offer_id = $1",
+        "UPDATE offers.embeddings e SET archived = false, contract_type = u.contract_type,
+            rome_code = u.rome_code, published_at = u.published_at, latitude = u.latitude,
+            longitude = u.longitude
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::float8[], $6::float8[])
+             AS u(id, contract_type, rome_code, published_at, latitude, longitude)
+         WHERE e.offer_id = u.id",
     )
-    .bind(&o.id)
-    .bind(&o.contract_type)
-    .bind(&o.rome_code)
-    .bind(o.published_at)
-    .bind(o.latitude)
-    .bind(o.longitude)
+    .bind(&ids)
+    .bind(&contract_types)
+    .bind(&rome_codes)
+    .bind(&published)
+    .bind(&latitudes)
+    .bind(&longitudes)
     .execute(tx)
     .await?;
     Ok(())
