@@ -54,9 +54,6 @@ impl CvError {
 
 impl IntoResponse for CvError {
     fn into_response(self) -> Response {
-        let problem = |status: StatusCode, kind: CvProblem, detail: String| {
-            Problem::new(status, kind.slug(), kind.title()).detail(detail)
-        };
         let unreadable = |kind: CvProblem, detail: String| {
             problem(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
         };
@@ -95,12 +92,15 @@ impl IntoResponse for CvError {
     }
 }
 
+/// The problem+json of a [`CvProblem`].
+fn problem(status: StatusCode, kind: CvProblem, detail: String) -> Problem {
+    Problem::new(status, kind.slug(), kind.title()).detail(detail)
+}
+
 fn unsupported(detail: String) -> Problem {
-    let kind = CvProblem::UnsupportedFormat;
-    Problem::new(
+    problem(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        kind.slug(),
-        kind.title(),
+        CvProblem::UnsupportedFormat,
+        detail,
     )
-    .detail(detail)
 }

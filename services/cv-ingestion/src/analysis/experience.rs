@@ -35,13 +35,8 @@ pub fn jobs(section: &str, today: NaiveDate) -> Vec<(CvExperience, Period)> {
         let mut header: Vec<&str> = Vec::new();
         if !rest.is_empty() {
             header.push(rest);
-        } else if i > 0 && !used[i - 1] && is_header_line(lines[i - 1]) {
-            // "Title — Employer" just above, or "Title" / "Employer" on two lines.
-            let two = i > 1
-                && !used[i - 2]
-                && is_header_line(lines[i - 2])
-                && !has_separator(lines[i - 1]);
-            for j in if two { i - 2..i } else { i - 1..i } {
+        } else {
+            for j in header_above(&lines, &used, i) {
                 used[j] = true;
                 header.push(lines[j]);
             }
@@ -69,6 +64,20 @@ pub fn jobs(section: &str, today: NaiveDate) -> Vec<(CvExperience, Period)> {
     jobs
 }
 
+/// The lines just above the period line `i` that its job takes as its header: "Title —
+/// Employer" alone, or "Title" / "Employer" on two lines; none when the line above is
+/// used or no header line.
+fn header_above(lines: &[&str], used: &[bool], i: usize) -> std::ops::Range<usize> {
+    let open = |j: usize| !used[j] && is_header_line(lines[j]);
+    if i == 0 || !open(i - 1) {
+        i..i
+    } else if i > 1 && open(i - 2) && !has_separator(lines[i - 1]) {
+        i - 2..i
+    } else {
+        i - 1..i
+    }
+}
+
 /// The line below the period line `i` that names the employer of a job whose header
 /// gave only its title: the first of the header lines that follow, when it reads as an
 /// organisation ("Datalyse SAS, Lyon", "Groupe Mutualis") and is not what the next
@@ -86,11 +95,7 @@ fn employer_below(
     let after = i + 1 + run.len();
     let taken_by_next = match found.get(after).copied().flatten() {
         Some(next) if strip_period(lines[after], &next).is_empty() => {
-            if run.len() >= 2 && !has_separator(lines[after - 1]) {
-                2
-            } else {
-                1
-            }
+            header_above(lines, used, after).len()
         }
         _ => 0,
     };
@@ -106,7 +111,8 @@ fn reads_as_organisation(line: &str) -> bool {
         .iter()
         .filter(|w| w.starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit()))
         .count();
-    line.contains(", ") && words.len() <= 6 || !words.is_empty() && capitalised * 2 >= words.len()
+    (line.contains(", ") && words.len() <= 6)
+        || (!words.is_empty() && capitalised * 2 >= words.len())
 }
 
 /// The job whose header lines are `header` (title, employer), held over `period`; none
@@ -382,16 +388,15 @@ Mise en place de pipelines ETL en Python.
             summary("Cariste\nLogistique du Centre, Lyon\nseptembre 2021 - décembre\n2024\nChargement.\n"),
             [("Cariste".into(), Some("Logistique du Centre".into()), Some(40))]
         );
-        // A year on the next line that does not continue the period stays apart, and
-        // so does a period below an employer's line.
+        // A short line that does not continue the period stays apart (here the next
+        // job's period), and so does a short period below an employer's line.
         assert_eq!(
-            summary("Cariste\nLogistique du Centre\n2019 - 2021\n2024 : prix de l’entreprise\n")
-                .len(),
-            1
+            summary("Cariste\nLogistique du Centre\n2019 - 2021\n2022 - 2023\nPréparateur\n").len(),
+            2
         );
         assert_eq!(
-            summary("Cariste\nLogistique du Centre, Lyon\navr. 2024 – aujourd'hui\n")[0].1,
-            Some("Logistique du Centre".into())
+            summary("Cariste\nLogistique, Lyon\n2024 - 2025\n")[0].1,
+            Some("Logistique".into())
         );
     }
 

@@ -153,6 +153,10 @@ pub fn odt_text(bytes: &[u8], limits: &Limits) -> Result<String, ExtractError> {
     let content = read_xml(&mut archive, "content.xml", limits, &mut inflated)?
         .ok_or_else(|| ExtractError::Malformed("the ODT has no content.xml".into()))?;
     let frames = page_frames(&content)?;
+    if frames.is_empty() {
+        // Most documents: the body as it is, without copying it.
+        return xml_text(&content, &ODT);
+    }
     let mut text = String::new();
     for frame in &frames {
         text.push_str(&xml_text(&content[frame.bytes.clone()], &ODT)?);

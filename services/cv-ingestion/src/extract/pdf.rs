@@ -69,20 +69,31 @@ fn join_right_tab_stops(mut spans: Vec<TextSpan>) -> Vec<TextSpan> {
     let margin = spans.iter().map(right).fold(f32::MIN, f32::max);
     let same_line =
         |a: &TextSpan, b: &TextSpan| (a.bbox.y - b.bbox.y).abs() < 0.3 * a.font_size.max(1.0);
+    // Spans by height, so that each look around a span reads only its neighbours: a
+    // page of many spans costs n log n, not n².
+    let mut by_y: Vec<usize> = (0..spans.len()).collect();
+    by_y.sort_by(|&a, &b| spans[a].bbox.y.total_cmp(&spans[b].bbox.y));
+    let heights: Vec<f32> = by_y.iter().map(|&i| spans[i].bbox.y).collect();
     let mut joined = vec![false; spans.len()];
     for i in 0..spans.len() {
         let span = &spans[i];
         if margin - right(span) > 2.0 {
             continue;
         }
-        let alone = spans.iter().enumerate().all(|(j, other)| {
+        let reach = 1.5 * span.font_size.max(1.0);
+        let from = heights.partition_point(|&y| y < span.bbox.y - reach);
+        let to = heights.partition_point(|&y| y <= span.bbox.y + reach);
+        let near = &by_y[from..to];
+        let alone = near.iter().all(|&j| {
+            let other = &spans[j];
             j == i
                 || same_line(other, span)
-                || (other.bbox.y - span.bbox.y).abs() > 1.5 * span.font_size.max(1.0)
                 || right(other) < span.bbox.x
                 || other.bbox.x > right(span)
         });
-        let left = (0..spans.len())
+        let left = near
+            .iter()
+            .copied()
             .filter(|&j| {
                 !joined[j]
                     && j != i
@@ -173,13 +184,13 @@ fn without_running_lines(pages: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Spans in reading order joined into lines: a span lower or higher than the previous
-/// one by half a line starts a new line; one further right on the same line follows
-/// after a space when there is a gap.
 /// A horizontal gap of more ems than this between two spans of one baseline separates
 /// them into two lines.
 const COLUMN_GAP_EMS: f32 = 3.0;
 
+/// Spans in reading order joined into lines: a span lower or higher than the previous
+/// one by half a line starts a new line; one further right on the same line follows
+/// after a space when there is a gap.
 fn lines(spans: &[TextSpan]) -> String {
     let mut out = String::new();
     let mut previous: Option<(f32, f32, f32)> = None; // right edge, top, font size
