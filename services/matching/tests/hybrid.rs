@@ -260,20 +260,26 @@ async fn a_full_profile_ranks_by_every_signal_and_says_why() {
     assert_eq!(driver["signals"]["lexical"], json!(0.0));
     assert_eq!(driver["reasons"], json!({}));
     // Each stage of the ranking is timed, once per hybrid request.
-    let metrics = f.server.metrics().await;
-    let count = |stage: &str| -> u64 {
-        let series =
-            format!(r#"match_stage_duration_seconds_count{{service="matching",stage="{stage}"}} "#);
-        metrics
-            .lines()
-            .find_map(|line| line.strip_prefix(&series))
-            .unwrap_or_else(|| panic!("{series} in:\n{metrics}"))
-            .parse()
-            .unwrap()
+    let counts = |metrics: &str| -> Vec<u64> {
+        ["lexical", "vectors", "fusion"]
+            .iter()
+            .map(|stage| {
+                let series = format!(
+                    r#"match_stage_duration_seconds_count{{service="matching",stage="{stage}"}} "#
+                );
+                metrics
+                    .lines()
+                    .find_map(|line| line.strip_prefix(&series))
+                    .map_or(0, |n| n.parse().unwrap())
+            })
+            .collect()
     };
-    assert!(count("lexical") >= 1);
-    assert_eq!(count("lexical"), count("fusion"));
-    assert!(count("vectors") >= count("lexical"));
+    let before = counts(&f.server.metrics().await);
+    f.hits(json!({"cv_embedding": query, "profile": developer_profile()}))
+        .await;
+    let after = counts(&f.server.metrics().await);
+    let once: Vec<u64> = before.iter().map(|n| n + 1).collect();
+    assert_eq!(after, once, "lexical, vectors, fusion: one each");
 }
 
 #[tokio::test]

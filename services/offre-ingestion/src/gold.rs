@@ -15,6 +15,15 @@ const BATCH: i64 = 128;
 /// The gold table's vector length.
 pub const GOLD_DIM: usize = 384;
 
+/// Active offers waiting for an embedding of `model`: none yet, or their text changed
+/// since.
+pub async fn pending_count(db: &PgPool, model: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(&format!("SELECT count(*) {PENDING}"))
+        .bind(model)
+        .fetch_one(db)
+        .await
+}
+
 /// Embeds every active offer whose embedding for the embedder's model is missing or was
 /// made from another text; returns how many were embedded.
 pub async fn embed_pending(db: &PgPool, embedder: &dyn Embedder) -> anyhow::Result<i32> {
@@ -26,10 +35,7 @@ pub async fn embed_pending(db: &PgPool, embedder: &dyn Embedder) -> anyhow::Resu
         );
     }
     let model = embedder.model_id();
-    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {PENDING}"))
-        .bind(model)
-        .fetch_one(db)
-        .await?;
+    let total = pending_count(db, model).await?;
     let mut progress = Progress::new("embedding offers", Unit::Items("offers"), total as u64);
     let mut done = 0i32;
     loop {

@@ -35,6 +35,9 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Where the outbox's events go.
     pub relay: relay::RelayConfig,
+    /// The model whose embeddings the backlog metric counts (`EMBEDDING_MODEL`, as the
+    /// ingestion runs embed with).
+    pub embedding_model: String,
 }
 
 impl Config {
@@ -43,6 +46,7 @@ impl Config {
             service: ServiceConfig::from_env(env, DEFAULTS)?,
             database: DatabaseConfig::from_env(env)?,
             relay: relay::RelayConfig::from_env(env)?,
+            embedding_model: env.or("EMBEDDING_MODEL", shared::DEFAULT_MODEL.to_owned())?,
         })
     }
 }
@@ -50,6 +54,8 @@ impl Config {
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
+    /// The ingestion runs' totals, which [`serve`] keeps reading.
+    pub ingestion: metrics::IngestionMetrics,
 }
 
 impl AppState {
@@ -58,6 +64,7 @@ impl AppState {
         platform::db::migrate(&config.database, NAME, &platform::db::OFFERS).await?;
         Ok(Self {
             db: platform::db::pool(&config.database, NAME)?,
+            ingestion: metrics::IngestionMetrics::default(),
         })
     }
 }
@@ -72,12 +79,9 @@ impl AppState {
 struct ApiDoc;
 
 pub fn router(config: &Config, state: AppState) -> Router {
-    let ingestion = metrics::IngestionMetrics::default();
-    // As long-lived as the runtime, which is the service's.
-    tokio::spawn(ingestion.clone().follow(state.db.clone()));
     let metrics = platform::metrics::Metrics::new(NAME, |registry| {
         platform::metrics::register_pool(registry, &state.db);
-        registry.register_collector(Box::new(ingestion))
+        registry.register_collector(Box::new(state.ingestion.clone()))
     });
     ServiceApp::new(&config.service, ApiDoc::openapi())
         .metrics(metrics)
@@ -89,7 +93,14 @@ pub fn router(config: &Config, state: AppState) -> Router {
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::connect(&config).await?;
     let relay = relay::spawn(state.db.clone(), config.relay.clone())?;
+    let totals = tokio::spawn(
+        state
+            .ingestion
+            .clone()
+            .follow(state.db.clone(), config.embedding_model.clone()),
+    );
     let served = platform::server::run(&config.service, router(&config, state)).await;
     relay.abort();
+    totals.abort();
     served
 }

@@ -1,7 +1,8 @@
 //! The ingestion's metrics. Runs are one-shot processes (`offre-ingestion ingest`, a
 //! schedule's job), so the service reads their totals from their lineage rows
-//! (`offers.ingestion_runs`) and the backlog of embeddings from the gold tables, every
-//! [`REFRESH`], and exports them as counters and gauges whoever ran them.
+//! (`offers.ingestion_runs`) and the backlog of embeddings as the embed step counts it
+//! ([`crate::gold::pending_count`]), every [`REFRESH`], and exports them as counters and
+//! gauges whoever ran them.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,11 +13,11 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use sqlx::PgPool;
 
-/// How often the totals are read again: cheap (one row of sums, one anti-join).
-const REFRESH: Duration = Duration::from_secs(5);
+/// How often the totals are read again: Prometheus's scrape interval.
+const REFRESH: Duration = Duration::from_secs(15);
 
 /// The totals of every finished run, and what waits for an embedding.
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy)]
 struct Totals {
     ingested: i64,
     quarantined: i64,
@@ -34,13 +35,14 @@ struct Totals {
 pub struct IngestionMetrics(Arc<Mutex<Option<Totals>>>);
 
 impl IngestionMetrics {
-    /// Reads the totals now and then every [`REFRESH`] until the task is dropped; a
+    /// Reads the totals now and then every [`REFRESH`], until its task is aborted; a
     /// failed read keeps the previous totals (the database's own health is /health/ready's).
-    pub async fn follow(self, db: PgPool) {
+    /// The backlog is what waits for an embedding of `model`.
+    pub async fn follow(self, db: PgPool, model: String) {
         let mut tick = tokio::time::interval(REFRESH);
         loop {
             tick.tick().await;
-            match read(&db).await {
+            match read(&db, &model).await {
                 Ok(totals) => *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(totals),
                 Err(e) => tracing::warn!(error = %e, "ingestion metrics not refreshed"),
             }
@@ -48,22 +50,29 @@ impl IngestionMetrics {
     }
 }
 
-async fn read(db: &PgPool) -> sqlx::Result<Totals> {
-    sqlx::query_as(
-        "SELECT COALESCE(sum(new_count + changed_count) FILTER (WHERE status = 'succeeded'), 0)::bigint AS ingested,
-                COALESCE(sum(quarantined_count) FILTER (WHERE status = 'succeeded'), 0)::bigint AS quarantined,
-                COALESCE(sum(archived_count) FILTER (WHERE status = 'succeeded'), 0)::bigint AS archived,
-                COALESCE(sum(embedded_count) FILTER (WHERE status = 'succeeded'), 0)::bigint AS embedded,
-                count(*) FILTER (WHERE status = 'failed') AS failed_runs,
-                COALESCE(extract(epoch FROM max(finished_at) FILTER (WHERE status = 'succeeded')), 0)::float8
-                    AS last_success,
-                (SELECT count(*) FROM offers.offers o WHERE o.archived_at IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM offers.embeddings e WHERE e.offer_id = o.id))
-                    AS embedding_backlog
-         FROM offers.ingestion_runs",
-    )
-    .fetch_one(db)
-    .await
+async fn read(db: &PgPool, model: &str) -> sqlx::Result<Totals> {
+    let (ingested, quarantined, archived, embedded, failed_runs, last_success) =
+        sqlx::query_as::<_, (i64, i64, i64, i64, i64, f64)>(
+            "SELECT COALESCE(sum(new_count + changed_count) FILTER (WHERE status = 'succeeded'), 0)::bigint,
+                    COALESCE(sum(quarantined_count) FILTER (WHERE status = 'succeeded'), 0)::bigint,
+                    COALESCE(sum(archived_count) FILTER (WHERE status = 'succeeded'), 0)::bigint,
+                    COALESCE(sum(embedded_count) FILTER (WHERE status = 'succeeded'), 0)::bigint,
+                    count(*) FILTER (WHERE status = 'failed'),
+                    COALESCE(extract(epoch FROM max(finished_at) FILTER (WHERE status = 'succeeded')), 0)::float8
+             FROM offers.ingestion_runs",
+        )
+        .fetch_one(db)
+        .await?;
+    Ok(Totals {
+        ingested,
+        quarantined,
+        archived,
+        embedded,
+        failed_runs,
+        last_success,
+        // What the next run's embed step would take on: the same rule.
+        embedding_backlog: crate::gold::pending_count(db, model).await?,
+    })
 }
 
 impl Collector for IngestionMetrics {

@@ -21,6 +21,13 @@ async fn service_with_offers() -> (TestDb, TestServer) {
         .unwrap();
     let config = Config::from_env(&testkit::env_as(&db, platform::db::OFFERS.role)).unwrap();
     let state = AppState::connect(&config).await.unwrap();
+    // As `serve` does: the runs' totals read as the service starts, then again and again.
+    tokio::spawn(
+        state
+            .ingestion
+            .clone()
+            .follow(state.db.clone(), config.embedding_model.clone()),
+    );
     let server = testkit::spawn(offre_ingestion::router(&config, state)).await;
     (db, server)
 }
@@ -118,6 +125,8 @@ async fn bad_requests_are_problems() {
 #[tokio::test]
 async fn ingestion_totals_are_in_the_metrics() {
     let (db, server) = service_with_offers().await;
+    let files = files();
+    let pool = db.pool().await;
     let value = |metrics: &str, name: &str| -> Option<f64> {
         metrics
             .lines()
@@ -151,8 +160,6 @@ async fn ingestion_totals_are_in_the_metrics() {
     let open = value(&metrics, "db_pool_connections").unwrap();
     assert!((1.0..=10.0).contains(&open) && value(&metrics, "db_pool_idle").unwrap() <= open);
     // A later run with a payload that is no offer: quarantined, seen within a refresh.
-    let files = files();
-    let pool = db.pool().await;
     ingest_file(
         &pool,
         &files.json_lines("bad.jsonl", &[json!({"intitule": "sans identifiant"})]),
@@ -162,7 +169,7 @@ async fn ingestion_totals_are_in_the_metrics() {
     .await
     .unwrap();
     let mut quarantined = None;
-    for _ in 0..40 {
+    for _ in 0..100 {
         quarantined = value(&server.metrics().await, "offers_quarantined_total");
         if quarantined == Some(1.0) {
             break;
