@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Makes the compose secrets docker-compose.yml reads, in deploy/secrets/ (gitignored):
 # a file each, made only when missing, so running it again changes nothing. To rotate
-# one, delete its file, run this again, then `docker compose up -d` (db-init re-applies
-# the roles' passwords; the services re-read their files when recreated). The
+# one, delete its file, run this again, then `docker compose up -d --force-recreate`
+# (db-init re-applies the roles' passwords; a secret's content is not part of compose's
+# configuration, so without --force-recreate the running containers keep the old file
+# and would then fail to authenticate). The
 # PostgreSQL superuser's password is the cluster's from its first start: changing the
 # file later needs an ALTER ROLE postgres by hand.
 #

@@ -145,6 +145,7 @@ while True:
     assert time.time() < deadline, "no match after 120 s"
     time.sleep(5)
     form("/offres/actualiser", {"csrf": csrf("/offres")})
+assert len(found) == 20, f"20 matches on the page, not {len(found)}"
 print(f"  {len(found)} matches, first: {found[0]}")
 
 # One session, both GUI replicas: sessions and CSRF live in PostgreSQL, so whichever

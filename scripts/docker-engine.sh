@@ -76,6 +76,19 @@ step_packages() {
   run apt-get install -y --no-install-recommends docker.io debootstrap
 }
 
+# The client alone, for `make test` (no daemon): taken out of docker.io's package, which
+# is not installed (its service would start and set up the host's firewall).
+step_client() {
+  command -v docker >/dev/null && return 0
+  say "docker client from Debian's docker.io package (not installed)"
+  local t=$W/client
+  rm -rf "$t"; mkdir -p "$t"
+  run env -C "$t" apt-get download docker.io
+  run dpkg -x "$t"/docker.io_*.deb "$t/x"
+  install -m 755 "$t/x/usr/bin/docker" /usr/local/bin/docker
+  rm -rf "$t"
+}
+
 # 2. Compose v2 and buildx: bookworm has no Compose v2; trixie's .debs run on bookworm.
 # Private apt lists: the machine's sources and package state stay untouched.
 step_plugins() {
@@ -182,7 +195,7 @@ main() {
       # docker-compose.yml offline (`docker compose config`).
       [[ $EUID -eq 0 ]] || die "run as root"
       mkdir -p "$W"
-      command -v docker >/dev/null || step_packages
+      step_client
       step_plugins
       print_env
       return 0 ;;
