@@ -39,6 +39,15 @@ pub fn manifest_dir() -> PathBuf {
         .expect("cargo sets CARGO_MANIFEST_DIR for tests and benches")
 }
 
+/// The repository's root (every package sits two levels below it), read when the test
+/// runs, as [`manifest_dir`].
+pub fn repo_dir() -> PathBuf {
+    manifest_dir()
+        .join("../..")
+        .canonicalize()
+        .expect("the repository's root")
+}
+
 /// The Swagger UI files installed by `make setup`.
 pub fn docs_assets_dir() -> PathBuf {
     std::env::var_os("DOCS_ASSETS_DIR")

@@ -10,18 +10,11 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
 /// `docker compose <args> config`, as JSON (`args`: `-f FILE`, `--profile NAME`...).
 fn config(args: &[&str]) -> Value {
     let mut compose = Command::new("docker");
     compose
-        .current_dir(repo())
+        .current_dir(testkit::repo_dir())
         .env("DOCKER_CONFIG", testkit::cache_dir().join("docker/config"))
         // Interpolated from the documented defaults, never a developer's own .env.
         .args(["compose", "--env-file", ".env.example"])
@@ -94,7 +87,8 @@ fn the_compose_file_is_valid_alone_and_with_the_test_override() {
 /// Dockerfile stages that carry a HEALTHCHECK, themselves or through the stage they
 /// are built FROM.
 fn stages_with_healthcheck() -> Vec<String> {
-    let dockerfile = std::fs::read_to_string(repo().join("deploy/Dockerfile")).unwrap();
+    let dockerfile =
+        std::fs::read_to_string(testkit::repo_dir().join("deploy/Dockerfile")).unwrap();
     let mut parent: HashMap<String, String> = HashMap::new();
     let mut checked: Vec<String> = Vec::new();
     let mut current = String::new();
@@ -194,13 +188,15 @@ fn no_secret_is_written_inline() {
             .as_str()
             .unwrap_or_else(|| panic!("secret {name} is not a file: {secret}"));
         let relative = PathBuf::from(file);
-        let relative = relative.strip_prefix(repo()).unwrap_or(&relative);
+        let relative = relative
+            .strip_prefix(testkit::repo_dir())
+            .unwrap_or(&relative);
         assert!(
             relative.starts_with("deploy/secrets"),
             "secret {name} lives at {file}"
         );
         let ignored = Command::new("git")
-            .current_dir(repo())
+            .current_dir(testkit::repo_dir())
             .args(["check-ignore", "-q"])
             .arg(relative)
             .status()
@@ -208,7 +204,7 @@ fn no_secret_is_written_inline() {
         assert!(ignored.success(), "git would commit secret {name} ({file})");
     }
     // .env.example documents the settings and holds no secret value.
-    let example = std::fs::read_to_string(repo().join(".env.example")).unwrap();
+    let example = std::fs::read_to_string(testkit::repo_dir().join(".env.example")).unwrap();
     for line in example.lines().filter(|l| !l.starts_with('#')) {
         if let Some((variable, value)) = line.split_once('=') {
             assert!(

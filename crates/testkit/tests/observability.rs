@@ -3,17 +3,12 @@
 //! (promtool, which `make test` installs), and the alerts and the Grafana dashboard
 //! naming only metrics the services register.
 
-use std::path::PathBuf;
 use std::process::Command;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn promtool(args: &[&str]) -> String {
     let output = Command::new(testkit::cache_dir().join("bin/promtool"))
         .args(args)
-        .current_dir(repo().join("deploy/prometheus"))
+        .current_dir(testkit::repo_dir().join("deploy/prometheus"))
         .output()
         .expect("promtool is installed by `make test` (scripts/setup.sh --for-tests)");
     let text = format!(
@@ -81,8 +76,8 @@ fn exported(name: &str) -> bool {
     let literals = SOURCES.get_or_init(|| {
         let output = Command::new("grep")
             .args(["-rhoE", "--include=*.rs", r#""[a-z_]+""#])
-            .arg(repo().join("services"))
-            .arg(repo().join("crates/platform/src"))
+            .arg(testkit::repo_dir().join("services"))
+            .arg(testkit::repo_dir().join("crates/platform/src"))
             .output()
             .unwrap();
         String::from_utf8_lossy(&output.stdout)
@@ -116,7 +111,8 @@ fn metric_names_are_read_from_expressions() {
 /// metric would leave its alert silent forever).
 #[test]
 fn the_alerts_name_only_metrics_the_services_export() {
-    let rules = std::fs::read_to_string(repo().join("deploy/prometheus/alerts.yml")).unwrap();
+    let rules =
+        std::fs::read_to_string(testkit::repo_dir().join("deploy/prometheus/alerts.yml")).unwrap();
     // Each rule's expression: `expr: …` and its indented continuation lines.
     let mut exprs: Vec<String> = Vec::new();
     let mut open = false;
@@ -152,8 +148,10 @@ fn the_alerts_name_only_metrics_the_services_export() {
 /// and each query names only metrics the services export.
 #[test]
 fn every_dashboard_panel_queries_metrics_the_services_export() {
-    let text =
-        std::fs::read_to_string(repo().join("deploy/grafana/dashboards/jobmatch.json")).unwrap();
+    let text = std::fs::read_to_string(
+        testkit::repo_dir().join("deploy/grafana/dashboards/jobmatch.json"),
+    )
+    .unwrap();
     let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
     let panels = dashboard["panels"].as_array().unwrap();
     assert!(

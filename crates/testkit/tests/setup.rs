@@ -3,7 +3,7 @@
 use std::process::Command;
 
 fn run_setup() -> String {
-    let root = testkit::manifest_dir().join("../..");
+    let root = testkit::repo_dir();
     let output = Command::new("make")
         .args(["--no-print-directory", "-C"])
         .arg(&root)

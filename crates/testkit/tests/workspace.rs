@@ -6,7 +6,7 @@ use std::path::Path;
 
 #[test]
 fn every_dependency_comes_from_the_workspace() {
-    let root = testkit::manifest_dir().join("../..");
+    let root = testkit::repo_dir();
     let mut manifests = vec![root.join("shared/Cargo.toml")];
     for group in ["crates", "services"] {
         for entry in std::fs::read_dir(root.join(group)).unwrap() {

@@ -15,7 +15,7 @@ async fn the_readme_commands_run_as_written_in_a_new_shell() {
     let built = Path::new(env!("CARGO_BIN_EXE_offre-ingestion"))
         .parent()
         .unwrap();
-    let repo = testkit::manifest_dir().join("../..");
+    let repo = testkit::repo_dir();
     let installed = Command::new("bash")
         .arg(repo.join("scripts/commands.sh"))
         .arg(built)
