@@ -10,10 +10,10 @@
 
 use std::collections::BTreeMap;
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use chrono::NaiveDate;
-use cv_ingestion::{AppState, Config};
-use reqwest::multipart::{Form, Part};
-use reqwest::Method;
 use shared::text::fold;
 use shared::CvAnalysis;
 use testkit::documents::{self, Font};
@@ -831,10 +831,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let env = testkit::env().with("CV_PARSER", env!("CARGO_BIN_EXE_cv-ingestion"));
-    let config = Config::from_env(&env)?;
-    let state = AppState::load(&config).await?;
-    let server = testkit::spawn(cv_ingestion::router(&config, state)).await;
+    let server = common::start(common::env()).await;
 
     let mut by: BTreeMap<String, [Counts; 4]> = BTreeMap::new();
     let mut mistakes = Mistakes::default();
@@ -867,18 +864,7 @@ async fn run() -> anyhow::Result<()> {
                             Source::Html(html) => documents::from_html(html, format, font),
                             Source::Docx(docx) => documents::from_docx(docx, format),
                         };
-                        let form = Form::new().part("file", Part::bytes(document).file_name("cv"));
-                        let response = server
-                            .authed(Method::POST, "/cv")
-                            .multipart(form)
-                            .send()
-                            .await?;
-                        anyhow::ensure!(
-                            response.status().is_success(),
-                            "POST /cv: {}",
-                            response.status()
-                        );
-                        let read: CvAnalysis = response.json().await?;
+                        let read = common::analysis(&server, document).await;
                         let counts = score(&cv, &read);
                         mistakes.record(&cv, &read, &counts[0], format!("{layout:?} {format}"));
                         let columns = if layout.two_columns() {
