@@ -49,6 +49,25 @@ fn jobs(cv: &CvAnalysis) -> Vec<Job<'_>> {
         .collect()
 }
 
+/// (language, level) of each language the CV states.
+fn languages(cv: &CvAnalysis) -> Vec<(&str, Option<&str>)> {
+    cv.languages
+        .iter()
+        .map(|l| (l.language.as_str(), l.level.as_deref()))
+        .collect()
+}
+
+/// Every one of `expected` is among the CV's skills.
+fn assert_skills(cv: &CvAnalysis, expected: &[&str], context: &str) {
+    let skills = skill_labels(cv);
+    for skill in expected {
+        assert!(
+            skills.contains(skill),
+            "{context}: {skill} missing from {skills:?}"
+        );
+    }
+}
+
 fn skill_labels(cv: &CvAnalysis) -> Vec<&str> {
     cv.skills.iter().map(|s| s.label.as_str()).collect()
 }
@@ -172,13 +191,8 @@ async fn a_french_cv_reads_the_same_from_pdf_docx_and_odt() {
             ],
             "{format}"
         );
-        let languages: Vec<_> = cv
-            .languages
-            .iter()
-            .map(|l| (l.language.as_str(), l.level.as_deref()))
-            .collect();
         assert_eq!(
-            languages,
+            languages(&cv),
             [
                 ("Anglais", Some("C1")),
                 ("Espagnol", Some("notions")),
@@ -186,32 +200,30 @@ async fn a_french_cv_reads_the_same_from_pdf_docx_and_odt() {
             ],
             "{format}"
         );
-        let skills = skill_labels(&cv);
-        for expected in [
-            "Python",
-            "Rust",
-            "PostgreSQL",
-            "Docker",
-            "Kubernetes",
-            "Java",
-            "JavaScript",
-            "SQL",
-            "pandas",
-            "Airflow",
-            "scikit-learn",
-            "Git",
-            "Jira",
-            "Linux",
-            "gestion de projet",
-            "Scrum",
-            "PHP",
-            "scripts shell",
-        ] {
-            assert!(
-                skills.contains(&expected),
-                "{format}: {expected} missing from {skills:?}"
-            );
-        }
+        assert_skills(
+            &cv,
+            &[
+                "Python",
+                "Rust",
+                "PostgreSQL",
+                "Docker",
+                "Kubernetes",
+                "Java",
+                "JavaScript",
+                "SQL",
+                "pandas",
+                "Airflow",
+                "scikit-learn",
+                "Git",
+                "Jira",
+                "Linux",
+                "gestion de projet",
+                "Scrum",
+                "PHP",
+                "scripts shell",
+            ],
+            &format,
+        );
         // Codes are ESCO's: Python's is the one ESCO v1.1.1 gives it.
         let python = cv.skills.iter().find(|s| s.label == "Python").unwrap();
         assert_eq!(
@@ -228,7 +240,7 @@ async fn a_french_cv_reads_the_same_from_pdf_docx_and_odt() {
             "a synonym, normalized to the referential's label: {shell:?}"
         );
         assert!(
-            !skills.contains(&"randonnée")
+            !skill_labels(&cv).contains(&"randonnée")
                 && !cv.skills.iter().any(|s| s.evidence == "photographie"),
             "hobbies are not skills"
         );
@@ -281,13 +293,8 @@ async fn an_english_cv_reads_its_dates_languages_and_skills() {
             ],
             "{font}"
         );
-        let languages: Vec<_> = cv
-            .languages
-            .iter()
-            .map(|l| (l.language.as_str(), l.level.as_deref()))
-            .collect();
         assert_eq!(
-            languages,
+            languages(&cv),
             [
                 ("French", Some("native")),
                 ("English", Some("fluent")),
@@ -295,20 +302,18 @@ async fn an_english_cv_reads_its_dates_languages_and_skills() {
             ],
             "{font}"
         );
-        let skills = skill_labels(&cv);
         // English labels for an English CV.
-        for expected in [
-            "infection control",
-            "intravenous infusion",
-            "apply wound dressings",
-            "administer prescribed medication",
-            "intensive care medicine",
-        ] {
-            assert!(
-                skills.contains(&expected),
-                "{font}: {expected} missing from {skills:?}"
-            );
-        }
+        assert_skills(
+            &cv,
+            &[
+                "infection control",
+                "intravenous infusion",
+                "apply wound dressings",
+                "administer prescribed medication",
+                "intensive care medicine",
+            ],
+            font,
+        );
     }
 }
 
