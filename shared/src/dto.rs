@@ -1,7 +1,8 @@
 //! Wire contracts between the services: the source design's (`POST /match
-//! {cv_embedding}` → `[{id, score}]`, `GET /offers?ids=`), extended compatibly; the
-//! README's service sections describe them. Field names and shapes are the contract: the
-//! offer detail keeps France Travail's camelCase, the rest is snake_case.
+//! {cv_embedding}` → `[{id, score}]`, `GET /offers?ids=`), extended compatibly; each
+//! service's README (services/*/README.md) describes its own. Field names and shapes are
+//! the contract: the offer detail keeps France Travail's camelCase, the rest is
+//! snake_case.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};

@@ -93,9 +93,9 @@ impl Weights {
 }
 
 impl Default for Weights {
-    /// Tuned on the development sets (`make eval ARGS=--tune`, README): titles and
-    /// skills weigh through `job` and the choice of the feedback offer rather than on
-    /// their own, which measured better on both sets.
+    /// Tuned on the development sets (`make eval ARGS=--tune`, docs/ranking.md): titles
+    /// and skills weigh through `job` and the choice of the feedback offer rather than
+    /// on their own, which measured better on both sets.
     fn default() -> Self {
         Self {
             semantic: 0.26,

@@ -351,7 +351,7 @@ const MONTHS_EN: [&str; 12] = [
     "December",
 ];
 
-/// A job's period in one of the forms the README lists.
+/// A job's period in one of the forms services/cv-ingestion/README.md lists.
 fn period(french: bool, job: &Job, form: u32) -> String {
     let (sy, sm) = job.start;
     let i = |m: u32| (m - 1) as usize;

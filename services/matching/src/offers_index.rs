@@ -9,8 +9,9 @@
 //! `MATCH_INDEX_POLL_SECS` in case a notification was lost. So an ingestion run's offers
 //! are searchable by every signal a moment after its transaction commits: the time of a
 //! refresh, which is reading the changed rows and rebuilding the snapshot (tens of
-//! milliseconds per 10,000 offers, see the README). Refreshes are spaced by at least
-//! twice the last rebuild's time, so that a long ingestion cannot keep a core busy.
+//! milliseconds per 10,000 offers, see services/matching/README.md). Refreshes are
+//! spaced by at least twice the last rebuild's time, so that a long ingestion cannot keep
+//! a core busy.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};

@@ -8,7 +8,7 @@ use platform::LogTarget;
 use shared::embedding::EmbeddingConfig;
 
 /// offre-ingestion: France Travail offers into PostgreSQL, and their details over HTTP.
-/// Configuration comes from environment variables (see the README).
+/// Configuration comes from environment variables (see services/offre-ingestion/README.md).
 #[derive(Parser)]
 #[command(name = NAME, version)]
 struct Args {

@@ -1,4 +1,5 @@
-//! The README's commands typed as a user types them in a new shell after `make run`:
+//! The commands services/offre-ingestion/README.md shows, typed as a user types them in a
+//! new shell after `make run`:
 //! `scripts/commands.sh` installs them, and a shell that has nothing but a `PATH` (and
 //! the database's name, `make run`'s `JOBMATCH_DATABASE`) runs them.
 
