@@ -11,7 +11,7 @@ ENV := . $(JOBMATCH_CACHE)/env
 # cargo-nextest runs each test in its own process (and in parallel); cargo test otherwise.
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: setup run test check fmt eval bench-embed bench-ingest bench-match bench-cv bench-gui bench-worker bench-load eval-cv compose-test
+.PHONY: setup run test sqlx-prepare check fmt eval bench-embed bench-ingest bench-match bench-cv bench-gui bench-worker bench-load eval-cv compose-test
 
 ## setup: install and start what the suite needs (idempotent; run as root)
 setup:
@@ -21,10 +21,12 @@ setup:
 run: setup
 	@bash scripts/run.sh
 
-## test: set up (with what only tests use: LibreOffice, qpdf), then formatting, lints and every test
+## test: set up (with what only tests use: LibreOffice, qpdf, sqlx-cli), then formatting, the
+## queries against the migrations (scripts/sqlx.sh), lints and every test
 test:
 	@bash scripts/setup.sh --for-tests
 	cargo fmt --all -- --check
+	$(ENV) && bash scripts/sqlx.sh check
 	$(ENV) && cargo clippy --workspace --all-targets --locked -- -D warnings
 	$(ENV) && cargo $(TEST_RUNNER) --workspace --locked
 
@@ -61,6 +63,12 @@ bench-match: setup
 bench-load: setup
 	$(ENV) && cargo build --release --locked --bins
 	$(ENV) && python3 scripts/bench/load.py
+
+## sqlx-prepare: after changing a query or a migration, rewrite .sqlx/ (the statements'
+## types, checked against the migrations; `make test` fails while it is out of date)
+sqlx-prepare:
+	@bash scripts/setup.sh --for-tests
+	$(ENV) && bash scripts/sqlx.sh prepare
 
 ## check: fast compile check while working
 check:

@@ -52,6 +52,9 @@ AXE_VERSION=4.10.2
 # Property-based fuzzing of every service's OpenAPI in the tests (no 5xx, no crash).
 SCHEMATHESIS_VERSION=4.32.5
 SCHEMATHESIS_VENV=$CACHE/venv-schemathesis
+# sqlx's command line checks the queries against the migrations (scripts/sqlx.sh): the
+# version of the workspace's sqlx.
+SQLX_CLI_VERSION=0.8.6
 AXE_TGZ_SHA256=9ea2d2d6917da998122bdacfd3b473e31ead53f4b87146c716a12edf89158100
 SWAGGER_UI_VERSION=5.35.0
 SWAGGER_UI_TGZ_SHA256=1b8e891893404ea4c3558b6a87e2a3e494e7eedba41168c2ece5800a391a6ea6
@@ -456,6 +459,18 @@ step_promtool() {
   changed "promtool ($("$bin" --version 2>&1 | head -1 | cut -d' ' -f3)) in $CACHE/bin (alert rules in tests)"
 }
 
+# sqlx-cli, built from crates.io in its own target directory (not the workspace's).
+step_sqlx_cli() {
+  local bin=$CACHE/bin/sqlx
+  [[ -x $bin && $("$bin" --version 2>/dev/null) == "sqlx-cli $SQLX_CLI_VERSION" ]] && return 0
+  mktmp; local t=$T
+  run env -u CARGO_TARGET_DIR cargo install --quiet --locked --root "$t/root" --target-dir "$t/target" \
+    --no-default-features --features postgres,rustls "sqlx-cli@$SQLX_CLI_VERSION"
+  mkdir -p "$CACHE/bin"
+  mv -f "$t/root/bin/sqlx" "$t/root/bin/cargo-sqlx" "$CACHE/bin/"
+  changed "sqlx-cli $SQLX_CLI_VERSION in $CACHE/bin (queries checked against the migrations)"
+}
+
 step_test_tools() {
   apt_install "${TEST_PACKAGES[@]}"
   if [[ ! -x $SCHEMATHESIS_VENV/bin/st || $(cat "$SCHEMATHESIS_VENV/.version" 2>/dev/null) != "$SCHEMATHESIS_VERSION" ]]; then
@@ -467,6 +482,7 @@ step_test_tools() {
     changed "schemathesis $SCHEMATHESIS_VERSION in $SCHEMATHESIS_VENV (API fuzzing in tests)"
   fi
   step_promtool
+  step_sqlx_cli
   # Compose validates docker-compose.yml in the tests (no daemon needed).
   bash "$REPO/scripts/docker-engine.sh" cli >/dev/null
   local axe=$CACHE/axe-core/axe.min.js

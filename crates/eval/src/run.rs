@@ -277,11 +277,12 @@ async fn scratch_database(admin_url: &str, set: &EvalSet) -> anyhow::Result<Scra
     let mut admin = sqlx::PgConnection::connect(admin_url)
         .await
         .with_context(|| format!("cannot connect to PostgreSQL at {admin_url}"))?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(&name)
-            .fetch_one(&mut admin)
-            .await?;
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS "exists!""#,
+        name
+    )
+    .fetch_one(&mut admin)
+    .await?;
     if !exists {
         sqlx::raw_sql(&format!(r#"CREATE DATABASE "{name}""#))
             .execute(&mut admin)

@@ -128,19 +128,19 @@ pub async fn migrate(
 }
 
 async fn migrate_on(conn: &mut PgConnection, set: &SchemaMigrations) -> anyhow::Result<()> {
-    sqlx::query("SELECT pg_advisory_lock($1)")
-        .bind(MIGRATION_LOCK)
+    sqlx::query!("SELECT FROM pg_advisory_lock($1)", MIGRATION_LOCK)
         .execute(&mut *conn)
         .await?;
     // The schema must exist before the history table can be created inside it. The
     // bootstrap makes it, owned by the service's role (which may not create schemas);
     // a superuser without the bootstrap (eval, benchmarks) makes it here.
     let schema = set.schema;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
-            .bind(schema)
-            .fetch_one(&mut *conn)
-            .await?;
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS "exists!""#,
+        schema
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     if !exists {
         sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
             .execute(&mut *conn)
@@ -155,8 +155,7 @@ async fn migrate_on(conn: &mut PgConnection, set: &SchemaMigrations) -> anyhow::
         .execute(&mut *conn)
         .await?;
     let result = set.migrator.run(&mut *conn).await;
-    sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(MIGRATION_LOCK)
+    sqlx::query!("SELECT FROM pg_advisory_unlock($1)", MIGRATION_LOCK)
         .execute(&mut *conn)
         .await?;
     result.map_err(|e| anyhow::anyhow!("migrations of schema {schema} failed: {e}"))

@@ -45,10 +45,12 @@ impl ReadinessCheck {
         Self::new("database", move || {
             let pool = pool.clone();
             async move {
-                crate::db::retry_broken(&pool, || sqlx::query("SELECT 1").execute(&pool))
-                    .await
-                    .map(drop)
-                    .map_err(|e| e.to_string())
+                crate::db::retry_broken(&pool, || {
+                    sqlx::query!("SELECT 1 AS alive").fetch_one(&pool)
+                })
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
             }
         })
     }

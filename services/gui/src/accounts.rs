@@ -155,13 +155,13 @@ async fn sign_up(
         .map_err(PageError::Internal)?;
     // A known address changes nothing and opens no session, and the answer is the same
     // redirection: its owner meets the log-in page there, a new candidate their CV form.
-    let created: Option<Uuid> = sqlx::query_scalar(
+    let created: Option<Uuid> = sqlx::query_scalar!(
         "INSERT INTO gui.users (id, email, password_hash) VALUES ($1, $2, $3)
          ON CONFLICT ((lower(email))) DO NOTHING RETURNING id",
+        Uuid::now_v7(),
+        email,
+        hashed
     )
-    .bind(Uuid::now_v7())
-    .bind(&email)
-    .bind(hashed)
     .fetch_optional(&state.db)
     .await?;
     let welcome = Redirect::to(WELCOME);
@@ -241,11 +241,13 @@ async fn log_in(
         return Err(PageError::TooManyAttempts);
     }
     guard_password_check(&state.db, &email, client).await?;
-    let user: Option<(Uuid, String)> =
-        sqlx::query_as("SELECT id, password_hash FROM gui.users WHERE lower(email) = lower($1)")
-            .bind(&email)
-            .fetch_optional(&state.db)
-            .await?;
+    let user: Option<(Uuid, String)> = sqlx::query!(
+        "SELECT id, password_hash FROM gui.users WHERE lower(email) = lower($1)",
+        email
+    )
+    .fetch_optional(&state.db)
+    .await?
+    .map(|row| (row.id, row.password_hash));
     let known = user.is_some();
     let (id, stored) = user.unwrap_or((Uuid::nil(), DUMMY_HASH.clone()));
     let password = form.password;
@@ -371,11 +373,13 @@ async fn change_password(
     let hashed = argon2_work(move || hash(&password))
         .await?
         .map_err(PageError::Internal)?;
-    sqlx::query("UPDATE gui.users SET password_hash = $2 WHERE id = $1")
-        .bind(user.id)
-        .bind(hashed)
-        .execute(&state.db)
-        .await?;
+    sqlx::query!(
+        "UPDATE gui.users SET password_hash = $2 WHERE id = $1",
+        user.id,
+        hashed
+    )
+    .execute(&state.db)
+    .await?;
     session::close_all(
         &state.db,
         user.id,
@@ -437,10 +441,23 @@ async fn export(
     State(state): State<AppState>,
     SignedIn { user, .. }: SignedIn,
 ) -> Result<Response, PageError> {
-    let data: serde_json::Value = sqlx::query_scalar(EXPORT_SQL)
-        .bind(user.id)
-        .fetch_one(&state.db)
-        .await?;
+    // The candidate's data from every table that holds some (never the password hash or
+    // session tokens).
+    let data: serde_json::Value = sqlx::query_scalar!(
+        r#"SELECT jsonb_build_object(
+    'account', (SELECT jsonb_build_object('email', email, 'created_at', created_at) FROM gui.users WHERE id = $1),
+    'profile', (SELECT to_jsonb(p) - 'user_id' - 'cv_embedding' - 'profile_embedding' FROM gui.profiles p WHERE user_id = $1),
+    'skills', (SELECT coalesce(jsonb_agg(to_jsonb(s) - 'user_id'), '[]') FROM gui.profile_skills s WHERE user_id = $1),
+    'experiences', (SELECT coalesce(jsonb_agg(to_jsonb(e) - 'user_id' ORDER BY position), '[]') FROM gui.profile_experiences e WHERE user_id = $1),
+    'matches', (SELECT coalesce(jsonb_agg(to_jsonb(m) - 'user_id' ORDER BY score DESC), '[]') FROM gui.match_results m WHERE user_id = $1),
+    'interactions', (SELECT coalesce(jsonb_agg(to_jsonb(i) - 'user_id'), '[]') FROM gui.offer_interactions i WHERE user_id = $1),
+    'notifications', (SELECT coalesce(jsonb_agg(to_jsonb(n) - 'user_id' ORDER BY created_at), '[]') FROM gui.notifications n WHERE user_id = $1),
+    'sessions', (SELECT coalesce(jsonb_agg(jsonb_build_object('created_at', created_at, 'last_seen_at', last_seen_at, 'expires_at', expires_at)), '[]') FROM gui.sessions WHERE user_id = $1)
+) AS "data!""#,
+        user.id
+    )
+    .fetch_one(&state.db)
+    .await?;
     let body = serde_json::to_vec_pretty(&data).map_err(|e| PageError::Internal(e.to_string()))?;
     Ok((
         [
@@ -454,19 +471,6 @@ async fn export(
     )
         .into_response())
 }
-
-/// The candidate's data from every table that holds some (never the password hash or
-/// session tokens).
-const EXPORT_SQL: &str = "SELECT jsonb_build_object(
-    'account', (SELECT jsonb_build_object('email', email, 'created_at', created_at) FROM gui.users WHERE id = $1),
-    'profile', (SELECT to_jsonb(p) - 'user_id' - 'cv_embedding' - 'profile_embedding' FROM gui.profiles p WHERE user_id = $1),
-    'skills', (SELECT coalesce(jsonb_agg(to_jsonb(s) - 'user_id'), '[]') FROM gui.profile_skills s WHERE user_id = $1),
-    'experiences', (SELECT coalesce(jsonb_agg(to_jsonb(e) - 'user_id' ORDER BY position), '[]') FROM gui.profile_experiences e WHERE user_id = $1),
-    'matches', (SELECT coalesce(jsonb_agg(to_jsonb(m) - 'user_id' ORDER BY score DESC), '[]') FROM gui.match_results m WHERE user_id = $1),
-    'interactions', (SELECT coalesce(jsonb_agg(to_jsonb(i) - 'user_id'), '[]') FROM gui.offer_interactions i WHERE user_id = $1),
-    'notifications', (SELECT coalesce(jsonb_agg(to_jsonb(n) - 'user_id' ORDER BY created_at), '[]') FROM gui.notifications n WHERE user_id = $1),
-    'sessions', (SELECT coalesce(jsonb_agg(jsonb_build_object('created_at', created_at, 'last_seen_at', last_seen_at, 'expires_at', expires_at)), '[]') FROM gui.sessions WHERE user_id = $1)
-)";
 
 #[derive(Deserialize)]
 struct DeleteForm {
@@ -507,8 +511,7 @@ async fn delete(
 
 async fn delete_user(db: &PgPool, user: Uuid) -> Result<(), sqlx::Error> {
     // Every table refers to users ON DELETE CASCADE.
-    sqlx::query("DELETE FROM gui.users WHERE id = $1")
-        .bind(user)
+    sqlx::query!("DELETE FROM gui.users WHERE id = $1", user)
         .execute(db)
         .await?;
     Ok(())
@@ -540,10 +543,10 @@ async fn check_password(
     password: String,
 ) -> Result<bool, PageError> {
     guard_password_check(&state.db, &user.email, ip).await?;
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM gui.users WHERE id = $1")
-        .bind(user.id)
-        .fetch_one(&state.db)
-        .await?;
+    let stored: String =
+        sqlx::query_scalar!("SELECT password_hash FROM gui.users WHERE id = $1", user.id)
+            .fetch_one(&state.db)
+            .await?;
     let verified = verify(password, stored).await?;
     if !verified {
         password_failed(&state.db, &user.email, ip).await?;

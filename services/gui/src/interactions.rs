@@ -33,7 +33,6 @@ pub fn routes() -> Router<AppState> {
         .route("/candidatures", get(applications_page))
 }
 
-#[derive(sqlx::FromRow)]
 pub struct Offer {
     pub external_id: String,
     pub title: String,
@@ -46,7 +45,7 @@ pub struct Offer {
     pub url: Option<String>,
 }
 
-#[derive(sqlx::FromRow, Default)]
+#[derive(Default)]
 pub struct Interaction {
     pub saved: bool,
     pub applied: bool,
@@ -76,19 +75,25 @@ impl OfferPage {
         self.offer
             .contract_type
             .as_deref()
-            .map(crate::profile::contract_label)
+            .map(crate::contracts::contract_label)
     }
+}
+
+/// The offer's local copy, if any.
+async fn cached_offer(db: &PgPool, id: &str) -> Result<Option<Offer>, sqlx::Error> {
+    sqlx::query_as!(
+        Offer,
+        "SELECT external_id, title, description, company_name, location, contract_type, experience_required, salary, url
+         FROM gui.job_offers WHERE external_id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// The offer from the local cache, else from offre-ingestion (then cached).
 async fn offer(state: &AppState, id: &str) -> Result<Option<Offer>, PageError> {
-    let select = "SELECT external_id, title, description, company_name, location, contract_type, experience_required, salary, url
-                  FROM gui.job_offers WHERE external_id = $1";
-    if let Some(offer) = sqlx::query_as(select)
-        .bind(id)
-        .fetch_optional(&state.db)
-        .await?
-    {
+    if let Some(offer) = cached_offer(&state.db, id).await? {
         return Ok(Some(offer));
     }
     if shared::OfferId::parse(id).is_err() {
@@ -108,10 +113,7 @@ async fn offer(state: &AppState, id: &str) -> Result<Option<Offer>, PageError> {
     }
     let detail: OfferDetail = response.json().await.map_err(|_| PageError::Unavailable)?;
     crate::matches::store_offers(&state.db, std::slice::from_ref(&detail)).await?;
-    Ok(sqlx::query_as(select)
-        .bind(id)
-        .fetch_optional(&state.db)
-        .await?)
+    Ok(cached_offer(&state.db, id).await?)
 }
 
 async fn offer_page(
@@ -125,26 +127,30 @@ async fn offer_page(
     // Reading the page changes nothing (a prefetch or a crawler is not a view): the
     // page itself records the view by POST (`viewed`). The score shown is the one the
     // offer had at the first view, else its current one.
-    let interaction: Interaction = sqlx::query_as(
-        "SELECT coalesce(i.saved, false) AS saved, coalesce(i.applied, false) AS applied,
-                i.applied_at, coalesce(i.got_interview, false) AS got_interview,
-                coalesce(i.got_hired, false) AS got_hired,
+    let interaction = sqlx::query_as!(
+        Interaction,
+        r#"SELECT coalesce(i.saved, false) AS "saved!", coalesce(i.applied, false) AS "applied!",
+                i.applied_at AS "applied_at?", coalesce(i.got_interview, false) AS "got_interview!",
+                coalesce(i.got_hired, false) AS "got_hired!",
                 coalesce(i.match_score, m.score) AS match_score
          FROM (SELECT $1::uuid AS user_id, $2::text AS offer_external_id) AS wanted
          LEFT JOIN gui.offer_interactions i USING (user_id, offer_external_id)
-         LEFT JOIN gui.match_results m USING (user_id, offer_external_id)",
+         LEFT JOIN gui.match_results m USING (user_id, offer_external_id)"#,
+        user.id,
+        id
     )
-    .bind(user.id)
-    .bind(&id)
     .fetch_one(&state.db)
     .await?;
-    let skills: Vec<(String, bool)> =
-        sqlx::query_as("SELECT name, is_required FROM gui.job_offer_skills WHERE offer_external_id = $1 ORDER BY name")
-            .bind(&id)
-            .fetch_all(&state.db)
-            .await?;
-    let (required, wished): (Vec<_>, Vec<_>) =
-        skills.into_iter().partition(|(_, required)| *required);
+    let skills = sqlx::query!(
+        "SELECT name, is_required FROM gui.job_offer_skills WHERE offer_external_id = $1 ORDER BY name",
+        id
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let (required, wished): (Vec<_>, Vec<_>) = skills
+        .into_iter()
+        .map(|row| (row.name, row.is_required))
+        .partition(|(_, required)| *required);
     // An offer's URL comes from a feed: only an https:// one becomes a link (a
     // `javascript:` or `data:` URL would run in the candidate's page), else the offer's
     // page on francetravail.fr.
@@ -193,11 +199,12 @@ async fn act(
 ) -> Result<Response, PageError> {
     session.check_csrf(&form.csrf)?;
     let action = Action::from_path(&action).ok_or(PageError::NotFound)?;
-    let known: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM gui.job_offers WHERE external_id = $1)")
-            .bind(&id)
-            .fetch_one(&state.db)
-            .await?;
+    let known: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM gui.job_offers WHERE external_id = $1) AS "exists!""#,
+        id
+    )
+    .fetch_one(&state.db)
+    .await?;
     if !known {
         return Err(PageError::NotFound);
     }
@@ -235,40 +242,24 @@ impl Action {
             _ => return None,
         })
     }
+}
 
-    /// Its update of the candidate's row for the offer ($1 the candidate, $2 the offer).
-    fn statement(self) -> &'static str {
-        match self {
-            Action::Save => {
-                "UPDATE gui.offer_interactions SET saved = true, saved_at = now(), updated_at = now()
-                 WHERE user_id = $1 AND offer_external_id = $2
-                 RETURNING saved, applied, applied_at, got_interview, got_hired, match_score"
-            }
-            Action::Unsave => {
-                "UPDATE gui.offer_interactions SET saved = false, saved_at = NULL, updated_at = now()
-                 WHERE user_id = $1 AND offer_external_id = $2
-                 RETURNING saved, applied, applied_at, got_interview, got_hired, match_score"
-            }
-            Action::Apply => {
-                "UPDATE gui.offer_interactions SET applied = true, applied_at = coalesce(applied_at, now()),
-                     updated_at = now()
-                 WHERE user_id = $1 AND offer_external_id = $2
-                 RETURNING saved, applied, applied_at, got_interview, got_hired, match_score"
-            }
-            Action::Interview => {
-                "UPDATE gui.offer_interactions SET applied = true, applied_at = coalesce(applied_at, now()),
-                     got_interview = true, updated_at = now()
-                 WHERE user_id = $1 AND offer_external_id = $2
-                 RETURNING saved, applied, applied_at, got_interview, got_hired, match_score"
-            }
-            Action::Hired => {
-                "UPDATE gui.offer_interactions SET applied = true, applied_at = coalesce(applied_at, now()),
-                     got_interview = true, got_hired = true, updated_at = now()
-                 WHERE user_id = $1 AND offer_external_id = $2
-                 RETURNING saved, applied, applied_at, got_interview, got_hired, match_score"
-            }
-        }
-    }
+/// `interaction_update!(set, user, offer)`: the update of the candidate's row for the
+/// offer (`$1` the candidate, `$2` the offer) that sets `set`, returning the row after
+/// (a literal: `sqlx::query_as!` takes only literals).
+macro_rules! interaction_update {
+    ($set:literal, $user:expr, $offer:expr) => {
+        sqlx::query_as!(
+            Interaction,
+            "UPDATE gui.offer_interactions SET "
+                + $set
+                + ", updated_at = now()
+             WHERE user_id = $1 AND offer_external_id = $2
+             RETURNING saved, applied, applied_at, got_interview, got_hired, match_score",
+            $user,
+            $offer
+        )
+    };
 }
 
 /// Applies `action` to the candidate's row for the offer (made if missing); the row after.
@@ -278,19 +269,55 @@ async fn record(
     offer: &str,
     action: Action,
 ) -> Result<Interaction, sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO gui.offer_interactions (user_id, offer_external_id) VALUES ($1, $2)
          ON CONFLICT (user_id, offer_external_id) DO NOTHING",
+        user,
+        offer
     )
-    .bind(user)
-    .bind(offer)
     .execute(db)
     .await?;
-    sqlx::query_as(action.statement())
-        .bind(user)
-        .bind(offer)
-        .fetch_one(db)
-        .await
+    // Each action its own statement.
+    match action {
+        Action::Save => {
+            interaction_update!("saved = true, saved_at = now()", user, offer)
+                .fetch_one(db)
+                .await
+        }
+        Action::Unsave => {
+            interaction_update!("saved = false, saved_at = NULL", user, offer)
+                .fetch_one(db)
+                .await
+        }
+        Action::Apply => {
+            interaction_update!(
+                "applied = true, applied_at = coalesce(applied_at, now())",
+                user,
+                offer
+            )
+            .fetch_one(db)
+            .await
+        }
+        Action::Interview => {
+            interaction_update!(
+                "applied = true, applied_at = coalesce(applied_at, now()), got_interview = true",
+                user,
+                offer
+            )
+            .fetch_one(db)
+            .await
+        }
+        Action::Hired => {
+            interaction_update!(
+                "applied = true, applied_at = coalesce(applied_at, now()), got_interview = true,
+                     got_hired = true",
+                user,
+                offer
+            )
+            .fetch_one(db)
+            .await
+        }
+    }
 }
 
 /// The first view of an offer's page: when, and the score the offer had for the
@@ -302,7 +329,7 @@ async fn viewed(
     Form(form): Form<CsrfForm>,
 ) -> Result<StatusCode, PageError> {
     session.check_csrf(&form.csrf)?;
-    let recorded = sqlx::query(
+    let recorded = sqlx::query!(
         "INSERT INTO gui.offer_interactions (user_id, offer_external_id, viewed, viewed_at, match_score)
          SELECT $1, o.external_id, true, now(),
                 (SELECT score FROM gui.match_results WHERE user_id = $1 AND offer_external_id = $2)
@@ -310,9 +337,9 @@ async fn viewed(
          ON CONFLICT (user_id, offer_external_id) DO UPDATE
          SET viewed = true, viewed_at = coalesce(gui.offer_interactions.viewed_at, now()),
              match_score = coalesce(gui.offer_interactions.match_score, excluded.match_score)",
+        user.id,
+        id
     )
-    .bind(user.id)
-    .bind(&id)
     .execute(&state.db)
     .await?;
     if recorded.rows_affected() == 0 {
@@ -336,20 +363,19 @@ async fn time_spent(
 ) -> Result<StatusCode, PageError> {
     session.check_csrf(&form.csrf)?;
     let seconds = form.seconds.clamp(0, MAX_SECONDS_PER_VISIT);
-    sqlx::query(
+    sqlx::query!(
         "UPDATE gui.offer_interactions SET time_spent_seconds = time_spent_seconds + $3, updated_at = now()
          WHERE user_id = $1 AND offer_external_id = $2",
+        user.id,
+        id,
+        seconds
     )
-    .bind(user.id)
-    .bind(&id)
-    .bind(seconds)
     .execute(&state.db)
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// An offer the candidate saved or applied to.
-#[derive(sqlx::FromRow)]
 pub struct Tracked {
     pub external_id: String,
     pub title: String,
@@ -385,21 +411,44 @@ struct TrackedPage {
     offers: Vec<Tracked>,
 }
 
+/// Which tracked offers a page lists.
+#[derive(Debug, Clone, Copy)]
+enum Shelf {
+    Saved,
+    Applied,
+}
+
 async fn tracked(
     state: &AppState,
     SignedIn { session, user }: SignedIn,
-    filter: &str,
+    shelf: Shelf,
     title: &'static str,
     empty: &'static str,
 ) -> Result<Response, PageError> {
-    let offers = sqlx::query_as(&format!(
-        "SELECT o.external_id, o.title, o.company_name, o.location, i.applied_at, i.got_interview, i.got_hired
-         FROM gui.offer_interactions i JOIN gui.job_offers o ON o.external_id = i.offer_external_id
-         WHERE i.user_id = $1 AND {filter} ORDER BY i.updated_at DESC"
-    ))
-    .bind(user.id)
-    .fetch_all(&state.db)
-    .await?;
+    let offers = match shelf {
+        Shelf::Saved => {
+            sqlx::query_as!(
+                Tracked,
+                "SELECT o.external_id, o.title, o.company_name, o.location, i.applied_at, i.got_interview, i.got_hired
+                 FROM gui.offer_interactions i JOIN gui.job_offers o ON o.external_id = i.offer_external_id
+                 WHERE i.user_id = $1 AND i.saved ORDER BY i.updated_at DESC",
+                user.id
+            )
+            .fetch_all(&state.db)
+            .await?
+        }
+        Shelf::Applied => {
+            sqlx::query_as!(
+                Tracked,
+                "SELECT o.external_id, o.title, o.company_name, o.location, i.applied_at, i.got_interview, i.got_hired
+                 FROM gui.offer_interactions i JOIN gui.job_offers o ON o.external_id = i.offer_external_id
+                 WHERE i.user_id = $1 AND i.applied ORDER BY i.updated_at DESC",
+                user.id
+            )
+            .fetch_all(&state.db)
+            .await?
+        }
+    };
     Ok(render(&TrackedPage {
         csrf: session.csrf.clone(),
         unread: user.unread,
@@ -416,7 +465,7 @@ async fn saved_page(
     tracked(
         &state,
         signed_in,
-        "i.saved",
+        Shelf::Saved,
         "Mes offres enregistrées",
         "Vous n’avez enregistré aucune offre.",
     )
@@ -430,7 +479,7 @@ async fn applications_page(
     tracked(
         &state,
         signed_in,
-        "i.applied",
+        Shelf::Applied,
         "Mes candidatures",
         "Vous n’avez encore postulé à aucune offre.",
     )

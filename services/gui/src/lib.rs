@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod client_ip;
+pub mod contracts;
 pub mod cv_client;
 pub mod interactions;
 pub mod matches;

@@ -118,7 +118,6 @@ impl CacheState {
 }
 
 /// What a profile is matched with.
-#[derive(sqlx::FromRow)]
 struct Query {
     profile_embedding: Option<Vector>,
     embedding_model: Option<String>,
@@ -269,13 +268,14 @@ pub async fn matches_for(
 }
 
 async fn profile_query(db: &PgPool, user: Uuid) -> Result<Option<Query>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT profile_embedding, embedding_model, latitude, longitude, radius_km, contract_types,
-             matches_invalidated_at, profile_embedded_at, matched_at,
-             (SELECT ingested_at FROM gui.offers_marker) AS offers_ingested_at
-         FROM gui.profiles WHERE user_id = $1",
+    sqlx::query_as!(
+        Query,
+        r#"SELECT profile_embedding AS "profile_embedding: Vector", embedding_model, latitude,
+             longitude, radius_km, contract_types, matches_invalidated_at, profile_embedded_at,
+             matched_at, (SELECT ingested_at FROM gui.offers_marker) AS "offers_ingested_at?"
+         FROM gui.profiles WHERE user_id = $1"#,
+        user
     )
-    .bind(user)
     .fetch_optional(db)
     .await
 }
@@ -380,7 +380,7 @@ async fn upsert_offers(
     // refreshes share offers then lock them in the same order, one waits for the other,
     // and neither deadlocks (`make bench-load` found it, under 8 candidates).
     let column = |f: fn(&OfferDetail) -> Option<String>| offers.iter().map(f).collect::<Vec<_>>();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO gui.job_offers (external_id, title, description, company_name, location, postal_code, latitude, longitude,
              contract_type, experience_required, salary, rome_code, rome_label, sector, url, published_at, archived, synced_at)
          SELECT *, now() FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
@@ -393,31 +393,33 @@ async fn upsert_offers(
              experience_required = excluded.experience_required, salary = excluded.salary, rome_code = excluded.rome_code,
              rome_label = excluded.rome_label, sector = excluded.sector, url = excluded.url,
              published_at = excluded.published_at, archived = excluded.archived, synced_at = now()",
+        &offers.iter().map(|o| o.id.clone()).collect::<Vec<_>>(),
+        &offers.iter().map(|o| o.intitule.clone()).collect::<Vec<_>>(),
+        &column(|o| o.description.clone()) as &[Option<String>],
+        &column(|o| o.entreprise.clone()) as &[Option<String>],
+        &column(|o| o.lieu.clone()) as &[Option<String>],
+        &column(|o| o.code_postal.clone()) as &[Option<String>],
+        &offers.iter().map(|o| o.latitude).collect::<Vec<_>>() as &[Option<f64>],
+        &offers.iter().map(|o| o.longitude).collect::<Vec<_>>() as &[Option<f64>],
+        &column(|o| o.type_contrat.clone()) as &[Option<String>],
+        &column(|o| o.experience_libelle.clone()) as &[Option<String>],
+        &column(|o| o.salaire.clone()) as &[Option<String>],
+        &column(|o| o.rome_code.clone()) as &[Option<String>],
+        &column(|o| o.rome_libelle.clone()) as &[Option<String>],
+        &column(|o| o.secteur_activite_libelle.clone()) as &[Option<String>],
+        &column(|o| o.url_origine.clone()) as &[Option<String>],
+        &offers.iter().map(|o| o.date_creation).collect::<Vec<_>>() as &[Option<DateTime<Utc>>],
+        &offers.iter().map(|o| o.archived).collect::<Vec<_>>()
     )
-    .bind(offers.iter().map(|o| o.id.clone()).collect::<Vec<_>>())
-    .bind(offers.iter().map(|o| o.intitule.clone()).collect::<Vec<_>>())
-    .bind(column(|o| o.description.clone()))
-    .bind(column(|o| o.entreprise.clone()))
-    .bind(column(|o| o.lieu.clone()))
-    .bind(column(|o| o.code_postal.clone()))
-    .bind(offers.iter().map(|o| o.latitude).collect::<Vec<_>>())
-    .bind(offers.iter().map(|o| o.longitude).collect::<Vec<_>>())
-    .bind(column(|o| o.type_contrat.clone()))
-    .bind(column(|o| o.experience_libelle.clone()))
-    .bind(column(|o| o.salaire.clone()))
-    .bind(column(|o| o.rome_code.clone()))
-    .bind(column(|o| o.rome_libelle.clone()))
-    .bind(column(|o| o.secteur_activite_libelle.clone()))
-    .bind(column(|o| o.url_origine.clone()))
-    .bind(offers.iter().map(|o| o.date_creation).collect::<Vec<_>>())
-    .bind(offers.iter().map(|o| o.archived).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
     let ids: Vec<&str> = offers.iter().map(|o| o.id.as_str()).collect();
-    sqlx::query("DELETE FROM gui.job_offer_skills WHERE offer_external_id = ANY($1)")
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM gui.job_offer_skills WHERE offer_external_id = ANY($1)",
+        &ids as &[&str]
+    )
+    .execute(&mut *tx)
+    .await?;
     let skills: Vec<(&str, &str, bool)> = offers
         .iter()
         .flat_map(|o| {
@@ -430,14 +432,14 @@ async fn upsert_offers(
             })
         })
         .collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO gui.job_offer_skills (offer_external_id, name, is_required)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::bool[]) AS skill ORDER BY 1, 2
          ON CONFLICT DO NOTHING",
+        &skills.iter().map(|s| s.0).collect::<Vec<_>>() as &[&str],
+        &skills.iter().map(|s| s.1).collect::<Vec<_>>() as &[&str],
+        &skills.iter().map(|s| s.2).collect::<Vec<_>>()
     )
-    .bind(skills.iter().map(|s| s.0).collect::<Vec<_>>())
-    .bind(skills.iter().map(|s| s.1).collect::<Vec<_>>())
-    .bind(skills.iter().map(|s| s.2).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -489,13 +491,14 @@ async fn store(
     // the second replaces the first's results instead of adding to them or failing on
     // the unique key.
     // The profile row also says when it was matched, even when nothing was found.
-    sqlx::query("UPDATE gui.profiles SET matched_at = now() WHERE user_id = $1")
-        .bind(user)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE gui.profiles SET matched_at = now() WHERE user_id = $1",
+        user
+    )
+    .execute(&mut *tx)
+    .await?;
     upsert_offers(&mut tx, offers).await?;
-    sqlx::query("DELETE FROM gui.match_results WHERE user_id = $1")
-        .bind(user)
+    sqlx::query!("DELETE FROM gui.match_results WHERE user_id = $1", user)
         .execute(&mut *tx)
         .await?;
     let known: std::collections::HashSet<&str> = offers.iter().map(|o| o.id.as_str()).collect();
@@ -504,25 +507,25 @@ async fn store(
         .filter(|h| known.contains(h.id.as_str()))
         .collect();
     let json = |value: Option<serde_json::Value>| value.unwrap_or(serde_json::Value::Null);
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO gui.match_results (user_id, offer_external_id, score, signals, reasons, duplicates, matched_at)
          SELECT $1, id, score, nullif(signals, 'null'), nullif(reasons, 'null'), ARRAY(SELECT jsonb_array_elements_text(duplicates)), now()
          FROM UNNEST($2::text[], $3::float8[], $4::jsonb[], $5::jsonb[], $6::jsonb[])
              AS hit(id, score, signals, reasons, duplicates)",
+        user,
+        &kept.iter().map(|h| h.id.as_str()).collect::<Vec<_>>() as &[&str],
+        &kept.iter().map(|h| h.score).collect::<Vec<_>>(),
+        &kept.iter().map(|h| json(h.signals.map(|s| serde_json::json!(s)))).collect::<Vec<_>>(),
+        &kept.iter().map(|h| json(h.reasons.as_ref().map(|r| serde_json::json!(r)))).collect::<Vec<_>>(),
+        &kept.iter().map(|h| serde_json::json!(h.duplicates)).collect::<Vec<_>>()
     )
-    .bind(user)
-    .bind(kept.iter().map(|h| h.id.as_str()).collect::<Vec<_>>())
-    .bind(kept.iter().map(|h| h.score).collect::<Vec<_>>())
-    .bind(kept.iter().map(|h| json(h.signals.map(|s| serde_json::json!(s)))).collect::<Vec<_>>())
-    .bind(kept.iter().map(|h| json(h.reasons.as_ref().map(|r| serde_json::json!(r)))).collect::<Vec<_>>())
-    .bind(kept.iter().map(|h| serde_json::json!(h.duplicates)).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
     let mut notified = 0;
     if let Some(rule) = notify {
         // Once per candidate and offer (a unique index): an event redelivered, or a
         // re-match redone, records nothing more.
-        notified = sqlx::query(
+        notified = sqlx::query!(
             "INSERT INTO gui.notifications (id, user_id, offer_external_id, score, message)
              SELECT gen_random_uuid(), m.user_id, m.offer_external_id, m.score,
                  'Nouvelle offre : ' || o.title || ' (' || round(m.score * 100)::int || ' %)'
@@ -531,11 +534,11 @@ async fn store(
                AND ($3::text[] IS NULL OR m.offer_external_id = ANY($3))
                AND ($4::timestamptz IS NULL OR o.published_at > $4)
              ON CONFLICT (user_id, offer_external_id) WHERE offer_external_id IS NOT NULL DO NOTHING",
+            user,
+            rule.threshold,
+            rule.offers,
+            rule.published_after
         )
-        .bind(user)
-        .bind(rule.threshold)
-        .bind(rule.offers)
-        .bind(rule.published_after)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -545,7 +548,6 @@ async fn store(
 }
 
 /// A cached match, with the offer's local copy.
-#[derive(sqlx::FromRow)]
 struct CachedMatch {
     external_id: String,
     title: String,
@@ -563,40 +565,47 @@ struct CachedMatch {
 
 /// The cached matches, best first, with what explains them.
 pub async fn rows(db: &PgPool, user: Uuid) -> Result<Vec<MatchRow>, sqlx::Error> {
-    let cached: Vec<CachedMatch> = sqlx::query_as(
-        "SELECT o.external_id, o.title, o.company_name, o.location, o.contract_type, o.salary,
+    let cached: Vec<CachedMatch> = sqlx::query_as!(
+        CachedMatch,
+        r#"SELECT o.external_id, o.title, o.company_name, o.location, o.contract_type, o.salary,
              o.latitude, o.longitude, m.score,
-             m.signals, m.reasons, m.duplicates
+             m.signals AS "signals: sqlx::types::Json<MatchSignals>",
+             m.reasons AS "reasons: sqlx::types::Json<MatchReasons>", m.duplicates
          FROM gui.match_results m JOIN gui.job_offers o ON o.external_id = m.offer_external_id
-         WHERE m.user_id = $1 ORDER BY m.score DESC, o.external_id LIMIT $2",
+         WHERE m.user_id = $1 ORDER BY m.score DESC, o.external_id LIMIT $2"#,
+        user,
+        i64::from(MATCHES)
     )
-    .bind(user)
-    .bind(i64::from(MATCHES))
     .fetch_all(db)
     .await?;
-    let home: Option<(f64, f64)> = sqlx::query_as(
-        "SELECT latitude, longitude FROM gui.profiles
-         WHERE user_id = $1 AND latitude IS NOT NULL AND longitude IS NOT NULL",
+    let home: Option<(f64, f64)> = sqlx::query!(
+        r#"SELECT latitude AS "latitude!", longitude AS "longitude!" FROM gui.profiles
+         WHERE user_id = $1 AND latitude IS NOT NULL AND longitude IS NOT NULL"#,
+        user
     )
-    .bind(user)
     .fetch_optional(db)
+    .await?
+    .map(|row| (row.latitude, row.longitude));
+    let skills: Vec<String> = sqlx::query_scalar!(
+        "SELECT label FROM gui.profile_skills WHERE user_id = $1",
+        user
+    )
+    .fetch_all(db)
     .await?;
-    let skills: Vec<String> =
-        sqlx::query_scalar("SELECT label FROM gui.profile_skills WHERE user_id = $1")
-            .bind(user)
-            .fetch_all(db)
-            .await?;
-    let offer_skills: Vec<(String, String)> = sqlx::query_as(
+    let offer_skills = sqlx::query!(
         "SELECT s.offer_external_id, s.name FROM gui.job_offer_skills s
          JOIN gui.match_results m ON m.offer_external_id = s.offer_external_id AND m.user_id = $1
          ORDER BY s.is_required DESC, s.name",
+        user
     )
-    .bind(user)
     .fetch_all(db)
     .await?;
     let mut by_offer: HashMap<String, Vec<String>> = HashMap::new();
-    for (offer, name) in offer_skills {
-        by_offer.entry(offer).or_default().push(name);
+    for row in offer_skills {
+        by_offer
+            .entry(row.offer_external_id)
+            .or_default()
+            .push(row.name);
     }
     let profile: Vec<String> = skills.iter().map(|s| places::name_key(s)).collect();
     Ok(cached
@@ -623,7 +632,7 @@ pub async fn rows(db: &PgPool, user: Uuid) -> Result<Vec<MatchRow>, sqlx::Error>
                 location: m.location,
                 contract: m
                     .contract_type
-                    .map(|c| profile::contract_label(&c).to_owned()),
+                    .map(|c| crate::contracts::contract_label(&c).to_owned()),
                 salary: m.salary,
                 has,
                 lacks,

@@ -21,7 +21,6 @@ pub fn routes() -> Router<AppState> {
         .route("/notifications/lues", post(mark_read))
 }
 
-#[derive(sqlx::FromRow)]
 pub struct Notification {
     pub id: Uuid,
     pub message: String,
@@ -62,12 +61,13 @@ async fn page(
     State(state): State<AppState>,
     SignedIn { session, user }: SignedIn,
 ) -> Result<Response, PageError> {
-    let notifications: Vec<Notification> = sqlx::query_as(
+    let notifications: Vec<Notification> = sqlx::query_as!(
+        Notification,
         "SELECT id, message, offer_external_id, created_at, read_at FROM gui.notifications
          WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        user.id,
+        SHOWN
     )
-    .bind(user.id)
-    .bind(SHOWN)
     .fetch_all(&state.db)
     .await?;
     Ok(render(&NotificationsPage {
@@ -98,12 +98,12 @@ async fn mark_read(
         .filter_map(|(_, v)| v.parse().ok())
         .take(SHOWN as usize)
         .collect();
-    sqlx::query(
+    sqlx::query!(
         "UPDATE gui.notifications SET read_at = now()
          WHERE user_id = $1 AND id = ANY($2) AND read_at IS NULL",
+        user.id,
+        &ids
     )
-    .bind(user.id)
-    .bind(&ids)
     .execute(&state.db)
     .await?;
     Ok(Redirect::to("/notifications").into_response())

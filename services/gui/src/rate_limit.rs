@@ -47,11 +47,11 @@ pub fn candidate(action: &str, id: Uuid) -> String {
 
 /// Forgets an account's counters (the account is deleted).
 pub async fn forget_account(db: &PgPool, email: &str, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "DELETE FROM gui.rate_limits WHERE key LIKE '%' || $1 || '%' OR key LIKE '%' || $2",
+        account("", email),
+        candidate("", id)
     )
-    .bind(account("", email))
-    .bind(candidate("", id))
     .execute(db)
     .await?;
     Ok(())
@@ -78,26 +78,27 @@ pub async fn allow(db: &PgPool, key: &str, limit: Limit) -> Result<bool, sqlx::E
 /// Records one event (an attempt, a failure) under `key`; returns how many the window
 /// holds now.
 pub async fn record(db: &PgPool, key: &str, limit: Limit) -> Result<i32, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO gui.rate_limits (key, window_start, attempts)
-         VALUES ($1, to_timestamp(floor(extract(epoch FROM now()) / $2) * $2), 1)
+         VALUES ($1, to_timestamp(floor(extract(epoch FROM now()) / $2::float8) * $2::float8), 1)
          ON CONFLICT (key, window_start) DO UPDATE SET attempts = gui.rate_limits.attempts + 1
          RETURNING attempts",
+        key,
+        limit.window.as_secs_f64()
     )
-    .bind(key)
-    .bind(limit.window.as_secs_f64())
     .fetch_one(db)
     .await
 }
 
 /// How many events `key` holds in the current window (nothing recorded).
 pub async fn count(db: &PgPool, key: &str, limit: Limit) -> Result<i32, sqlx::Error> {
-    let counted: Option<i32> = sqlx::query_scalar(
+    let counted: Option<i32> = sqlx::query_scalar!(
         "SELECT attempts FROM gui.rate_limits
-         WHERE key = $1 AND window_start = to_timestamp(floor(extract(epoch FROM now()) / $2) * $2)",
+         WHERE key = $1
+           AND window_start = to_timestamp(floor(extract(epoch FROM now()) / $2::float8) * $2::float8)",
+        key,
+        limit.window.as_secs_f64()
     )
-    .bind(key)
-    .bind(limit.window.as_secs_f64())
     .fetch_optional(db)
     .await?;
     Ok(counted.unwrap_or(0))
@@ -112,7 +113,7 @@ pub async fn reached(db: &PgPool, key: &str, limit: Limit) -> Result<bool, sqlx:
 /// Run on a schedule ([`CLEANUP_EVERY`]), with an index on `window_start`.
 pub async fn clean(db: &PgPool) -> Result<u64, sqlx::Error> {
     Ok(
-        sqlx::query("DELETE FROM gui.rate_limits WHERE window_start < now() - interval '1 day'")
+        sqlx::query!("DELETE FROM gui.rate_limits WHERE window_start < now() - interval '1 day'")
             .execute(db)
             .await?
             .rows_affected(),

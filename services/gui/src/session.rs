@@ -226,22 +226,23 @@ async fn user_of(
     token: &str,
     idle: chrono::TimeDelta,
 ) -> Result<Option<CurrentUser>, sqlx::Error> {
-    let row: Option<(Uuid, String, i64)> = sqlx::query_as(
-        "WITH touched AS (
+    sqlx::query_as!(
+        CurrentUser,
+        r#"WITH touched AS (
              UPDATE gui.sessions SET last_seen_at = now()
              WHERE token_hash = $1 AND last_seen_at < now() - interval '1 minute'
-               AND last_seen_at > now() - $2 AND expires_at > now()
+               AND last_seen_at > now() - $2::interval AND expires_at > now()
          )
          SELECT u.id, u.email,
              (SELECT count(*) FROM gui.notifications n WHERE n.user_id = u.id AND n.read_at IS NULL)
+                 AS "unread!"
          FROM gui.sessions s JOIN gui.users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - $2",
+         WHERE s.token_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - $2::interval"#,
+        digest(token),
+        idle as chrono::TimeDelta
     )
-    .bind(digest(token))
-    .bind(idle)
     .fetch_optional(db)
-    .await?;
-    Ok(row.map(|(id, email, unread)| CurrentUser { id, email, unread }))
+    .await
 }
 
 /// Opens a session for `user`: the token to put in the cookie.
@@ -251,21 +252,23 @@ pub async fn open(
     expires_at: DateTime<Utc>,
 ) -> Result<String, sqlx::Error> {
     let token = random_token();
-    sqlx::query("INSERT INTO gui.sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(digest(&token))
-        .bind(user)
-        .bind(expires_at)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO gui.sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        digest(&token),
+        user,
+        expires_at
+    )
+    .execute(db)
+    .await?;
     // Expired sessions go as new ones come.
-    sqlx::query("DELETE FROM gui.sessions WHERE expires_at < now() - interval '1 day'")
+    sqlx::query!("DELETE FROM gui.sessions WHERE expires_at < now() - interval '1 day'")
         .execute(db)
         .await?;
     Ok(token)
 }
 
 /// One of a candidate's open sessions, as the account page lists them.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct OpenSession {
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
@@ -280,35 +283,38 @@ pub async fn open_sessions(
     current_token: Option<&str>,
     idle: chrono::TimeDelta,
 ) -> Result<Vec<OpenSession>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT created_at, last_seen_at, token_hash = $2 AS current FROM gui.sessions
-         WHERE user_id = $1 AND expires_at > now() AND last_seen_at > now() - $3
-         ORDER BY created_at DESC",
+    sqlx::query_as!(
+        OpenSession,
+        r#"SELECT created_at, last_seen_at, token_hash = $2 AS "current!" FROM gui.sessions
+         WHERE user_id = $1 AND expires_at > now() AND last_seen_at > now() - $3::interval
+         ORDER BY created_at DESC"#,
+        user,
+        current_token.map(digest).unwrap_or_default(),
+        idle as chrono::TimeDelta
     )
-    .bind(user)
-    .bind(current_token.map(digest).unwrap_or_default())
-    .bind(idle)
     .fetch_all(db)
     .await
 }
 
 /// Ends every session of `user` but the one of `keep`'s token (every one when None).
 pub async fn close_all(db: &PgPool, user: Uuid, keep: Option<&str>) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("DELETE FROM gui.sessions WHERE user_id = $1 AND token_hash <> $2")
-            .bind(user)
-            .bind(keep.map(digest).unwrap_or_default())
-            .execute(db)
-            .await?
-            .rows_affected(),
+    Ok(sqlx::query!(
+        "DELETE FROM gui.sessions WHERE user_id = $1 AND token_hash <> $2",
+        user,
+        keep.map(digest).unwrap_or_default()
     )
+    .execute(db)
+    .await?
+    .rows_affected())
 }
 
 /// Closes the session of `token`.
 pub async fn close(db: &PgPool, token: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM gui.sessions WHERE token_hash = $1")
-        .bind(digest(token))
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM gui.sessions WHERE token_hash = $1",
+        digest(token)
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }

@@ -401,9 +401,9 @@ impl Worker<'_> {
 
     /// The event's work: the marker, then the active candidates re-matched and notified.
     async fn process(&self, event: &OffersIngested) -> anyhow::Result<()> {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO gui.offers_marker (singleton, ingested_at) VALUES (true, now())
-             ON CONFLICT (singleton) DO UPDATE SET ingested_at = now()",
+             ON CONFLICT (singleton) DO UPDATE SET ingested_at = now()"
         )
         .execute(&self.state.db)
         .await?;
@@ -530,17 +530,17 @@ pub async fn rematch(
     let mut after = Uuid::nil();
     let mut rematched = 0;
     loop {
-        let batch: Vec<Uuid> = sqlx::query_scalar(
+        let batch: Vec<Uuid> = sqlx::query_scalar!(
             "SELECT u.id FROM gui.users u JOIN gui.profiles p ON p.user_id = u.id
              WHERE u.id > $1 AND p.profile_embedding IS NOT NULL
                AND u.last_active_at > now() - make_interval(days => $2)
                AND (NOT $4 OR p.matched_at IS NULL OR p.matched_at < now() - interval '24 hours')
              ORDER BY u.id LIMIT $3",
+            after,
+            config.active_days as i32,
+            i64::from(config.batch),
+            which == Candidates::Stale
         )
-        .bind(after)
-        .bind(config.active_days as i32)
-        .bind(i64::from(config.batch))
-        .bind(which == Candidates::Stale)
         .fetch_all(&state.db)
         .await?;
         let Some(last) = batch.last() else {
@@ -592,11 +592,11 @@ pub async fn nightly_once(
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<bool> {
     let day = now.date_naive();
-    let finished = |day| async move {
-        sqlx::query_scalar::<_, bool>(
-            "SELECT EXISTS (SELECT 1 FROM gui.nightly_runs WHERE day = $1)",
+    let finished = |day: chrono::NaiveDate| async move {
+        sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM gui.nightly_runs WHERE day = $1) AS "exists!""#,
+            day
         )
-        .bind(day)
         .fetch_one(&state.db)
         .await
     };
@@ -605,21 +605,23 @@ pub async fn nightly_once(
     }
     // Out of the pool: dropped (closed) with this call, and the lock with it.
     let mut lock = state.db.acquire().await?.detach();
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(NIGHTLY_LOCK)
-        .fetch_one(&mut lock)
-        .await?;
+    let locked: bool = sqlx::query_scalar!(
+        r#"SELECT pg_try_advisory_lock($1) AS "locked!""#,
+        NIGHTLY_LOCK
+    )
+    .fetch_one(&mut lock)
+    .await?;
     // Another replica may have finished it between the check and the lock.
     if !locked || finished(day).await? {
         return Ok(false);
     }
     tracing::info!(%day, "nightly refresh started");
     let rematched = rematch(state, config, metrics, Candidates::Stale, None).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO gui.nightly_runs (day, rematched) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        day,
+        rematched as i32
     )
-    .bind(day)
-    .bind(rematched as i32)
     .execute(&state.db)
     .await?;
     tracing::info!(%day, rematched, "nightly refresh finished");

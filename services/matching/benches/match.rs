@@ -10,8 +10,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use matching::search::{LEXICAL_CANDIDATES, MATCH_SQL, TIE_SLACK};
-use pgvector::Vector;
+use matching::search::{nearest, LEXICAL_CANDIDATES};
 use reqwest::Method;
 use serde_json::json;
 use shared::embedding::{self, EmbeddingConfig};
@@ -300,21 +299,19 @@ async fn search(
                 .await?;
         }
     }
-    // The service's own query (matching::search::MATCH_SQL), filters other than the
-    // contract left out.
-    let ids: Vec<(String, f64)> = sqlx::query_as(MATCH_SQL)
-        .bind(Vector::from(q.to_vec()))
-        .bind(shared::embedding::DEFAULT_MODEL)
-        .bind(contracts)
-        .bind(None::<Vec<String>>)
-        .bind(None::<chrono::DateTime<chrono::Utc>>)
-        .bind(None::<f64>)
-        .bind(None::<f64>)
-        .bind(None::<f64>)
-        .bind(K as i64 + TIE_SLACK)
-        .bind(K as i64)
-        .fetch_all(&mut *tx)
-        .await?;
+    // The service's own statement, filters other than the contract left out.
+    let filters = contracts.map(|contract_types| shared::MatchFilters {
+        contract_types: Some(contract_types),
+        ..Default::default()
+    });
+    let ids = nearest(
+        &mut tx,
+        q,
+        shared::embedding::DEFAULT_MODEL,
+        filters.as_ref(),
+        K as i64,
+    )
+    .await?;
     tx.commit().await?;
     Ok(ids.into_iter().map(|(id, _)| id).collect())
 }

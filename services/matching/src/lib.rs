@@ -155,9 +155,9 @@ pub fn router(config: &Config, state: AppState) -> Router {
 /// `MATCH_DIM` against the stored vectors' column (`vector(n)`): a service comparing
 /// vectors of another length would answer every request with a database error.
 pub async fn check_dimension(db: &PgPool, dim: usize) -> anyhow::Result<()> {
-    let column: Option<i32> = sqlx::query_scalar(
+    let column = sqlx::query_scalar!(
         "SELECT atttypmod FROM pg_attribute
-         WHERE attrelid = to_regclass('offers.embeddings') AND attname = 'embedding' AND NOT attisdropped",
+         WHERE attrelid = to_regclass('offers.embeddings') AND attname = 'embedding' AND NOT attisdropped"
     )
     .fetch_optional(db)
     .await?;

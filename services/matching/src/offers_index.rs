@@ -124,7 +124,6 @@ impl Default for Loader {
 }
 
 /// An offer as the index reads it.
-#[derive(sqlx::FromRow)]
 struct OfferRow {
     id: String,
     title: String,
@@ -144,13 +143,20 @@ struct OfferRow {
 /// A skill of an offer: offer id, label, required.
 type SkillRow = (String, String, Option<bool>);
 
-const OFFER_COLUMNS: &str =
-    "o.id, o.title, o.appellation_label, o.rome_code, o.rome_label, o.description,
-    o.company_name, o.location_label, o.contract_type, o.published_at, o.latitude, o.longitude,
-    o.archived_at IS NOT NULL AS archived";
-
-/// Rows written by transactions that snapshot `$1` did not see.
-const UNSEEN: &str = ">= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot";
+/// `offer_rows!(condition, binds)`: the [`OfferRow`]s of the offers that meet `condition`
+/// (a literal: `sqlx::query_as!` takes only literals).
+macro_rules! offer_rows {
+    ($condition:literal $(, $bind:expr)*) => {
+        sqlx::query_as!(
+            OfferRow,
+            r#"SELECT o.id, o.title, o.appellation_label, o.rome_code, o.rome_label, o.description,
+                o.company_name, o.location_label, o.contract_type, o.published_at, o.latitude,
+                o.longitude, o.archived_at IS NOT NULL AS "archived!"
+             FROM offers.offers o WHERE "# + $condition
+            $(, $bind)*
+        )
+    };
+}
 
 impl Loader {
     pub fn new() -> Self {
@@ -164,36 +170,38 @@ impl Loader {
     /// on the first call).
     pub async fn refresh(&mut self, db: &PgPool) -> Result<Option<Index>, sqlx::Error> {
         let mut tx = db.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
         // In a repeatable-read transaction every statement sees this snapshot.
-        let snapshot: String = sqlx::query_scalar("SELECT pg_current_snapshot()::text")
+        let snapshot = sqlx::query_scalar!(r#"SELECT pg_current_snapshot()::text AS "snapshot!""#)
             .fetch_one(&mut *tx)
             .await?;
         let (rows, skills, deleted): (Vec<OfferRow>, Vec<SkillRow>, Vec<String>) =
             match &self.snapshot {
                 None => (
-                    sqlx::query_as(&format!(
-                        "SELECT {OFFER_COLUMNS} FROM offers.offers o WHERE o.archived_at IS NULL"
-                    ))
-                    .fetch_all(&mut *tx)
-                    .await?,
-                    sqlx::query_as(
+                    offer_rows!("o.archived_at IS NULL")
+                        .fetch_all(&mut *tx)
+                        .await?,
+                    sqlx::query!(
                         "SELECT s.offer_id, s.label, s.required FROM offers.offer_skills s
                          JOIN offers.offers o ON o.id = s.offer_id AND o.archived_at IS NULL
-                         ORDER BY s.offer_id, s.position",
+                         ORDER BY s.offer_id, s.position"
                     )
                     .fetch_all(&mut *tx)
-                    .await?,
+                    .await?
+                    .into_iter()
+                    .map(|r| (r.offer_id, r.label, r.required))
+                    .collect(),
                     Vec::new(),
                 ),
                 Some(seen) => {
-                    let rows: Vec<OfferRow> = sqlx::query_as(&format!(
-                        "SELECT {OFFER_COLUMNS} FROM offers.offers o
-                         WHERE o.changed_xid {UNSEEN}(o.changed_xid, $1::pg_snapshot)"
-                    ))
-                    .bind(seen)
+                    // Rows written by transactions that the snapshot `$1` did not see.
+                    let rows = offer_rows!(
+                        "o.changed_xid >= pg_snapshot_xmin($1::text::pg_snapshot)
+                         AND NOT pg_visible_in_snapshot(o.changed_xid, $1::text::pg_snapshot)",
+                        seen
+                    )
                     .fetch_all(&mut *tx)
                     .await?;
                     let active: Vec<&str> = rows
@@ -201,18 +209,22 @@ impl Loader {
                         .filter(|r| !r.archived)
                         .map(|r| r.id.as_str())
                         .collect();
-                    let skills = sqlx::query_as(
+                    let skills = sqlx::query!(
                         "SELECT offer_id, label, required FROM offers.offer_skills
                          WHERE offer_id = ANY($1) ORDER BY offer_id, position",
+                        &active as &[&str]
                     )
-                    .bind(&active)
                     .fetch_all(&mut *tx)
-                    .await?;
-                    let deleted = sqlx::query_scalar(&format!(
+                    .await?
+                    .into_iter()
+                    .map(|r| (r.offer_id, r.label, r.required))
+                    .collect();
+                    let deleted = sqlx::query_scalar!(
                         "SELECT offer_id FROM offers.deleted_offers
-                         WHERE deleted_xid {UNSEEN}(deleted_xid, $1::pg_snapshot)"
-                    ))
-                    .bind(seen)
+                         WHERE deleted_xid >= pg_snapshot_xmin($1::text::pg_snapshot)
+                            AND NOT pg_visible_in_snapshot(deleted_xid, $1::text::pg_snapshot)",
+                        seen
+                    )
                     .fetch_all(&mut *tx)
                     .await?;
                     (rows, skills, deleted)

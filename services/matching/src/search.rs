@@ -31,18 +31,20 @@ use shared::{
     MAX_MATCH_LIMIT, MAX_PROFILE_SKILLS, MAX_PROFILE_SKILL_CHARS, MAX_PROFILE_TEXT_CHARS,
     MAX_PROFILE_TITLES, MAX_PROFILE_TITLE_CHARS,
 };
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::offers_index::OffersIndex;
 
 /// Candidates fetched beyond `limit`, so that ties at the cut are settled by id.
 pub const TIE_SLACK: i64 = 10;
 
-/// The filters, in both statements. Binds: model, contract types, ROME codes, published
-/// after, lat, lon, radius km (NULL for no filter).
+/// `matchable!(statement, binds)`: the filters, written once for both statements below
+/// and handed to them as a literal (`sqlx::query!` takes only literals). Binds: model,
+/// contract types, ROME codes, published after, lat, lon, radius km (NULL for no filter).
 macro_rules! matchable {
-    () => {
-        "model = $2 AND NOT archived
+    ($statement:ident, $($bind:tt)*) => {
+        $statement!(
+            "model = $2 AND NOT archived
                   AND ($3::text[] IS NULL OR contract_type = ANY($3))
                   AND ($4::text[] IS NULL OR rome_code = ANY($4))
                   AND ($5::timestamptz IS NULL OR published_at >= $5)
@@ -50,32 +52,40 @@ macro_rules! matchable {
                        2 * 6371.0088 * asin(sqrt(
                            sin(radians(latitude - $6) / 2) ^ 2
                            + cos(radians($6)) * cos(radians(latitude)) * sin(radians(longitude - $7) / 2) ^ 2
-                       )) <= $8))"
+                       )) <= $8))",
+            $($bind)*
+        )
     };
 }
 
-/// The search, run in a transaction that set `hnsw.ef_search` and the iterative scan.
-/// Binds: vector, then [`matchable`]'s, candidates (`limit + TIE_SLACK`), limit.
-pub const MATCH_SQL: &str = concat!(
-    "WITH nearest AS MATERIALIZED (
+/// The search: the vector (`$1`), [`matchable`]'s binds, candidates (`limit + TIE_SLACK`),
+/// limit. Run in a transaction that set `hnsw.ef_search` and the iterative scan.
+macro_rules! nearest_statement {
+    ($filters:literal, $($bind:tt)*) => {
+        sqlx::query!(
+            "WITH nearest AS MATERIALIZED (
                 SELECT offer_id, embedding <=> $1 AS distance
                 FROM offers.embeddings
-                WHERE ",
-    matchable!(),
-    "
+                WHERE " + $filters + "
                 ORDER BY embedding <=> $1
                 LIMIT $9
              )
-             SELECT offer_id, 1 - distance FROM nearest ORDER BY distance, offer_id LIMIT $10"
-);
+             SELECT offer_id AS \"offer_id!\", 1 - distance AS \"cosine!\"
+             FROM nearest ORDER BY distance, offer_id LIMIT $10",
+            $($bind)*
+        )
+    };
+}
 
 /// Hybrid ranking's vectors: the cosines of the nearest offers and of the other signals'
 /// candidates (`$10`), both filtered alike, each with its cosine to the embedding of the
 /// feedback offer: the first of `$11` (best first, see [`ranking::Scoring::seeds`]) that
-/// has an embedding, whose id comes with every row. Binds as [`MATCH_SQL`]'s, then the
-/// candidates' and the seeds' ids.
-pub const HYBRID_SQL: &str = concat!(
-    "WITH seed AS MATERIALIZED (
+/// has an embedding, whose id comes with every row. Binds as [`nearest_statement`]'s
+/// (without the limit), then the candidates' and the seeds' ids.
+macro_rules! hybrid_statement {
+    ($filters:literal, $($bind:tt)*) => {
+        sqlx::query!(
+            "WITH seed AS MATERIALIZED (
                 SELECT offer_id, embedding FROM offers.embeddings
                 WHERE model = $2 AND offer_id = ANY($11)
                 ORDER BY array_position($11, offer_id) LIMIT 1
@@ -84,9 +94,7 @@ pub const HYBRID_SQL: &str = concat!(
                 SELECT offer_id, embedding <=> $1 AS distance,
                     embedding <=> (SELECT embedding FROM seed) AS from_seed
                 FROM offers.embeddings
-                WHERE ",
-    matchable!(),
-    "
+                WHERE " + $filters + "
                 ORDER BY embedding <=> $1
                 LIMIT $9
              ),
@@ -94,14 +102,85 @@ pub const HYBRID_SQL: &str = concat!(
                 SELECT offer_id, embedding <=> $1 AS distance,
                     embedding <=> (SELECT embedding FROM seed) AS from_seed
                 FROM offers.embeddings
-                WHERE offer_id = ANY($10) AND ",
-    matchable!(),
-    "
+                WHERE offer_id = ANY($10) AND " + $filters + "
+             ),
+             found AS (
+                SELECT offer_id, distance, from_seed FROM nearest
+                UNION SELECT offer_id, distance, from_seed FROM named
              )
-             SELECT offer_id, 1 - distance, coalesce(1 - from_seed, 0), (SELECT offer_id FROM seed)
-             FROM nearest UNION SELECT offer_id, 1 - distance, coalesce(1 - from_seed, 0), (SELECT offer_id FROM seed)
-             FROM named"
-);
+             SELECT offer_id AS \"offer_id!\", 1 - distance AS \"cosine!\",
+                coalesce(1 - from_seed, 0) AS \"similar!\", (SELECT offer_id FROM seed) AS seed
+             FROM found",
+            $($bind)*
+        )
+    };
+}
+
+/// The filters' values, bound in [`matchable`]'s order.
+struct FilterBinds {
+    contract_types: Option<Vec<String>>,
+    rome_codes: Option<Vec<String>>,
+    published_after: Option<chrono::DateTime<chrono::Utc>>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    radius_km: Option<f64>,
+}
+
+impl FilterBinds {
+    fn of(filters: Option<&MatchFilters>) -> Self {
+        let filters = filters.cloned().unwrap_or_default();
+        let near = filters.near;
+        Self {
+            contract_types: filters.contract_types,
+            rome_codes: filters.rome_codes,
+            published_after: filters.published_after,
+            lat: near.map(|n| n.lat),
+            lon: near.map(|n| n.lon),
+            radius_km: near.map(|n| n.radius_km),
+        }
+    }
+}
+
+/// Sets the HNSW scan's settings until the end of the transaction `tx`.
+async fn hnsw_settings(tx: &mut PgConnection, ef_search: u32) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "SELECT set_config('hnsw.ef_search', $1, true) AS ef_search,
+                set_config('hnsw.iterative_scan', 'relaxed_order', true) AS iterative_scan",
+        ef_search.to_string()
+    )
+    .fetch_one(tx)
+    .await?;
+    Ok(())
+}
+
+/// The `limit` offers of `model` nearest `vector` that pass `filters`, best first, with
+/// their cosine; on `tx`, whose HNSW settings the caller chose. Public for the benchmark,
+/// which runs it with an exact scan to measure recall.
+pub async fn nearest(
+    tx: &mut PgConnection,
+    vector: &[f32],
+    model: &str,
+    filters: Option<&MatchFilters>,
+    limit: i64,
+) -> Result<Vec<(String, f64)>, sqlx::Error> {
+    let f = FilterBinds::of(filters);
+    let rows = matchable!(
+        nearest_statement,
+        Vector::from(vector.to_vec()) as Vector,
+        model,
+        f.contract_types.as_deref(),
+        f.rome_codes.as_deref(),
+        f.published_after,
+        f.lat,
+        f.lon,
+        f.radius_km,
+        limit + TIE_SLACK,
+        limit
+    )
+    .fetch_all(tx)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.offer_id, r.cosine)).collect())
+}
 
 /// Hybrid ranking reads the vectors' nearest offers as the vector-only search does
 /// (`limit` + [`TIE_SLACK`]), and this many of the other signals' best, which it ranks
@@ -246,17 +325,25 @@ impl Search {
 
     async fn run_once(&self, request: &MatchRequest) -> Result<Vec<MatchHit>, sqlx::Error> {
         let limit = i64::from(request.effective_limit());
-        let rows = self
-            .cosines(request, MATCH_SQL, limit + TIE_SLACK, |q| q.bind(limit))
-            .await?;
+        let mut tx = self.db.begin().await?;
+        hnsw_settings(&mut tx, self.ef_search).await?;
+        let rows = nearest(
+            &mut tx,
+            &request.cv_embedding,
+            &self.model,
+            request.filters.as_ref(),
+            limit,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(rows
             .into_iter()
             .map(|(id, score)| MatchHit::cosine(id, score))
             .collect())
     }
 
-    /// Hybrid ranking's vectors: (id, cosine, cosine to the seeds) of the nearest offers
-    /// and of `candidates`.
+    /// Hybrid ranking's vectors: (id, cosine, cosine to the seeds, the seed) of the
+    /// nearest offers and of `candidates`.
     async fn vectors(
         &self,
         request: &MatchRequest,
@@ -264,51 +351,30 @@ impl Search {
         seeds: &[String],
     ) -> Result<Vec<(String, f64, f64, Option<String>)>, sqlx::Error> {
         let nearest = i64::from(request.effective_limit()) + TIE_SLACK;
-        self.cosines(request, HYBRID_SQL, nearest, |q| {
-            q.bind(candidates).bind(seeds)
-        })
-        .await
-    }
-
-    /// Runs `sql` (a statement of [`matchable`]'s binds, then the number of nearest
-    /// offers, then what `more` binds) in a transaction with the HNSW settings.
-    async fn cosines<'q, Row>(
-        &'q self,
-        request: &'q MatchRequest,
-        sql: &'q str,
-        nearest: i64,
-        more: impl FnOnce(
-            sqlx::query::QueryAs<'q, sqlx::Postgres, Row, sqlx::postgres::PgArguments>,
-        )
-            -> sqlx::query::QueryAs<'q, sqlx::Postgres, Row, sqlx::postgres::PgArguments>,
-    ) -> Result<Vec<Row>, sqlx::Error>
-    where
-        Row: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
-    {
-        let filters = request.filters.clone().unwrap_or_default();
-        let near = filters.near;
+        let f = FilterBinds::of(request.filters.as_ref());
         let mut tx = self.db.begin().await?;
-        // Both settings last until the end of this transaction only.
-        sqlx::query(
-            "SELECT set_config('hnsw.ef_search', $1, true),
-                    set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+        hnsw_settings(&mut tx, self.ef_search).await?;
+        let rows = matchable!(
+            hybrid_statement,
+            Vector::from(request.cv_embedding.clone()) as Vector,
+            &self.model,
+            f.contract_types.as_deref(),
+            f.rome_codes.as_deref(),
+            f.published_after,
+            f.lat,
+            f.lon,
+            f.radius_km,
+            nearest,
+            candidates,
+            seeds
         )
-        .bind(self.ef_search.to_string())
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
-        let query = sqlx::query_as(sql)
-            .bind(Vector::from(request.cv_embedding.clone()))
-            .bind(&self.model)
-            .bind(filters.contract_types)
-            .bind(filters.rome_codes)
-            .bind(filters.published_after)
-            .bind(near.map(|n| n.lat))
-            .bind(near.map(|n| n.lon))
-            .bind(near.map(|n| n.radius_km))
-            .bind(nearest);
-        let rows = more(query).fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        Ok(rows)
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.offer_id, r.cosine, r.similar, r.seed))
+            .collect())
     }
 
     /// Hybrid ranking (see the module's documentation).

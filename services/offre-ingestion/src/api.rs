@@ -117,7 +117,6 @@ fn parse_ids(raw: &str) -> Result<Vec<String>, ApiError> {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: String,
     title: String,
@@ -141,17 +140,19 @@ struct Row {
 }
 
 async fn fetch(db: &PgPool, ids: &[String]) -> Result<Vec<OfferDetail>, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT o.id, o.title, o.description, o.company_name, o.location_label, o.contract_type,
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT o.id, o.title, o.description, o.company_name, o.location_label, o.contract_type,
             o.salary_label, o.postal_code, o.latitude, o.longitude, o.rome_code, o.rome_label,
             o.sector_label, o.experience_label, o.published_at, o.source_updated_at, o.origin_url,
-            o.archived_at IS NOT NULL AS archived,
+            o.archived_at IS NOT NULL AS "archived!",
             COALESCE((SELECT json_agg(json_build_object('libelle', s.label, 'exigence',
                         CASE s.required WHEN true THEN 'E' WHEN false THEN 'S' END) ORDER BY s.position)
-                      FROM offers.offer_skills s WHERE s.offer_id = o.id), '[]') AS skills
-         FROM offers.offers o WHERE o.id = ANY($1)",
+                      FROM offers.offer_skills s WHERE s.offer_id = o.id), '[]')
+                AS "skills!: sqlx::types::Json<Vec<OfferSkill>>"
+         FROM offers.offers o WHERE o.id = ANY($1)"#,
+        ids
     )
-    .bind(ids)
     .fetch_all(db)
     .await?;
     Ok(rows

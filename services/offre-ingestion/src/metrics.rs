@@ -51,25 +51,24 @@ impl IngestionMetrics {
 }
 
 async fn read(db: &PgPool, model: &str) -> sqlx::Result<Totals> {
-    let (ingested, quarantined, archived, embedded, failed_runs, last_success) =
-        sqlx::query_as::<_, (i64, i64, i64, i64, i64, f64)>(
-            "SELECT COALESCE(sum(new_count + changed_count) FILTER (WHERE status = 'succeeded'), 0)::bigint,
-                    COALESCE(sum(quarantined_count) FILTER (WHERE status = 'succeeded'), 0)::bigint,
-                    COALESCE(sum(archived_count) FILTER (WHERE status = 'succeeded'), 0)::bigint,
-                    COALESCE(sum(embedded_count) FILTER (WHERE status = 'succeeded'), 0)::bigint,
-                    count(*) FILTER (WHERE status = 'failed'),
-                    COALESCE(extract(epoch FROM max(finished_at) FILTER (WHERE status = 'succeeded')), 0)::float8
-             FROM offers.ingestion_runs",
-        )
-        .fetch_one(db)
-        .await?;
+    let row = sqlx::query!(
+        r#"SELECT COALESCE(sum(new_count + changed_count) FILTER (WHERE status = 'succeeded'), 0)::bigint AS "ingested!",
+                COALESCE(sum(quarantined_count) FILTER (WHERE status = 'succeeded'), 0)::bigint AS "quarantined!",
+                COALESCE(sum(archived_count) FILTER (WHERE status = 'succeeded'), 0)::bigint AS "archived!",
+                COALESCE(sum(embedded_count) FILTER (WHERE status = 'succeeded'), 0)::bigint AS "embedded!",
+                count(*) FILTER (WHERE status = 'failed') AS "failed_runs!",
+                COALESCE(extract(epoch FROM max(finished_at) FILTER (WHERE status = 'succeeded')), 0)::float8 AS "last_success!"
+         FROM offers.ingestion_runs"#
+    )
+    .fetch_one(db)
+    .await?;
     Ok(Totals {
-        ingested,
-        quarantined,
-        archived,
-        embedded,
-        failed_runs,
-        last_success,
+        ingested: row.ingested,
+        quarantined: row.quarantined,
+        archived: row.archived,
+        embedded: row.embedded,
+        failed_runs: row.failed_runs,
+        last_success: row.last_success,
         // What the next run's embed step would take on: the same rule.
         embedding_backlog: crate::gold::pending_count(db, model).await?,
     })

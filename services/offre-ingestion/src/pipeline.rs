@@ -106,14 +106,13 @@ impl Run {
     /// failed, and records the start of this one.
     pub async fn start(db: &PgPool, spec: RunSpec) -> sqlx::Result<Self> {
         let mut lock = db.acquire().await?.detach();
-        sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(INGESTION_LOCK)
+        sqlx::query!("SELECT FROM pg_advisory_lock($1)", INGESTION_LOCK)
             .execute(&mut lock)
             .await?;
-        let interrupted = sqlx::query(
+        let interrupted = sqlx::query!(
             "UPDATE offers.ingestion_runs SET status = 'failed', finished_at = now(),
                 error = 'interrupted: the process stopped before the run ended'
-             WHERE status = 'running'",
+             WHERE status = 'running'"
         )
         .execute(db)
         .await?
@@ -124,12 +123,12 @@ impl Run {
                 "earlier runs were interrupted; this run finishes their work"
             );
         }
-        let id: i64 = sqlx::query_scalar(
+        let id = sqlx::query_scalar!(
             "INSERT INTO offers.ingestion_runs (source, kind, full_sync) VALUES ($1, $2, $3) RETURNING id",
+            spec.source,
+            spec.kind.as_str(),
+            spec.full_sync
         )
-        .bind(&spec.source)
-        .bind(spec.kind.as_str())
-        .bind(spec.full_sync)
         .fetch_one(db)
         .await?;
         tracing::info!(run_id = id, source = spec.source, "ingestion run started");
@@ -212,13 +211,14 @@ impl Run {
             return Ok(());
         }
         let ids: Vec<String> = offers.iter().map(|(o, _, _)| o.id.clone()).collect();
-        let current: HashMap<String, Vec<u8>> = sqlx::query_as::<_, (String, Vec<u8>)>(
+        let current: HashMap<String, Vec<u8>> = sqlx::query!(
             "SELECT id, content_hash FROM offers.offers WHERE id = ANY($1)",
+            &ids
         )
-        .bind(&ids)
         .fetch_all(&mut **tx)
         .await?
         .into_iter()
+        .map(|row| (row.id, row.content_hash))
         .collect();
         let mut unchanged_hashes = Vec::new();
         let mut to_store = Vec::new();
@@ -242,12 +242,12 @@ impl Run {
         }
         store(tx, self.id, &self.spec.source, &to_store).await?;
         // Day granularity: the same input again the same day writes nothing.
-        sqlx::query(
+        sqlx::query!(
             "UPDATE offers.bronze_payloads SET last_seen_at = now(), last_run_id = $1
              WHERE content_hash = ANY($2) AND last_seen_at < now() - interval '1 day'",
+            self.id,
+            &unchanged_hashes
         )
-        .bind(self.id)
-        .bind(&unchanged_hashes)
         .execute(&mut **tx)
         .await?;
         if self.spec.full_sync {
@@ -290,11 +290,13 @@ impl Run {
                 archived: c.archived,
                 embedded: c.embedded,
             };
-            sqlx::query("INSERT INTO offers.outbox (stream, payload) VALUES ($1, $2)")
-                .bind(OFFERS_INGESTED)
-                .bind(serde_json::to_value(&event)?)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!(
+                "INSERT INTO offers.outbox (stream, payload) VALUES ($1, $2)",
+                OFFERS_INGESTED,
+                serde_json::to_value(&event)?
+            )
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         tracing::info!(run_id = self.id, counts = ?report.counts, "ingestion run succeeded");
@@ -354,23 +356,23 @@ impl Run {
         error: Option<String>,
     ) -> sqlx::Result<()> {
         let c = &self.counts;
-        sqlx::query(
+        sqlx::query!(
             "UPDATE offers.ingestion_runs SET status = $2, error = $3, finished_at = now(),
                 read_count = $4, new_count = $5, changed_count = $6, unchanged_count = $7,
                 quarantined_count = $8, archived_count = $9, embedded_count = $10, timings = $11
              WHERE id = $1",
+            self.id,
+            status,
+            error,
+            c.read,
+            c.new,
+            c.changed,
+            c.unchanged,
+            c.quarantined,
+            c.archived,
+            c.embedded,
+            serde_json::to_value(&self.timings).unwrap_or_default()
         )
-        .bind(self.id)
-        .bind(status)
-        .bind(error)
-        .bind(c.read)
-        .bind(c.new)
-        .bind(c.changed)
-        .bind(c.unchanged)
-        .bind(c.quarantined)
-        .bind(c.archived)
-        .bind(c.embedded)
-        .bind(serde_json::to_value(&self.timings).unwrap_or_default())
         .execute(conn)
         .await?;
         Ok(())
@@ -396,16 +398,16 @@ async fn quarantine(
     excerpt: Option<&str>,
     reason: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO offers.quarantine (run_id, offer_id, content_hash, payload, raw_excerpt, reason)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (content_hash) DO NOTHING",
+        run_id,
+        offer_id,
+        hash,
+        payload,
+        excerpt,
+        reason
     )
-    .bind(run_id)
-    .bind(offer_id)
-    .bind(hash)
-    .bind(payload)
-    .bind(excerpt)
-    .bind(reason)
     .execute(tx)
     .await?;
     Ok(())
@@ -431,20 +433,21 @@ async fn store(
     let payloads: Vec<Value> = offers.iter().map(|(_, p, _)| (*p).clone()).collect();
     // A payload seen before (an offer changed back) is the row already there. Each hash
     // is one offer's (the payload holds its id), so no row is met twice.
-    let bronze: HashMap<Vec<u8>, i64> = sqlx::query_as::<_, (Vec<u8>, i64)>(
+    let bronze: HashMap<Vec<u8>, i64> = sqlx::query!(
         "INSERT INTO offers.bronze_payloads (offer_id, content_hash, payload, source, first_run_id, last_run_id)
          SELECT id, hash, payload, $4, $5, $5 FROM unnest($1::text[], $2::bytea[], $3::jsonb[]) AS u(id, hash, payload)
          ON CONFLICT (content_hash) DO UPDATE SET last_seen_at = now(), last_run_id = EXCLUDED.last_run_id
          RETURNING content_hash, id",
+        &ids,
+        &hashes,
+        &payloads,
+        source,
+        run_id
     )
-    .bind(&ids)
-    .bind(&hashes)
-    .bind(&payloads)
-    .bind(source)
-    .bind(run_id)
     .fetch_all(&mut *tx)
     .await?
     .into_iter()
+    .map(|row| (row.content_hash, row.id))
     .collect();
     let bronze_ids: Vec<i64> = hashes.iter().map(|h| bronze[h]).collect();
     let contract_types = column(&|o| o.contract_type.clone());
@@ -453,7 +456,7 @@ async fn store(
         offers.iter().map(|(o, _, _)| o.published_at).collect();
     let latitudes: Vec<Option<f64>> = offers.iter().map(|(o, _, _)| o.latitude).collect();
     let longitudes: Vec<Option<f64>> = offers.iter().map(|(o, _, _)| o.longitude).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO offers.offers (id, bronze_id, content_hash, title, description, company_name,
             location_label, postal_code, commune_code, latitude, longitude, contract_type, contract_label,
             experience_code, experience_label, salary_label, rome_code, rome_label, appellation_label,
@@ -478,42 +481,44 @@ async fn store(
             source_updated_at = EXCLUDED.source_updated_at, embedding_text_hash = EXCLUDED.embedding_text_hash,
             last_run_id = EXCLUDED.last_run_id, updated_at = now(),
             archived_at = NULL, archive_reason = NULL",
+        &ids,
+        &bronze_ids,
+        &hashes,
+        &offers.iter().map(|(o, _, _)| o.title.clone()).collect::<Vec<_>>(),
+        &column(&|o| o.description.clone()) as &[Option<String>],
+        &column(&|o| o.company_name.clone()) as &[Option<String>],
+        &column(&|o| o.location_label.clone()) as &[Option<String>],
+        &column(&|o| o.postal_code.clone()) as &[Option<String>],
+        &column(&|o| o.commune_code.clone()) as &[Option<String>],
+        &latitudes as &[Option<f64>],
+        &longitudes as &[Option<f64>],
+        &contract_types as &[Option<String>],
+        &column(&|o| o.contract_label.clone()) as &[Option<String>],
+        &column(&|o| o.experience_code.clone()) as &[Option<String>],
+        &column(&|o| o.experience_label.clone()) as &[Option<String>],
+        &column(&|o| o.salary_label.clone()) as &[Option<String>],
+        &rome_codes as &[Option<String>],
+        &column(&|o| o.rome_label.clone()) as &[Option<String>],
+        &column(&|o| o.appellation_label.clone()) as &[Option<String>],
+        &column(&|o| o.sector_code.clone()) as &[Option<String>],
+        &column(&|o| o.sector_label.clone()) as &[Option<String>],
+        &column(&|o| o.qualification_label.clone()) as &[Option<String>],
+        &column(&|o| o.working_time_label.clone()) as &[Option<String>],
+        &offers.iter().map(|(o, _, _)| o.positions).collect::<Vec<_>>() as &[Option<i32>],
+        &column(&|o| o.origin_url.clone()) as &[Option<String>],
+        &published as &[Option<DateTime<Utc>>],
+        &offers.iter().map(|(o, _, _)| o.source_updated_at).collect::<Vec<_>>() as &[Option<DateTime<Utc>>],
+        run_id,
+        &offers.iter().map(|(o, _, _)| o.embedding_text_hash()).collect::<Vec<_>>()
     )
-    .bind(&ids)
-    .bind(&bronze_ids)
-    .bind(&hashes)
-    .bind(column(&|o| Some(o.title.clone())))
-    .bind(column(&|o| o.description.clone()))
-    .bind(column(&|o| o.company_name.clone()))
-    .bind(column(&|o| o.location_label.clone()))
-    .bind(column(&|o| o.postal_code.clone()))
-    .bind(column(&|o| o.commune_code.clone()))
-    .bind(&latitudes)
-    .bind(&longitudes)
-    .bind(&contract_types)
-    .bind(column(&|o| o.contract_label.clone()))
-    .bind(column(&|o| o.experience_code.clone()))
-    .bind(column(&|o| o.experience_label.clone()))
-    .bind(column(&|o| o.salary_label.clone()))
-    .bind(&rome_codes)
-    .bind(column(&|o| o.rome_label.clone()))
-    .bind(column(&|o| o.appellation_label.clone()))
-    .bind(column(&|o| o.sector_code.clone()))
-    .bind(column(&|o| o.sector_label.clone()))
-    .bind(column(&|o| o.qualification_label.clone()))
-    .bind(column(&|o| o.working_time_label.clone()))
-    .bind(offers.iter().map(|(o, _, _)| o.positions).collect::<Vec<Option<i32>>>())
-    .bind(column(&|o| o.origin_url.clone()))
-    .bind(&published)
-    .bind(offers.iter().map(|(o, _, _)| o.source_updated_at).collect::<Vec<Option<DateTime<Utc>>>>())
-    .bind(run_id)
-    .bind(offers.iter().map(|(o, _, _)| o.embedding_text_hash()).collect::<Vec<Vec<u8>>>())
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM offers.offer_skills WHERE offer_id = ANY($1)")
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM offers.offer_skills WHERE offer_id = ANY($1)",
+        &ids
+    )
+    .execute(&mut *tx)
+    .await?;
     let (mut skill_offers, mut positions, mut codes, mut labels, mut required) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (offer, _, _) in offers {
@@ -526,34 +531,34 @@ async fn store(
         }
     }
     if !skill_offers.is_empty() {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO offers.offer_skills (offer_id, position, code, label, required)
              SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bool[])",
+            &skill_offers,
+            &positions,
+            &codes as &[Option<String>],
+            &labels,
+            &required as &[Option<bool>]
         )
-        .bind(&skill_offers)
-        .bind(&positions)
-        .bind(&codes)
-        .bind(&labels)
-        .bind(&required)
         .execute(&mut *tx)
         .await?;
     }
     // The gold rows' filter columns follow their offers (a vector is redone by the embed
     // step if the text changed).
-    sqlx::query(
+    sqlx::query!(
         "UPDATE offers.embeddings e SET archived = false, contract_type = u.contract_type,
             rome_code = u.rome_code, published_at = u.published_at, latitude = u.latitude,
             longitude = u.longitude
          FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::float8[], $6::float8[])
              AS u(id, contract_type, rome_code, published_at, latitude, longitude)
          WHERE e.offer_id = u.id",
+        &ids,
+        &contract_types as &[Option<String>],
+        &rome_codes as &[Option<String>],
+        &published as &[Option<DateTime<Utc>>],
+        &latitudes as &[Option<f64>],
+        &longitudes as &[Option<f64>]
     )
-    .bind(&ids)
-    .bind(&contract_types)
-    .bind(&rome_codes)
-    .bind(&published)
-    .bind(&latitudes)
-    .bind(&longitudes)
     .execute(tx)
     .await?;
     Ok(())
@@ -570,12 +575,12 @@ async fn archive(
     let mut tx = db.begin().await?;
     let mut archived: Vec<String> = if max_age_days > 0 {
         let cutoff: DateTime<Utc> = Utc::now() - chrono::Duration::days(max_age_days);
-        sqlx::query_scalar(
+        sqlx::query_scalar!(
             "UPDATE offers.offers SET archived_at = now(), archive_reason = 'expired'
              WHERE archived_at IS NULL AND COALESCE(source_updated_at, published_at, first_seen_at) < $1
              RETURNING id",
+            cutoff
         )
-        .bind(cutoff)
         .fetch_all(&mut *tx)
         .await?
     } else {
@@ -583,19 +588,21 @@ async fn archive(
     };
     if let Some(seen) = seen {
         archived.extend(
-            sqlx::query_scalar::<_, String>(
+            sqlx::query_scalar!(
                 "UPDATE offers.offers SET archived_at = now(), archive_reason = 'absent from the full sync'
                  WHERE archived_at IS NULL AND NOT (id = ANY($1)) RETURNING id",
+                seen
             )
-            .bind(seen)
             .fetch_all(&mut *tx)
             .await?,
         );
     }
-    sqlx::query("UPDATE offers.embeddings SET archived = true WHERE offer_id = ANY($1)")
-        .bind(&archived)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE offers.embeddings SET archived = true WHERE offer_id = ANY($1)",
+        &archived
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(archived)
 }

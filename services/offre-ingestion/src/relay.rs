@@ -101,35 +101,37 @@ pub async fn publish_pending(
     let mut published = 0;
     loop {
         let mut tx = db.begin().await?;
-        let rows: Vec<(i64, String, serde_json::Value)> = sqlx::query_as(
+        let rows = sqlx::query!(
             "SELECT id, stream, payload FROM offers.outbox WHERE published_at IS NULL
              ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+            BATCH
         )
-        .bind(BATCH)
         .fetch_all(&mut *tx)
         .await?;
         if rows.is_empty() {
             return Ok(published);
         }
-        for (id, stream, payload) in &rows {
+        for row in &rows {
             redis::cmd("XADD")
-                .arg(config.bus.stream(stream))
+                .arg(config.bus.stream(&row.stream))
                 .arg("MAXLEN")
                 .arg("~")
                 .arg(config.max_len)
                 .arg("*")
                 .arg(OUTBOX_ID_FIELD)
-                .arg(*id)
+                .arg(row.id)
                 .arg(EVENT_FIELD)
-                .arg(payload.to_string())
+                .arg(row.payload.to_string())
                 .query_async::<String>(redis)
                 .await?;
         }
-        let ids: Vec<i64> = rows.iter().map(|(id, _, _)| *id).collect();
-        sqlx::query("UPDATE offers.outbox SET published_at = now() WHERE id = ANY($1)")
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
+        let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        sqlx::query!(
+            "UPDATE offers.outbox SET published_at = now() WHERE id = ANY($1)",
+            &ids
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         published += rows.len();
     }
