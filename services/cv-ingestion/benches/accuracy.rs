@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 
-#[path = "../tests/common/mod.rs"]
+// The tests' helpers; a bench uses only some of them.
+#[allow(dead_code)]
+#[path = "../tests/api/common/mod.rs"]
 mod common;
 
 use chrono::NaiveDate;

@@ -5,7 +5,9 @@
 //! those same requests, from the services' latency histograms. The profile's embedding
 //! is made once before (the issue excludes it).
 
-#[path = "../tests/common/mod.rs"]
+// The tests' helpers; a bench uses only some of them.
+#[allow(dead_code)]
+#[path = "../tests/api/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -4,7 +4,9 @@
 //! no candidate to re-match), then the GUI's cached matches page p50 with the worker
 //! idle, and while it re-matches 1,000 candidates after one event, at its default pace.
 
-#[path = "../tests/common/mod.rs"]
+// The tests' helpers; a bench uses only some of them.
+#[allow(dead_code)]
+#[path = "../tests/api/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

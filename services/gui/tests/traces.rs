@@ -2,7 +2,16 @@
 //! calls, received on a local OTLP/HTTP receiver as an OpenTelemetry collector would
 //! receive them (`OTEL_EXPORTER_OTLP_ENDPOINT`), the W3C trace context going over the
 //! real HTTP calls between the services.
+//!
+//! A test binary of its own, not a module of `tests/api`: it installs the process's
+//! tracing subscriber, which exports the spans of the whole process. Beside the other
+//! tests in one process (`cargo test` runs a binary's tests in threads of one process),
+//! it would receive their requests' spans too, and could take another test's
+//! `GET /offres` for its own.
 
+// The helpers of `tests/api`; this test uses only some of them.
+#[allow(dead_code)]
+#[path = "api/common/mod.rs"]
 mod common;
 
 use std::sync::{Arc, Mutex};

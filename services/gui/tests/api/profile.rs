@@ -2,11 +2,10 @@
 //! what was understood shown and editable, every change marking the matches out of
 //! date and changing the profile's embedding.
 
-mod common;
-
-use common::*;
 use reqwest::StatusCode;
 use testkit::documents::{self, Font};
+
+use crate::common::*;
 
 async fn embedding(app: &App) -> Vec<f32> {
     let v: pgvector::Vector = sqlx::query_scalar("SELECT profile_embedding FROM gui.profiles")

@@ -60,6 +60,9 @@ pub struct Suite {
     pub matching_proxy: TcpProxy,
     pub cv_proxy: TcpProxy,
     pub offers_proxy: TcpProxy,
+    /// matching, offre-ingestion and cv-ingestion, running as long as the suite; the
+    /// tests reach them through the proxies, `make bench-gui` reads their metrics.
+    #[allow(dead_code)]
     pub servers: Vec<TestServer>,
 }
 

@@ -1,12 +1,11 @@
 //! A run killed midway leaves consistent tables, and the next run finishes the job.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
 use testkit::TestDb;
+
+use crate::common::*;
 
 #[tokio::test]
 async fn a_killed_run_is_finished_by_the_next_one() {

@@ -1,18 +1,17 @@
 //! Demo offers: real referentials, the shapes of real offers, deterministic.
 //! Needs `make setup`'s referentials (make test sources its env file).
 
-mod common;
-
 use std::collections::HashSet;
 use std::process::Command;
 
 use chrono::TimeZone;
-use common::*;
 use offre_ingestion::demo::{self, DemoConfig, Referentials};
 use offre_ingestion::ingest::ingest_file;
 use offre_ingestion::normalize::normalize;
 use shared::env::Env;
 use testkit::TestDb;
+
+use crate::common::*;
 
 fn referentials() -> Referentials {
     let config =

@@ -3,13 +3,12 @@
 //! child processes, analysed with the real referential and embedded with the real
 //! model.
 
-mod common;
-
 use chrono::{Datelike, NaiveDate};
-use common::{analysis, html, start};
-
 use shared::{CvAnalysis, CvSectionKind as Kind};
 use testkit::documents::{self, Font};
+
+use crate::common;
+use crate::common::{analysis, html, start};
 
 fn date(y: i32, m: u32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, 1)

@@ -1,13 +1,12 @@
 //! `GET /offers` and `GET /offers/{id}` over HTTP, on ingested offers.
 
-mod common;
-
-use common::*;
 use offre_ingestion::ingest::ingest_file;
 use offre_ingestion::{AppState, Config};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use testkit::{conformance::assert_problem, TestDb, TestServer};
+
+use crate::common::*;
 
 async fn service_with_offers() -> (TestDb, TestServer) {
     let db = TestDb::new().await;

@@ -3,18 +3,18 @@
 //! notification; the same event delivered twice notifies nothing more; events that
 //! cannot be read are dead-lettered while the next ones are processed.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::suite::{suite, Suite};
-use common::*;
 use platform::config::EventBusConfig;
 use redis::aio::MultiplexedConnection;
 use serde_json::json;
 use shared::events::OFFERS_INGESTED;
 use testkit::documents::{self, Font};
+
+use crate::common;
+use crate::common::suite::{suite, Suite};
+use crate::common::*;
 
 /// `gui worker` on the suite's services and database, on a stream of its own; `extra`
 /// settings override the defaults.

@@ -3,8 +3,6 @@
 //! results cap (400 past it), 204 when nothing matches, and faults (429 with
 //! Retry-After, 5xx, a revoked token).
 
-mod common;
-
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,11 +13,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use common::*;
 use offre_ingestion::france_travail::ApiConfig;
 use offre_ingestion::ingest::{ingest_api, ingest_file};
 use serde_json::{json, Value};
 use testkit::TestDb;
+
+use crate::common::*;
 
 const CLIENT_ID: &str = "jobmatch-test";
 const CLIENT_SECRET: &str = "s3cret-client";

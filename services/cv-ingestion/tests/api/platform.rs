@@ -1,9 +1,9 @@
 //! cv-ingestion on the platform: conformance and configuration.
 
-mod common;
-
 use cv_ingestion::{Config, NAME};
 use testkit::conformance;
+
+use crate::common;
 
 #[tokio::test]
 async fn serves_the_platform_routes() {

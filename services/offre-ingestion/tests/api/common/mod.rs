@@ -1,5 +1,4 @@
-//! Helpers shared by the offre-ingestion tests (included with `mod common;`).
-#![allow(dead_code)]
+//! Helpers shared by the offre-ingestion tests.
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,8 +1,6 @@
 //! POST /match on the real database with real embeddings (offers ingested and embedded
 //! by offre-ingestion's pipeline with the local model).
 
-mod common;
-
 use std::collections::HashMap;
 
 use matching::{AppState, Config};
@@ -11,6 +9,8 @@ use serde_json::{json, Value};
 use shared::embedding::{self, EmbeddingConfig};
 use shared::env::Env;
 use testkit::{conformance::assert_problem, TestDb, TestServer};
+
+use crate::common;
 
 const CITIES: [(&str, f64, f64); 4] = [
     ("75 - PARIS", 48.8566, 2.3522),

@@ -2,14 +2,14 @@
 //! real database) and the real model: the cache policy row by row, and the stale mode
 //! with matching cut off.
 
-mod common;
-
 use std::time::Duration;
 
-use common::suite::{suite, suite_with};
-use common::*;
 use reqwest::StatusCode;
 use testkit::documents::{self, Font};
+
+use crate::common;
+use crate::common::suite::{suite, suite_with};
+use crate::common::*;
 
 async fn matched_at(app: &App) -> chrono::DateTime<chrono::Utc> {
     sqlx::query_scalar("SELECT matched_at FROM gui.profiles")

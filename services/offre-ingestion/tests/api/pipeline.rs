@@ -1,11 +1,10 @@
 //! The ingestion pipeline on the real database with the real model.
 
-mod common;
-
-use common::*;
 use offre_ingestion::ingest::ingest_file;
 use serde_json::json;
 use testkit::TestDb;
+
+use crate::common::*;
 
 const MAX_AGE: i64 = 36500;
 

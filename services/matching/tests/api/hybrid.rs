@@ -2,8 +2,6 @@
 //! gold vectors, on the real database with offers ingested and embedded by
 //! offre-ingestion's pipeline with the local model.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use matching::{AppState, Config};
@@ -12,6 +10,8 @@ use serde_json::{json, Value};
 use shared::embedding::{self, Embedder, EmbeddingConfig};
 use shared::env::Env;
 use testkit::{conformance::assert_problem, TestDb, TestServer};
+
+use crate::common;
 
 fn offer(id: &str, title: &str, description: &str, rome: &str, skills: &[&str]) -> Value {
     json!({

@@ -1,10 +1,9 @@
 //! Accounts over real HTTP with the real database: sign-up, log-in, log-out, CSRF,
 //! rate limits, generic messages, the data download and the deletion of an account.
 
-mod common;
-
-use common::*;
 use reqwest::StatusCode;
+
+use crate::common::*;
 
 #[tokio::test]
 async fn sign_up_then_log_in_and_out() {

@@ -1,14 +1,13 @@
 //! Events reach the Redis Stream through the outbox, also when Redis was down at the
 //! time of the run.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use offre_ingestion::ingest::ingest_file;
 use offre_ingestion::relay::{self, RelayConfig};
 use testkit::{TcpProxy, TestDb};
+
+use crate::common::*;
 
 #[tokio::test]
 async fn events_wait_while_redis_is_down_and_are_published_when_it_returns() {

@@ -1,7 +1,5 @@
 //! cv-ingestion served in-process on a real port, parsing in real child processes (the
 //! service's own binary), with the real model and skills referential.
-// Each test binary uses its own subset of these helpers.
-#![allow(dead_code)]
 
 use cv_ingestion::{AppState, Config};
 use reqwest::multipart::{Form, Part};

@@ -1,4 +1,4 @@
-//! Helpers shared by matching's tests (included with `mod common;`).
+//! Helpers shared by matching's tests.
 
 use reqwest::Method;
 use serde_json::Value;

@@ -1,10 +1,9 @@
 //! Notifications recorded for a candidate (as the events worker does) are counted in
 //! the navigation's badge and listed on their page, whose button marks them read.
 
-mod common;
-
-use common::*;
 use reqwest::StatusCode;
+
+use crate::common::*;
 
 #[tokio::test]
 async fn notifications_show_in_the_badge_and_on_their_page() {

@@ -7,13 +7,13 @@
 //! script refused by the Content-Security-Policy would). A second walk does it by
 //! keyboard, on a phone-sized window, with htmx updating sections in place.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::suite::suite;
 use testkit::documents::{self, Font};
 use testkit::webdriver::{Browser, ENTER, TAB};
+
+use crate::common;
+use crate::common::suite::suite;
 
 /// Where screenshots go: `<target>/screenshots`.
 fn screenshots() -> PathBuf {

@@ -1,7 +1,5 @@
 //! The GUI served in-process on a real port with a fresh database, and a browser that
 //! keeps its cookies and submits forms with their CSRF token.
-// Each test binary uses its own subset of these helpers.
-#![allow(dead_code)]
 
 pub mod suite;
 
@@ -231,6 +229,8 @@ impl Browser<'_> {
 }
 
 /// The `q` quantile of `times` (0.5 for the median), in milliseconds: the benches' figure.
+// Used by the benches only (they include this module).
+#[allow(dead_code)]
 pub fn quantile_ms(mut times: Vec<std::time::Duration>, q: f64) -> f64 {
     times.sort();
     times[((times.len() as f64 * q) as usize).min(times.len() - 1)].as_secs_f64() * 1000.0

@@ -1,11 +1,8 @@
 //! Bad input to POST /cv: each a clear problem+json, and the service still up. Real
 //! documents spoiled (encrypted by qpdf, truncated, scanned) and crafted archives.
 
-mod common;
-
 use std::io::Write;
 
-use common::{analysis, html, post_file, start};
 use cv_ingestion::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -13,6 +10,9 @@ use testkit::conformance::assert_problem;
 use testkit::documents::{self, Font};
 use testkit::TestServer;
 use zip::write::SimpleFileOptions;
+
+use crate::common;
+use crate::common::{analysis, html, post_file, start};
 
 async fn problem(server: &TestServer, bytes: Vec<u8>, status: StatusCode, kind: &str) -> String {
     let body = assert_problem(post_file(server, bytes).await, status, "/cv").await;
