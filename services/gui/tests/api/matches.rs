@@ -39,6 +39,55 @@ fn listed(html: &str) -> Vec<(String, u32)> {
         .collect()
 }
 
+/// Uploads the test CV (`cv_html`, a developer's), made by LibreOffice as `format`
+/// (`pdf`, `docx`), from the profile page.
+async fn upload_the_cv(browser: &mut Browser<'_>, format: &str) {
+    let cv = documents::from_html(&cv_html(), format, Font::Times);
+    let response = browser.upload_cv(cv, &format!("cv.{format}")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{format}");
+}
+
+/// A candidate signed in as `email`, with the test CV, whose first view of the matches
+/// page searched and cached 20 offers.
+async fn candidate_with_matches<'a>(app: &'a App, email: &str) -> Browser<'a> {
+    let mut browser = Browser::new(app);
+    browser.signed_in(email).await;
+    upload_the_cv(&mut browser, "pdf").await;
+    let html = browser.page("/offres").await;
+    assert_eq!(listed(&html).len(), 20, "{html}");
+    browser
+}
+
+/// The value of `series` (`name{labels}`) in the GUI's metrics, 0 when absent.
+async fn metric(app: &App, series: &str) -> u64 {
+    app.server
+        .metrics()
+        .await
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{series} ")))
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// How many views of the matches page had `outcome` (`refreshed`, `hit`,
+/// `refresh_failed`, `embedding_behind`).
+async fn page_cache(app: &App, outcome: &str) -> u64 {
+    metric(
+        app,
+        &format!(r#"matches_page_cache_total{{service="gui",outcome="{outcome}"}}"#),
+    )
+    .await
+}
+
+/// How many times the matches were searched again for `reason` (`empty`, `expired`,
+/// `profile_changed`, `new_offers`, `asked`).
+async fn refreshes(app: &App, reason: &str) -> u64 {
+    metric(
+        app,
+        &format!(r#"matches_refreshes_total{{service="gui",outcome="{reason}"}}"#),
+    )
+    .await
+}
+
 /// CVs as candidates write them, for five of the jobs that weigh most on the market, and
 /// the ROME groups a recruiter would propose for each (a care assistant's: hospital care
 /// or home care).
@@ -119,7 +168,7 @@ async fn typical_cvs_get_offers_of_their_own_job_first_among_the_demo_offers() {
 }
 
 #[tokio::test]
-async fn twenty_offers_by_score_cached_per_the_policy() {
+async fn a_cv_gets_twenty_offers_by_score_each_saying_why() {
     let suite = suite().await;
     let app = &suite.app;
     let mut browser = Browser::new(app);
@@ -127,14 +176,7 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     let html = browser.page("/offres").await;
     assert!(html.contains("Déposez votre CV"), "no profile yet");
 
-    let cv_html = cv_html();
-    assert_eq!(
-        browser
-            .upload_cv(documents::from_html(&cv_html, "pdf", Font::Times), "cv.pdf")
-            .await
-            .status(),
-        StatusCode::SEE_OTHER
-    );
+    upload_the_cv(&mut browser, "pdf").await;
     let html = browser.page("/offres").await;
     let offers = listed(&html);
     assert_eq!(offers.len(), 20, "{html}");
@@ -188,6 +230,15 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
         "the score as a percentage"
     );
     assert!(!html.contains("peuvent ne pas être à jour"));
+}
+
+/// Results of the last 24 hours are shown as they are, without asking matching
+/// (counted as a refresh the first time, a hit after); "Actualiser" searches anyway.
+#[tokio::test]
+async fn fresh_results_come_from_the_cache_until_actualiser_forces_a_search() {
+    let suite = suite().await;
+    let app = &suite.app;
+    let mut browser = candidate_with_matches(app, "camille@exemple.fr").await;
     let first = matched_at(app).await;
 
     // Fresh: served from the cache, even with matching cut off.
@@ -197,67 +248,27 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     assert!(!html.contains("peuvent ne pas être à jour"));
     assert_eq!(matched_at(app).await, first, "no new search");
     // The metrics tell both accesses apart: a refresh (never matched), then a hit.
-    let metrics = app.server.metrics().await;
-    let series_value = |series: &str| -> u64 {
-        metrics
-            .lines()
-            .find_map(|line| line.strip_prefix(&format!("{series} ")))
-            .map_or(0, |n| n.parse().unwrap())
-    };
-    assert!(
-        series_value(r#"matches_refreshes_total{service="gui",outcome="empty"}"#) >= 1
-            && series_value(r#"matches_page_cache_total{service="gui",outcome="refreshed"}"#) >= 1
-            && series_value(r#"matches_page_cache_total{service="gui",outcome="hit"}"#) >= 1,
-        "{metrics}"
-    );
+    assert_eq!(refreshes(app, "empty").await, 1);
+    assert_eq!(page_cache(app, "refreshed").await, 1);
+    assert_eq!(page_cache(app, "hit").await, 1);
 
-    // The profile changes: out of date at once; matching down: the cached results,
-    // with the notice, never an error page.
-    let response = browser.add_skill("Soudure TIG").await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let html = browser.page("/offres").await;
-    assert_eq!(listed(&html).len(), 20);
-    assert!(html.contains("Les résultats peuvent ne pas être à jour"));
+    // "Actualiser" forces a search.
     suite.matching_proxy.set_up(true);
-    browser.page("/offres").await;
-    let after_profile_change = matched_at(app).await;
-    assert!(
-        after_profile_change > first,
-        "re-matched once matching is back"
-    );
-
-    // cv-ingestion down when the profile changes: the profile's embedding stays behind
-    // it. The page shows the cached results with the notice rather than matching the
-    // old embedding as if it were new; once cv-ingestion is back, the page re-embeds the
-    // profile and re-matches.
-    suite.cv_proxy.set_up(false);
-    let response = browser.add_skill("Gestion de la paie").await;
+    let response = browser.submit("/offres", "/offres/actualiser", &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let html = browser.page("/offres").await;
-    assert_eq!(listed(&html).len(), 20);
-    assert!(html.contains("Les résultats peuvent ne pas être à jour"));
-    assert_eq!(
-        matched_at(app).await,
-        after_profile_change,
-        "no search with the old embedding"
-    );
-    suite.cv_proxy.set_up(true);
-    let html = browser.page("/offres").await;
-    assert!(!html.contains("peuvent ne pas être à jour"));
-    let after_embedding = matched_at(app).await;
-    assert!(
-        after_embedding > after_profile_change,
-        "re-embedded and re-matched"
-    );
-    let caught_up: bool = sqlx::query_scalar(
-        "SELECT profile_embedded_at >= matches_invalidated_at FROM gui.profiles",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert!(caught_up);
+    assert!(matched_at(app).await > first);
+    assert_eq!(refreshes(app, "asked").await, 1);
+}
 
-    // Older than 24 h (and nothing else changed since): re-matched at the next access.
+/// The policy's first row: results older than 24 h are re-matched at the next access.
+#[tokio::test]
+async fn results_older_than_24_hours_are_rematched_at_the_next_access() {
+    let suite = suite().await;
+    let app = &suite.app;
+    let mut browser = candidate_with_matches(app, "camille@exemple.fr").await;
+    let first = matched_at(app).await;
+
+    // Older than 24 h, and nothing else changed since.
     sqlx::query("UPDATE gui.profiles SET matched_at = now() - interval '25 hours'")
         .execute(&app.pool)
         .await
@@ -271,26 +282,59 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     .unwrap();
     browser.page("/offres").await;
     let after_expiry = matched_at(app).await;
-    assert!(after_expiry > after_embedding);
+    assert!(after_expiry > first);
+    assert_eq!(refreshes(app, "expired").await, 1);
     browser.page("/offres").await;
     assert_eq!(matched_at(app).await, after_expiry, "then cached again");
+}
 
-    // A new CV: out of date at once, re-matched at the next access.
+/// The policy's second row: a new CV makes the cached results out of date at once; the
+/// next access re-matches.
+#[tokio::test]
+async fn a_new_cv_invalidates_the_cached_matches_at_once() {
+    let suite = suite().await;
+    let app = &suite.app;
+    let mut browser = candidate_with_matches(app, "camille@exemple.fr").await;
+    let first = matched_at(app).await;
+
+    upload_the_cv(&mut browser, "docx").await;
+    let html = browser.page("/offres").await;
+    assert_eq!(listed(&html).len(), 20);
+    assert!(matched_at(app).await > first);
+    assert_eq!(refreshes(app, "profile_changed").await, 1, "the CV changed");
+}
+
+/// The policy's third row: a profile edit (a skill added) makes the cached results out
+/// of date at once; the next access re-matches.
+#[tokio::test]
+async fn a_profile_change_invalidates_the_cached_matches_at_once() {
+    let suite = suite().await;
+    let app = &suite.app;
+    let mut browser = candidate_with_matches(app, "camille@exemple.fr").await;
+    let first = matched_at(app).await;
+
+    let response = browser.add_skill("Soudure TIG").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let html = browser.page("/offres").await;
+    assert_eq!(listed(&html).len(), 20);
+    assert!(!html.contains("peuvent ne pas être à jour"));
+    assert!(matched_at(app).await > first);
     assert_eq!(
-        browser
-            .upload_cv(
-                documents::from_html(&cv_html, "docx", Font::Times),
-                "cv.docx"
-            )
-            .await
-            .status(),
-        StatusCode::SEE_OTHER
+        refreshes(app, "profile_changed").await,
+        1,
+        "the profile changed"
     );
-    browser.page("/offres").await;
-    let after_new_cv = matched_at(app).await;
-    assert!(after_new_cv > after_expiry);
+}
 
-    // New offers ingested (the marker the events worker sets): re-matched lazily.
+/// The policy's fourth row: offers ingested since (the marker the events worker sets
+/// from the event, see `worker`) re-match at the next access, not before.
+#[tokio::test]
+async fn new_offers_ingested_are_rematched_lazily_at_the_next_access() {
+    let suite = suite().await;
+    let app = &suite.app;
+    let mut browser = candidate_with_matches(app, "camille@exemple.fr").await;
+    let first = matched_at(app).await;
+
     tokio::time::sleep(Duration::from_millis(10)).await;
     sqlx::query("INSERT INTO gui.offers_marker (ingested_at) VALUES (now()) ON CONFLICT (singleton) DO UPDATE SET ingested_at = now()")
         .execute(&app.pool)
@@ -298,16 +342,57 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
         .unwrap();
     browser.page("/offres").await;
     let after_new_offers = matched_at(app).await;
-    assert!(after_new_offers > after_new_cv);
+    assert!(after_new_offers > first);
+    assert_eq!(refreshes(app, "new_offers").await, 1);
     browser.page("/offres").await;
     assert_eq!(matched_at(app).await, after_new_offers, "then cached again");
+}
 
-    // "Actualiser" forces a search.
-    let response = browser.submit("/offres", "/offres/actualiser", &[]).await;
+/// The policy's last row: results out of date (the profile changed) while matching, or
+/// offre-ingestion, is down: the cached results with the notice, never an error page;
+/// once both are back, the next access re-matches. (`Actualiser` with either service
+/// down or hanging: `slow_or_unreachable_services_give_the_cached_results_with_the_notice`.)
+#[tokio::test]
+async fn matching_or_offre_ingestion_down_shows_the_cached_results_marked_stale() {
+    let suite = suite().await;
+    let app = &suite.app;
+    let mut browser = candidate_with_matches(app, "camille@exemple.fr").await;
+    let first = matched_at(app).await;
+
+    let response = browser.add_skill("Soudure TIG").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert!(matched_at(app).await > after_new_offers);
+    for (service, proxy) in [
+        ("matching", &suite.matching_proxy),
+        ("offre-ingestion", &suite.offers_proxy),
+    ] {
+        proxy.set_up(false);
+        let html = browser.page("/offres").await;
+        assert_eq!(listed(&html).len(), 20, "{service}");
+        assert!(
+            html.contains("Les résultats peuvent ne pas être à jour"),
+            "{service}"
+        );
+        assert_eq!(matched_at(app).await, first, "{service}: nothing stored");
+        proxy.set_up(true);
+    }
+    assert_eq!(page_cache(app, "refresh_failed").await, 2);
+    let html = browser.page("/offres").await;
+    assert!(!html.contains("peuvent ne pas être à jour"));
+    assert!(
+        matched_at(app).await > first,
+        "re-matched once both are back"
+    );
+}
 
-    // Contract preference: only CDI offers.
+/// The contract preference keeps the offers of that contract only. Place and radius:
+/// every offer is in Lyon; from Brest within 50 km there is none, from Lyon's 7th
+/// arrondissement within 30 km there are, each with its distance.
+#[tokio::test]
+async fn the_contract_place_and_radius_preferences_filter_the_matches() {
+    let suite = suite().await;
+    let app = &suite.app;
+    let mut browser = candidate_with_matches(app, "camille@exemple.fr").await;
+
     browser
         .submit(
             "/profil",
@@ -320,29 +405,6 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
     assert_eq!(cdd, 0, "{html}");
     assert_eq!(listed(&html).len(), 20, "24 CDI offers, 20 shown");
 
-    // Opening an offer from the list keeps the score it had then.
-    let (best, score): (String, f64) = sqlx::query_as(
-        "SELECT offer_external_id, score FROM gui.match_results ORDER BY score DESC LIMIT 1",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    let page = browser.page(&format!("/offres/{best}")).await;
-    let view = browser
-        .post(
-            &format!("/offres/{best}/vue"),
-            &[("csrf", csrf_of(&page).as_str())],
-        )
-        .await;
-    assert_eq!(view.status(), StatusCode::NO_CONTENT);
-    let kept: f64 = sqlx::query_scalar("SELECT match_score FROM gui.offer_interactions")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert!((kept - score).abs() < 1e-9, "{kept} vs {score}");
-
-    // Place and radius: every offer is in Lyon; from Brest within 50 km there is none,
-    // from Lyon's 7th arrondissement within 30 km there are.
     browser
         .submit(
             "/profil",
@@ -386,19 +448,37 @@ async fn twenty_offers_by_score_cached_per_the_policy() {
 }
 
 #[tokio::test]
+async fn opening_an_offer_from_the_list_keeps_the_score_it_had_then() {
+    let suite = suite().await;
+    let app = &suite.app;
+    let mut browser = candidate_with_matches(app, "camille@exemple.fr").await;
+
+    let (best, score): (String, f64) = sqlx::query_as(
+        "SELECT offer_external_id, score FROM gui.match_results ORDER BY score DESC LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let page = browser.page(&format!("/offres/{best}")).await;
+    let view = browser
+        .post(
+            &format!("/offres/{best}/vue"),
+            &[("csrf", csrf_of(&page).as_str())],
+        )
+        .await;
+    assert_eq!(view.status(), StatusCode::NO_CONTENT);
+    let kept: f64 = sqlx::query_scalar("SELECT match_score FROM gui.offer_interactions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!((kept - score).abs() < 1e-9, "{kept} vs {score}");
+}
+
+#[tokio::test]
 async fn slow_or_unreachable_services_give_the_cached_results_with_the_notice() {
     let suite = suite().await;
     let app = &suite.app;
-    let mut browser = Browser::new(app);
-    browser.signed_in("lou@exemple.fr").await;
-    let response = browser
-        .upload_cv(
-            documents::from_html(&cv_html(), "pdf", Font::Times),
-            "cv.pdf",
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(listed(&browser.page("/offres").await).len(), 20);
+    let mut browser = candidate_with_matches(app, "lou@exemple.fr").await;
     let first = matched_at(app).await;
 
     // "Actualiser" while a service hangs (past DOWNSTREAM_TIMEOUT_SECS) or is down: the
@@ -440,13 +520,7 @@ async fn an_embedding_behind_its_profile_says_so_until_it_catches_up() {
     let app = &suite.app;
     let mut browser = Browser::new(app);
     browser.signed_in("yuna@exemple.fr").await;
-    let response = browser
-        .upload_cv(
-            documents::from_html(&cv_html(), "pdf", Font::Times),
-            "cv.pdf",
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    upload_the_cv(&mut browser, "pdf").await;
 
     // A skill added while cv-ingestion is down, before any search: the profile is
     // matched with the embedding it has, and the page says it may be out of date, at
@@ -468,6 +542,33 @@ async fn an_embedding_behind_its_profile_says_so_until_it_catches_up() {
     let caught_up = matched_at(app).await;
     assert!(caught_up > first);
 
+    // Once matched, a skill added while cv-ingestion is down: the page shows the cached
+    // results with the notice rather than matching the old embedding as if it were new;
+    // once cv-ingestion is back, the page re-embeds the profile and re-matches.
+    suite.cv_proxy.set_up(false);
+    let response = browser.add_skill("Gestion de la paie").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let html = browser.page("/offres").await;
+    assert_eq!(listed(&html).len(), 20);
+    assert!(html.contains("Les résultats peuvent ne pas être à jour"));
+    assert_eq!(
+        matched_at(app).await,
+        caught_up,
+        "no search with the old embedding"
+    );
+    suite.cv_proxy.set_up(true);
+    let html = browser.page("/offres").await;
+    assert!(!html.contains("peuvent ne pas être à jour"));
+    let rematched = matched_at(app).await;
+    assert!(rematched > caught_up, "re-embedded and re-matched");
+    let embedded: bool = sqlx::query_scalar(
+        "SELECT profile_embedded_at >= matches_invalidated_at FROM gui.profiles",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(embedded);
+
     // Place and contracts are filters, not part of the embedding: changed while
     // cv-ingestion is down, they apply at the next view, with no notice.
     suite.cv_proxy.set_up(false);
@@ -480,7 +581,7 @@ async fn an_embedding_behind_its_profile_says_so_until_it_catches_up() {
         .await;
     let html = browser.page("/offres").await;
     assert!(!html.contains("peuvent ne pas être à jour"), "{html}");
-    assert!(matched_at(app).await > caught_up);
+    assert!(matched_at(app).await > rematched);
     let not_cdd = count(app, "SELECT count(*) FROM gui.match_results m LEFT JOIN gui.job_offers o ON o.external_id = m.offer_external_id WHERE o.contract_type IS DISTINCT FROM 'CDD'").await;
     assert_eq!(not_cdd, 0);
 }
