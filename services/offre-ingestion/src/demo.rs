@@ -254,7 +254,8 @@ pub fn generate(
 }
 
 fn offer(refs: &Referentials, rng: &mut Rng, index: usize, seed: u64, now: DateTime<Utc>) -> Value {
-    let partner = rng.chance(5);
+    // Partner offers: 29 % of real ones (the development set's offers).
+    let partner = rng.chance(29);
     let id = if partner {
         // Partner offers have 7-digit numeric ids (distinct for a seed below 9 million).
         format!(
@@ -351,7 +352,8 @@ fn offer(refs: &Referentials, rng: &mut Rng, index: usize, seed: u64, now: DateT
         offer.insert("codeNAF".into(), json!(code));
         offer.insert("secteurActiviteLibelle".into(), json!(label));
     }
-    if rng.chance(40) {
+    // A third of real offers list skills.
+    if rng.chance(34) {
         let mut skills: Vec<Value> = Vec::new();
         for _ in 0..(2 + rng.below(3)) {
             let label = rng.pick(&job.skills);
@@ -377,15 +379,19 @@ fn offer(refs: &Referentials, rng: &mut Rng, index: usize, seed: u64, now: DateT
     Value::Object(offer)
 }
 
+/// A salary as real offers give one: none for about a fifth of them, else a monthly,
+/// yearly or hourly amount, or only a comment.
 fn salary(rng: &mut Rng) -> Value {
-    match rng.below(6) {
+    match rng.below(9) {
         0 | 1 => json!({}),
-        2 => {
+        2..=4 => {
             let low = 1750 + rng.below(20) * 50;
             json!({"libelle": format!("Mensuel de {low}.0 Euros à {}.0 Euros sur 12 mois", low + 300)})
         }
-        3 => json!({"libelle": format!("Annuel de {},00 Euros", 26_000 + rng.below(30) * 1000)}),
-        4 => json!({"libelle": "Horaire de 11.88 Euros sur 12 mois", "complement1": "Mutuelle"}),
+        5 | 6 => {
+            json!({"libelle": format!("Annuel de {},00 Euros", 26_000 + rng.below(30) * 1000)})
+        }
+        7 => json!({"libelle": "Horaire de 11.88 Euros sur 12 mois", "complement1": "Mutuelle"}),
         _ => {
             json!({"commentaire": "Selon profil et expérience", "complement1": "Tickets restaurant"})
         }
