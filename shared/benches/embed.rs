@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+use settings::Env;
 use shared::embedding::{self, cosine, EmbeddingConfig, ProviderConfig};
-use shared::env::Env;
 
 const BATCHES: [usize; 2] = [1, 32];
 

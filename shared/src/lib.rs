@@ -5,7 +5,6 @@
 pub mod dto;
 #[cfg(feature = "embedding")]
 pub mod embedding;
-pub mod env;
 pub mod events;
 pub mod profile;
 pub mod text;

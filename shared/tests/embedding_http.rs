@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use settings::Env;
 use shared::embedding::{self, Embedder, EmbeddingConfig, EmbeddingError};
-use shared::env::Env;
 
 /// What the server does with the next request.
 #[derive(Clone)]

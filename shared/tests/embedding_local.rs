@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
+use settings::Env;
 use shared::embedding::{self, cosine, Embedder, EmbeddingConfig, DEFAULT_MODEL};
-use shared::env::Env;
 
 fn config() -> EmbeddingConfig {
     EmbeddingConfig::from_env(&Env::from_process())

@@ -291,7 +291,7 @@ async fn scratch_database(admin_url: &str, set: &EvalSet) -> anyhow::Result<Scra
     let mut url = reqwest::Url::parse(admin_url)?;
     url.set_path(&name);
     let owner_url = url.to_string();
-    url.set_username(MATCHING_ROLE)
+    url.set_username(schemas::MATCHING_ROLE)
         .map_err(|()| anyhow::anyhow!("{admin_url}: not a URL with a user"))?;
     url.set_password(None).ok();
     Ok(ScratchDatabase {
@@ -300,9 +300,6 @@ async fn scratch_database(admin_url: &str, set: &EvalSet) -> anyhow::Result<Scra
     })
 }
 
-/// matching's database role (migrations/bootstrap.sql).
-const MATCHING_ROLE: &str = "jobmatch_matching";
-
 /// The password `make setup` gave matching's role (`$JOBMATCH_CACHE/secrets`), which a
 /// cluster asks for over TCP.
 fn matching_password_file() -> Option<std::path::PathBuf> {
@@ -310,7 +307,7 @@ fn matching_password_file() -> Option<std::path::PathBuf> {
         .map_or_else(|| "/var/cache/jobmatch".into(), std::path::PathBuf::from);
     let file = cache
         .join("secrets")
-        .join(format!("{MATCHING_ROLE}.password"));
+        .join(format!("{}.password", schemas::MATCHING_ROLE));
     file.exists().then_some(file)
 }
 

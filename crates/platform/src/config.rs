@@ -1,4 +1,4 @@
-//! The settings every service shares, read through [`Env`] (see `shared::env`).
+//! The settings every service shares, read through [`Env`] (the `settings` crate).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::SecretString;
-pub use shared::env::{ConfigError, Env};
+pub use settings::{ConfigError, Env};
 
 /// Log output format: human-readable text, or one JSON object a line for collectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

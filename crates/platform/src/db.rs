@@ -1,4 +1,5 @@
-//! PostgreSQL pool and the embedded migrations of each owning service.
+//! PostgreSQL pool, and how a schema's migrations are applied (which schemas exist, with
+//! their roles and migrations, is the `schemas` crate's).
 
 use std::time::Duration;
 
@@ -18,41 +19,19 @@ pub struct SchemaMigrations {
     pub migrator: Migrator,
 }
 
-/// The `offers` schema, owned by offre-ingestion's role.
-pub static OFFERS: SchemaMigrations = SchemaMigrations {
-    schema: "offers",
-    role: "jobmatch_offers",
-    migrator: sqlx::migrate!("../../migrations/offers"),
-};
-
-/// The `gui` schema, owned by gui's role.
-pub static GUI: SchemaMigrations = SchemaMigrations {
-    schema: "gui",
-    role: "jobmatch_gui",
-    migrator: sqlx::migrate!("../../migrations/gui"),
-};
-
-/// matching's role: it reads the gold tables of `offers`, nothing else.
-pub const MATCHING_ROLE: &str = "jobmatch_matching";
-
-/// What needs a superuser, before any service starts: the roles, the extension, the
-/// schemas owned by their roles, the database's grants (migrations/bootstrap.sql).
-pub const BOOTSTRAP_SQL: &str = include_str!("../../../migrations/bootstrap.sql");
-
-/// Runs [`BOOTSTRAP_SQL`] as `config`'s role, a superuser.
-pub async fn bootstrap(config: &DatabaseConfig, app: &str) -> anyhow::Result<()> {
+/// Runs `sql`, what needs a superuser before any service starts (the roles, the
+/// extension, the schemas owned by their roles, the grants: `schemas::BOOTSTRAP_SQL`),
+/// as `config`'s role, a superuser.
+pub async fn bootstrap(config: &DatabaseConfig, app: &str, sql: &str) -> anyhow::Result<()> {
     let mut conn = PgConnection::connect_with(&connect_options(config, app)?)
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to the database to bootstrap it: {e}"))?;
-    let result = sqlx::raw_sql(BOOTSTRAP_SQL).execute(&mut conn).await;
+    let result = sqlx::raw_sql(sql).execute(&mut conn).await;
     conn.close().await.ok();
     result
         .map(drop)
         .map_err(|e| anyhow::anyhow!("database bootstrap failed: {e}"))
 }
-
-/// Every set, in the order a fresh database gets them.
-pub static ALL: [&SchemaMigrations; 2] = [&OFFERS, &GUI];
 
 /// Runs `work` on the pool, again each time a connection turns out to have been broken
 /// while idle (database restarted, connection cut), for pools that do not ping

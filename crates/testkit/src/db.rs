@@ -76,7 +76,7 @@ impl TestDb {
         self.url_with(None, None)
     }
 
-    /// URL of this database as a service's role (`platform::db::OFFERS.role`...), with
+    /// URL of this database as a service's role (`schemas::OFFERS.role`...), with
     /// the password `make setup` gave it.
     pub fn url_as(&self, role: &str) -> String {
         self.url_with(Some(role), None)
@@ -142,8 +142,8 @@ async fn connect(url: &Url) -> Result<PgConnection, sqlx::Error> {
 /// new template, so a stale one is never used.
 fn template_name() -> String {
     let mut hash = Sha256::new();
-    hash.update(platform::db::BOOTSTRAP_SQL.as_bytes());
-    for set in platform::db::ALL {
+    hash.update(schemas::BOOTSTRAP_SQL.as_bytes());
+    for set in schemas::ALL {
         hash.update(set.schema.as_bytes());
         for migration in set.migrator.iter() {
             hash.update(migration.version.to_le_bytes());
@@ -202,8 +202,8 @@ async fn build_template_once(
     let config = |url: &Url| {
         DatabaseConfig::from_env(&platform::Env::default().with("DATABASE_URL", url.as_str()))
     };
-    platform::db::bootstrap(&config(&url)?, "testkit").await?;
-    for set in platform::db::ALL {
+    platform::db::bootstrap(&config(&url)?, "testkit", schemas::BOOTSTRAP_SQL).await?;
+    for set in schemas::ALL {
         let mut url = url.clone();
         as_role(&mut url, set.role);
         platform::db::migrate(&config(&url)?, "testkit", set).await?;

@@ -62,7 +62,7 @@ async fn run() -> anyhow::Result<()> {
 
     // The worker, in this process, on a stream of the run's own.
     let env = suite.service_urls().into_iter().fold(
-        testkit::env_as(&app._db, platform::db::GUI.role),
+        testkit::env_as(&app._db, schemas::GUI.role),
         |env, (k, v)| env.with(k, v),
     );
     let config = gui::worker::WorkerConfig::from_env(&env)?;

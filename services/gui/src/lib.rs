@@ -146,7 +146,7 @@ pub struct AppState {
 impl AppState {
     /// Connects and brings the `gui` schema up to date.
     pub async fn connect(config: &Config) -> anyhow::Result<Self> {
-        platform::db::migrate(&config.database, NAME, &platform::db::GUI).await?;
+        platform::db::migrate(&config.database, NAME, &schemas::GUI).await?;
         let dir = config.referentials.clone();
         let communes = tokio::task::spawn_blocking(move || places::load(&dir)).await??;
         let token = config.service.service_token.clone();

@@ -11,10 +11,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use matching::search::{nearest, LEXICAL_CANDIDATES};
+use platform::config::Env;
 use reqwest::Method;
 use serde_json::json;
 use shared::embedding::{self, EmbeddingConfig};
-use shared::env::Env;
 use sqlx::{Connection, PgConnection};
 
 const K: usize = 20;
@@ -398,7 +398,7 @@ async fn cv_queries(env: &Env) -> anyhow::Result<Vec<Query>> {
 
 /// The bench database as matching's role, with the password `make setup` gave it.
 fn matching_url(db_name: &str) -> String {
-    let role = platform::db::MATCHING_ROLE;
+    let role = schemas::MATCHING_ROLE;
     let password = std::fs::read_to_string(testkit::db::role_password_file(role))
         .map(|p| format!(":{}", p.trim()))
         .unwrap_or_default();

@@ -49,7 +49,7 @@ impl IngestConfig {
 /// Ingests each file in its own run, then the API (a full pull) when configured, and
 /// prints each run's report (JSON) on stdout.
 pub async fn ingest(config: IngestConfig, files: Vec<PathBuf>) -> anyhow::Result<()> {
-    platform::db::migrate(&config.database, crate::NAME, &platform::db::OFFERS).await?;
+    platform::db::migrate(&config.database, crate::NAME, &schemas::OFFERS).await?;
     let db = platform::db::pool(&config.database, crate::NAME)?;
     let embedder = match &config.embedding {
         Some(embedding) => Some(embedding::from_config(embedding).await?),

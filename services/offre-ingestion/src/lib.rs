@@ -61,7 +61,7 @@ pub struct AppState {
 impl AppState {
     /// Connects and brings the `offers` schema up to date.
     pub async fn connect(config: &Config) -> anyhow::Result<Self> {
-        platform::db::migrate(&config.database, NAME, &platform::db::OFFERS).await?;
+        platform::db::migrate(&config.database, NAME, &schemas::OFFERS).await?;
         Ok(Self {
             db: platform::db::pool(&config.database, NAME)?,
             ingestion: metrics::IngestionMetrics::default(),

@@ -21,7 +21,7 @@ use std::time::Duration;
 use reqwest::Url;
 use secrecy::SecretString;
 
-use crate::env::{ConfigError, Env};
+use settings::{ConfigError, Env};
 
 pub use http::HttpEmbedder;
 pub use local::LocalEmbedder;

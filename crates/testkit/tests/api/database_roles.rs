@@ -2,8 +2,8 @@
 //! and nothing else, and gives its password on a TCP connection. The test databases are
 //! made as in production: the bootstrap as a superuser, each schema migrated by its role.
 
-use platform::db::{GUI, MATCHING_ROLE, OFFERS};
 use platform::Env;
+use schemas::{GUI, MATCHING_ROLE, OFFERS};
 use sqlx::{Connection, PgConnection};
 use testkit::TestDb;
 

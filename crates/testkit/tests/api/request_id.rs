@@ -16,7 +16,7 @@ async fn the_request_id_is_propagated_to_the_called_service_and_logged_by_both()
 
     // The called service: the real matching service on its database.
     let db = TestDb::new().await;
-    let env = testkit::env().with("DATABASE_URL", db.url_as(platform::db::MATCHING_ROLE));
+    let env = testkit::env().with("DATABASE_URL", db.url_as(schemas::MATCHING_ROLE));
     let config = matching::Config::from_env(&env).unwrap();
     let state = matching::AppState::connect(&config).unwrap();
     let downstream = testkit::spawn(matching::router(&config, state)).await;

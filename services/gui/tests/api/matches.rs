@@ -776,7 +776,7 @@ async fn concurrent_refreshes_sharing_offers_never_deadlock() {
     let db = testkit::TestDb::new().await;
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(8)
-        .connect(&db.url_as(platform::db::GUI.role))
+        .connect(&db.url_as(schemas::GUI.role))
         .await
         .unwrap();
     let offers: Vec<shared::OfferDetail> = (0..20)

@@ -8,7 +8,7 @@ use testkit::TestDb;
 #[tokio::test]
 async fn serves_the_platform_routes() {
     let db = TestDb::new().await;
-    let config = Config::from_env(&testkit::env_as(&db, platform::db::GUI.role)).unwrap();
+    let config = Config::from_env(&testkit::env_as(&db, schemas::GUI.role)).unwrap();
     let state = AppState::connect(&config).await.unwrap();
     let server = testkit::spawn(gui::router(&config, state)).await;
     let ready = server.get("/health/ready").send().await.unwrap();
@@ -20,7 +20,7 @@ async fn serves_the_platform_routes() {
 #[tokio::test]
 async fn its_openapi_fuzzed_never_gets_a_server_error() {
     let db = TestDb::new().await;
-    let config = Config::from_env(&testkit::env_as(&db, platform::db::GUI.role)).unwrap();
+    let config = Config::from_env(&testkit::env_as(&db, schemas::GUI.role)).unwrap();
     let state = AppState::connect(&config).await.unwrap();
     let server = testkit::spawn(gui::router(&config, state)).await;
     conformance::fuzz_openapi(&server, 50).await;
@@ -29,7 +29,7 @@ async fn its_openapi_fuzzed_never_gets_a_server_error() {
 #[tokio::test]
 async fn migrates_the_gui_schema_into_its_own_history() {
     let db = TestDb::new().await;
-    let config = Config::from_env(&testkit::env_as(&db, platform::db::GUI.role)).unwrap();
+    let config = Config::from_env(&testkit::env_as(&db, schemas::GUI.role)).unwrap();
     AppState::connect(&config).await.unwrap();
     let pool = db.pool().await;
     let histories: Vec<String> = sqlx::query_scalar(

@@ -30,7 +30,7 @@ impl Worker {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gui"));
         command
             .arg("worker")
-            .env("DATABASE_URL", suite.app._db.url_as(platform::db::GUI.role))
+            .env("DATABASE_URL", suite.app._db.url_as(schemas::GUI.role))
             .env("SERVICE_TOKEN", testkit::SERVICE_TOKEN)
             .env("REDIS_URL", testkit::redis_url())
             .env("EVENTS_STREAM_PREFIX", &bus.stream_prefix)
@@ -354,7 +354,7 @@ async fn redis_and_postgresql_outages_delay_events_and_lose_none() {
                 .suite
                 .app
                 ._db
-                .url_as_via(platform::db::GUI.role, db_proxy.addr),
+                .url_as_via(schemas::GUI.role, db_proxy.addr),
         ),
     ]);
     redis_proxy.set_up(false);
@@ -467,7 +467,7 @@ async fn an_event_failing_past_its_deliveries_is_dead_lettered_and_counted() {
                 .suite
                 .app
                 ._db
-                .url_as_via(platform::db::GUI.role, db_proxy.addr),
+                .url_as_via(schemas::GUI.role, db_proxy.addr),
         )
         .with("DATABASE_ACQUIRE_TIMEOUT_SECS", "1")
         .with("EVENTS_STREAM_PREFIX", &setup.bus.stream_prefix)

@@ -5,10 +5,10 @@
 use std::time::{Duration, Instant};
 
 use matching::{AppState, Config};
+use platform::config::Env;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shared::embedding::{self, Embedder, EmbeddingConfig};
-use shared::env::Env;
 use testkit::{conformance::assert_problem, TestDb, TestServer};
 
 use crate::common;
@@ -114,7 +114,7 @@ async fn fixture(fillers: usize) -> Fixture {
 }
 
 async fn start(db: &TestDb) -> TestServer {
-    let env = testkit::env().with("DATABASE_URL", db.url_as(platform::db::MATCHING_ROLE));
+    let env = testkit::env().with("DATABASE_URL", db.url_as(schemas::MATCHING_ROLE));
     let config = Config::from_env(&env).unwrap();
     testkit::spawn(matching::router(
         &config,

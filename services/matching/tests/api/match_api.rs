@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use matching::{AppState, Config};
+use platform::config::Env;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shared::embedding::{self, EmbeddingConfig};
-use shared::env::Env;
 use testkit::{conformance::assert_problem, TestDb, TestServer};
 
 use crate::common;
@@ -95,7 +95,7 @@ async fn fixture_with(extra: usize, env: platform::Env) -> Fixture {
         .unwrap();
     assert_eq!(report.counts.embedded, 62 + extra as i32);
 
-    let env = env.with("DATABASE_URL", db.url_as(platform::db::MATCHING_ROLE));
+    let env = env.with("DATABASE_URL", db.url_as(schemas::MATCHING_ROLE));
     let config = Config::from_env(&env).unwrap();
     let server = testkit::spawn(matching::router(
         &config,

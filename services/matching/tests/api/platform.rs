@@ -26,7 +26,7 @@ async fn start(env: platform::Env) -> (Config, testkit::TestServer) {
 #[tokio::test]
 async fn serves_the_platform_routes_as_the_read_only_role() {
     let db = TestDb::new().await;
-    let env = testkit::env().with("DATABASE_URL", db.url_as(platform::db::MATCHING_ROLE));
+    let env = testkit::env().with("DATABASE_URL", db.url_as(schemas::MATCHING_ROLE));
     let (config, server) = start(env).await;
     let ready = server.get("/health/ready").send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
@@ -37,7 +37,7 @@ async fn serves_the_platform_routes_as_the_read_only_role() {
 #[tokio::test]
 async fn its_openapi_fuzzed_never_gets_a_server_error() {
     let db = TestDb::new().await;
-    let env = testkit::env().with("DATABASE_URL", db.url_as(platform::db::MATCHING_ROLE));
+    let env = testkit::env().with("DATABASE_URL", db.url_as(schemas::MATCHING_ROLE));
     let (_, server) = start(env).await;
     conformance::fuzz_openapi(&server, 100).await;
 }
@@ -49,7 +49,7 @@ async fn readiness_follows_the_database() {
     let env = testkit::env()
         .with(
             "DATABASE_URL",
-            db.url_as_via(platform::db::MATCHING_ROLE, proxy.addr),
+            db.url_as_via(schemas::MATCHING_ROLE, proxy.addr),
         )
         .with("DATABASE_ACQUIRE_TIMEOUT_SECS", "1");
     let (_, server) = start(env).await;
@@ -83,7 +83,7 @@ async fn secrets_are_read_from_files() {
     let mut token_file = tempfile::NamedTempFile::new().unwrap();
     writeln!(token_file, "a-token-that-lives-in-a-file-0123").unwrap();
     let mut url_file = tempfile::NamedTempFile::new().unwrap();
-    writeln!(url_file, "{}", db.url_as(platform::db::MATCHING_ROLE)).unwrap();
+    writeln!(url_file, "{}", db.url_as(schemas::MATCHING_ROLE)).unwrap();
     let env = testkit::env()
         .without("SERVICE_TOKEN")
         .with("SERVICE_TOKEN_FILE", token_file.path().to_str().unwrap())
@@ -174,7 +174,7 @@ fn the_binary_refuses_to_start_naming_the_variable() {
 #[tokio::test]
 async fn the_read_only_role_cannot_write() {
     let db = TestDb::new().await;
-    let pool = sqlx::PgPool::connect(&db.url_as(platform::db::MATCHING_ROLE))
+    let pool = sqlx::PgPool::connect(&db.url_as(schemas::MATCHING_ROLE))
         .await
         .unwrap();
     for statement in [
@@ -218,7 +218,7 @@ async fn a_dimension_other_than_the_stored_vectors_is_refused_at_start() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_matching"))
         .env_clear()
         .env("SERVICE_TOKEN", testkit::SERVICE_TOKEN)
-        .env("DATABASE_URL", db.url_as(platform::db::MATCHING_ROLE))
+        .env("DATABASE_URL", db.url_as(schemas::MATCHING_ROLE))
         .env("BIND_ADDR", "127.0.0.1:0")
         .env("MATCH_DIM", "768")
         .output()

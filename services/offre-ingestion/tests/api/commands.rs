@@ -81,7 +81,7 @@ async fn off_a_terminal_progress_is_logged_by_tenths_with_rate_and_time_left() {
     let output = Command::new(binary)
         .args(["ingest", "--file"])
         .arg(&file)
-        .env("DATABASE_URL", db.url_as(platform::db::OFFERS.role))
+        .env("DATABASE_URL", db.url_as(schemas::OFFERS.role))
         .env("LOG_FORMAT", "json")
         .output()
         .unwrap();

@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use platform::config::Env;
 use shared::embedding::{self, cosine, EmbeddingConfig};
-use shared::env::Env;
 
 #[tokio::test]
 async fn embeds_each_line_of_stdin_in_order() {

@@ -18,7 +18,7 @@ async fn a_killed_run_is_finished_by_the_next_one() {
         command
             .args(["ingest", "--no-embed", "--file"])
             .arg(&path)
-            .env("DATABASE_URL", db.url_as(platform::db::OFFERS.role));
+            .env("DATABASE_URL", db.url_as(schemas::OFFERS.role));
         command
     };
 

@@ -18,7 +18,7 @@ async fn service_with_offers() -> (TestDb, TestServer) {
     ingest_file(&pool, &files.json_lines("o.jsonl", &all), None, 60)
         .await
         .unwrap();
-    let config = Config::from_env(&testkit::env_as(&db, platform::db::OFFERS.role)).unwrap();
+    let config = Config::from_env(&testkit::env_as(&db, schemas::OFFERS.role)).unwrap();
     let state = AppState::connect(&config).await.unwrap();
     // As `serve` does: the runs' totals read as the service starts, then again and again.
     tokio::spawn(

@@ -7,7 +7,7 @@ use testkit::{conformance, TestDb};
 #[tokio::test]
 async fn serves_the_platform_routes() {
     let db = TestDb::new().await;
-    let config = Config::from_env(&testkit::env_as(&db, platform::db::OFFERS.role)).unwrap();
+    let config = Config::from_env(&testkit::env_as(&db, schemas::OFFERS.role)).unwrap();
     let state = AppState::connect(&config).await.unwrap();
     let server = testkit::spawn(offre_ingestion::router(&config, state)).await;
     let ready = server.get("/health/ready").send().await.unwrap();
@@ -19,7 +19,7 @@ async fn serves_the_platform_routes() {
 #[tokio::test]
 async fn its_openapi_fuzzed_never_gets_a_server_error() {
     let db = TestDb::new().await;
-    let config = Config::from_env(&testkit::env_as(&db, platform::db::OFFERS.role)).unwrap();
+    let config = Config::from_env(&testkit::env_as(&db, schemas::OFFERS.role)).unwrap();
     let state = AppState::connect(&config).await.unwrap();
     let server = testkit::spawn(offre_ingestion::router(&config, state)).await;
     conformance::fuzz_openapi(&server, 100).await;
@@ -36,7 +36,7 @@ async fn owns_and_migrates_the_offers_schema_once() {
         .unwrap();
 
     // The service's role may not make the schema: the bootstrap (a superuser) does.
-    let config = Config::from_env(&testkit::env_as(&db, platform::db::OFFERS.role)).unwrap();
+    let config = Config::from_env(&testkit::env_as(&db, schemas::OFFERS.role)).unwrap();
     let refused = AppState::connect(&config)
         .await
         .err()
@@ -46,7 +46,9 @@ async fn owns_and_migrates_the_offers_schema_once() {
         &platform::Env::default().with("DATABASE_URL", db.url()),
     )
     .unwrap();
-    platform::db::bootstrap(&admin, "test").await.unwrap();
+    platform::db::bootstrap(&admin, "test", schemas::BOOTSTRAP_SQL)
+        .await
+        .unwrap();
     AppState::connect(&config).await.unwrap();
     let owner: String = sqlx::query_scalar(
         "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'offers.offers'::regclass",
@@ -54,13 +56,13 @@ async fn owns_and_migrates_the_offers_schema_once() {
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert_eq!(owner, platform::db::OFFERS.role);
+    assert_eq!(owner, schemas::OFFERS.role);
     let applied = || {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM offers._sqlx_migrations WHERE success")
             .fetch_one(&pool)
     };
     let first = applied().await.unwrap();
-    assert_eq!(first as usize, platform::db::OFFERS.migrator.iter().count());
+    assert_eq!(first as usize, schemas::OFFERS.migrator.iter().count());
     let vector: String =
         sqlx::query_scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
             .fetch_one(&pool)

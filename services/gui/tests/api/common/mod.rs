@@ -29,7 +29,7 @@ pub async fn app_with(configure: impl FnOnce(platform::Env) -> platform::Env) ->
 
 /// The GUI on `db`, with its configuration changed by `configure`.
 pub async fn app_on(db: TestDb, configure: impl FnOnce(platform::Env) -> platform::Env) -> App {
-    let env = configure(testkit::env_as(&db, platform::db::GUI.role));
+    let env = configure(testkit::env_as(&db, schemas::GUI.role));
     let config = Config::from_env(&env).unwrap();
     let state = AppState::connect(&config).await.unwrap();
     let server = testkit::spawn(gui::router(&config, state)).await;

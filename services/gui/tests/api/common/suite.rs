@@ -79,7 +79,7 @@ pub async fn suite_with(offers: Vec<Value>) -> Suite {
     ingest(&pool, &offers).await;
 
     let matching_config = matching::Config::from_env(
-        &testkit::env().with("DATABASE_URL", db.url_as(platform::db::MATCHING_ROLE)),
+        &testkit::env().with("DATABASE_URL", db.url_as(schemas::MATCHING_ROLE)),
     )
     .unwrap();
     let matching = testkit::spawn(matching::router(
@@ -89,8 +89,7 @@ pub async fn suite_with(offers: Vec<Value>) -> Suite {
     .await;
     let matching_proxy = TcpProxy::start(matching.addr).await;
     let offers_config =
-        offre_ingestion::Config::from_env(&testkit::env_as(&db, platform::db::OFFERS.role))
-            .unwrap();
+        offre_ingestion::Config::from_env(&testkit::env_as(&db, schemas::OFFERS.role)).unwrap();
     let offers = testkit::spawn(offre_ingestion::router(
         &offers_config,
         offre_ingestion::AppState::connect(&offers_config)

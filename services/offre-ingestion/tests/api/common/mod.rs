@@ -4,9 +4,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use platform::config::Env;
 use serde_json::{json, Value};
 use shared::embedding::{self, Embedder, EmbeddingConfig};
-use shared::env::Env;
 use sqlx::PgPool;
 
 /// A France Travail offer payload with the common fields.
