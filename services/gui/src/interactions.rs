@@ -208,7 +208,8 @@ async fn act(
     if !known {
         return Err(PageError::NotFound);
     }
-    let interaction = record(&state.db, user.id, &id, action).await?;
+    let variant = &state.variants.of(user.id).name;
+    let interaction = record(&state.db, user.id, &id, variant, action).await?;
     if headers.contains_key("hx-request") {
         return Ok(render(&TrackingSection {
             csrf: session.csrf.clone(),
@@ -255,7 +256,8 @@ macro_rules! interaction_update {
                 + $set
                 + ", updated_at = now()
              WHERE user_id = $1 AND offer_external_id = $2
-             RETURNING saved, applied, applied_at, got_interview, got_hired, match_score",
+             RETURNING saved, applied, applied_at, coalesce(got_interview, false) AS \"got_interview!\",
+                 coalesce(got_hired, false) AS \"got_hired!\", match_score",
             $user,
             $offer
         )
@@ -267,13 +269,15 @@ async fn record(
     db: &PgPool,
     user: Uuid,
     offer: &str,
+    variant: &str,
     action: Action,
 ) -> Result<Interaction, sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO gui.offer_interactions (user_id, offer_external_id) VALUES ($1, $2)
+        "INSERT INTO gui.offer_interactions (user_id, offer_external_id, variant) VALUES ($1, $2, $3)
          ON CONFLICT (user_id, offer_external_id) DO NOTHING",
         user,
-        offer
+        offer,
+        variant
     )
     .execute(db)
     .await?;
@@ -330,15 +334,16 @@ async fn viewed(
 ) -> Result<StatusCode, PageError> {
     session.check_csrf(&form.csrf)?;
     let recorded = sqlx::query!(
-        "INSERT INTO gui.offer_interactions (user_id, offer_external_id, viewed, viewed_at, match_score)
+        "INSERT INTO gui.offer_interactions (user_id, offer_external_id, viewed, viewed_at, match_score, variant)
          SELECT $1, o.external_id, true, now(),
-                (SELECT score FROM gui.match_results WHERE user_id = $1 AND offer_external_id = $2)
+                (SELECT score FROM gui.match_results WHERE user_id = $1 AND offer_external_id = $2), $3
          FROM gui.job_offers o WHERE o.external_id = $2
          ON CONFLICT (user_id, offer_external_id) DO UPDATE
          SET viewed = true, viewed_at = coalesce(gui.offer_interactions.viewed_at, now()),
              match_score = coalesce(gui.offer_interactions.match_score, excluded.match_score)",
         user.id,
-        id
+        id,
+        &state.variants.of(user.id).name
     )
     .execute(&state.db)
     .await?;
@@ -429,9 +434,10 @@ async fn tracked(
         Shelf::Saved => {
             sqlx::query_as!(
                 Tracked,
-                "SELECT o.external_id, o.title, o.company_name, o.location, i.applied_at, i.got_interview, i.got_hired
+                r#"SELECT o.external_id, o.title, o.company_name, o.location, i.applied_at,
+                    coalesce(i.got_interview, false) AS "got_interview!", coalesce(i.got_hired, false) AS "got_hired!"
                  FROM gui.offer_interactions i JOIN gui.job_offers o ON o.external_id = i.offer_external_id
-                 WHERE i.user_id = $1 AND i.saved ORDER BY i.updated_at DESC",
+                 WHERE i.user_id = $1 AND i.saved ORDER BY i.updated_at DESC"#,
                 user.id
             )
             .fetch_all(&state.db)
@@ -440,9 +446,10 @@ async fn tracked(
         Shelf::Applied => {
             sqlx::query_as!(
                 Tracked,
-                "SELECT o.external_id, o.title, o.company_name, o.location, i.applied_at, i.got_interview, i.got_hired
+                r#"SELECT o.external_id, o.title, o.company_name, o.location, i.applied_at,
+                    coalesce(i.got_interview, false) AS "got_interview!", coalesce(i.got_hired, false) AS "got_hired!"
                  FROM gui.offer_interactions i JOIN gui.job_offers o ON o.external_id = i.offer_external_id
-                 WHERE i.user_id = $1 AND i.applied ORDER BY i.updated_at DESC",
+                 WHERE i.user_id = $1 AND i.applied ORDER BY i.updated_at DESC"#,
                 user.id
             )
             .fetch_all(&state.db)

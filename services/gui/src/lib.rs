@@ -6,11 +6,13 @@ pub mod client_ip;
 pub mod contracts;
 pub mod cv_client;
 pub mod interactions;
+pub mod learning;
 pub mod matches;
 pub mod notifications;
 pub mod profile;
 pub mod rate_limit;
 pub mod session;
+pub mod variants;
 pub mod web;
 pub mod worker;
 
@@ -74,6 +76,8 @@ pub struct Config {
     /// `REFERENTIALS_DIR` (from `make setup`'s env file): communes for the candidates'
     /// places.
     pub referentials: PathBuf,
+    /// `RANKING_VARIANTS` (one, `control`): the A/B variants of ranking and their shares.
+    pub variants: variants::Variants,
 }
 
 impl Config {
@@ -120,6 +124,7 @@ impl Config {
             )?,
             downstream_timeout: env.seconds("DOWNSTREAM_TIMEOUT_SECS", Duration::from_secs(3))?,
             referentials,
+            variants: variants::Variants::from_env(env)?,
         })
     }
 }
@@ -141,6 +146,8 @@ pub struct AppState {
     /// The matches page's cache: what each access did, and why it refreshed.
     pub matches_cache: Outcomes,
     pub matches_refreshes: Outcomes,
+    /// Each candidate's ranking variant.
+    pub variants: Arc<variants::Variants>,
 }
 
 impl AppState {
@@ -175,6 +182,7 @@ impl AppState {
             communes: Arc::new(communes),
             matches_cache: Outcomes::default(),
             matches_refreshes: Outcomes::default(),
+            variants: Arc::new(config.variants.clone()),
         })
     }
 }

@@ -1,7 +1,12 @@
 /// `gui`: the candidates' web application; `gui worker`: its events worker (run beside
-/// it: new offers reach candidates, see `gui::worker`).
+/// it: new offers reach candidates, see `gui::worker`); `gui export-training-data DIR`
+/// and `gui report-variants`: learning from candidates (see `gui::learning`).
 fn main() -> std::process::ExitCode {
-    match std::env::args().nth(1).as_deref() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(code) = gui::learning::command(&args) {
+        return code;
+    }
+    match args.first().map(String::as_str) {
         None | Some("serve") => platform::run_main(
             gui::NAME,
             platform::LogTarget::Stdout,
@@ -15,7 +20,7 @@ fn main() -> std::process::ExitCode {
             gui::worker::run,
         ),
         Some(other) => {
-            eprintln!("gui: unknown command {other:?}; expected `serve` (the default) or `worker`");
+            eprintln!("gui: unknown command {other:?}; expected `serve` (the default), `worker`, `export-training-data DIR` or `report-variants`");
             std::process::ExitCode::from(2)
         }
     }

@@ -191,10 +191,12 @@ async fn show(
     user: &CurrentUser,
     outcome: Outcome,
 ) -> Result<Response, PageError> {
+    let rows = rows(&state.db, user.id).await?;
+    record_impressions(&state.db, user.id).await?;
     let page = MatchesPage {
         csrf: session.csrf.clone(),
         unread: user.unread,
-        rows: rows(&state.db, user.id).await?,
+        rows,
         has_profile: outcome.has_profile,
         stale: outcome.stale,
         matched_on: outcome
@@ -250,7 +252,8 @@ pub async fn matches_for(
             state.matches_refreshes.inc(reason.label());
             match fetch(state, user, &query).await {
                 Ok((hits, offers)) => {
-                    store(&state.db, user, &hits, &offers, None).await?;
+                    let variant = &state.variants.of(user).name;
+                    store(&state.db, user, variant, &hits, &offers, None).await?;
                     outcome.matched_at = Some(Utc::now());
                     state.matches_cache.inc("refreshed");
                 }
@@ -312,6 +315,8 @@ async fn fetch(
         .unwrap_or_default();
     let profile = candidate.match_profile();
     let empty = profile.text.is_none() && profile.titles.is_empty() && profile.skills.is_empty();
+    // The candidate's ranking variant: its settings apply to ranking with a profile.
+    let variant = state.variants.of(user);
     let mut request = MatchRequest {
         cv_embedding: query.profile_embedding.clone().expect("checked").to_vec(),
         limit: Some(MATCHES),
@@ -321,8 +326,8 @@ async fn fetch(
             ..MatchFilters::default()
         }),
         model: query.embedding_model.clone(),
+        weights: variant.weights.filter(|_| !empty),
         profile: (!empty).then_some(profile),
-        weights: None,
     };
     let mut response = state
         .matching
@@ -334,6 +339,7 @@ async fn fetch(
         // matching is up but its offers index still loads (a replica starting): the
         // embedding alone ranks meanwhile.
         request.profile = None;
+        request.weights = None;
         response = state
             .matching
             .request(Method::POST, "/match")?
@@ -474,14 +480,16 @@ pub async fn rematch_notifying<'a>(
     };
     let (hits, offers) = fetch(state, user, &query).await?;
     let rule = notify(query.matched_at);
+    let variant = &state.variants.of(user).name;
     Ok(Some(
-        store(&state.db, user, &hits, &offers, Some(rule)).await?,
+        store(&state.db, user, variant, &hits, &offers, Some(rule)).await?,
     ))
 }
 
 async fn store(
     db: &PgPool,
     user: Uuid,
+    variant: &str,
     hits: &[MatchHit],
     offers: &[OfferDetail],
     notify: Option<Notify<'_>>,
@@ -508,8 +516,8 @@ async fn store(
         .collect();
     let json = |value: Option<serde_json::Value>| value.unwrap_or(serde_json::Value::Null);
     sqlx::query!(
-        "INSERT INTO gui.match_results (user_id, offer_external_id, score, signals, reasons, duplicates, matched_at)
-         SELECT $1, id, score, nullif(signals, 'null'), nullif(reasons, 'null'), ARRAY(SELECT jsonb_array_elements_text(duplicates)), now()
+        "INSERT INTO gui.match_results (user_id, offer_external_id, score, signals, reasons, duplicates, matched_at, variant)
+         SELECT $1, id, score, nullif(signals, 'null'), nullif(reasons, 'null'), ARRAY(SELECT jsonb_array_elements_text(duplicates)), now(), $7
          FROM UNNEST($2::text[], $3::float8[], $4::jsonb[], $5::jsonb[], $6::jsonb[])
              AS hit(id, score, signals, reasons, duplicates)",
         user,
@@ -517,7 +525,8 @@ async fn store(
         &kept.iter().map(|h| h.score).collect::<Vec<_>>(),
         &kept.iter().map(|h| json(h.signals.map(|s| serde_json::json!(s)))).collect::<Vec<_>>(),
         &kept.iter().map(|h| json(h.reasons.as_ref().map(|r| serde_json::json!(r)))).collect::<Vec<_>>(),
-        &kept.iter().map(|h| serde_json::json!(h.duplicates)).collect::<Vec<_>>()
+        &kept.iter().map(|h| serde_json::json!(h.duplicates)).collect::<Vec<_>>(),
+        variant
     )
     .execute(&mut *tx)
     .await?;
@@ -526,9 +535,9 @@ async fn store(
         // Once per candidate and offer (a unique index): an event redelivered, or a
         // re-match redone, records nothing more.
         notified = sqlx::query!(
-            "INSERT INTO gui.notifications (id, user_id, offer_external_id, score, message)
+            "INSERT INTO gui.notifications (id, user_id, offer_external_id, score, message, variant)
              SELECT gen_random_uuid(), m.user_id, m.offer_external_id, m.score,
-                 'Nouvelle offre : ' || o.title || ' (' || round(m.score * 100)::int || ' %)'
+                 'Nouvelle offre : ' || o.title || ' (' || round(m.score * 100)::int || ' %)', m.variant
              FROM gui.match_results m JOIN gui.job_offers o ON o.external_id = m.offer_external_id
              WHERE m.user_id = $1 AND m.score >= $2
                AND ($3::text[] IS NULL OR m.offer_external_id = ANY($3))
@@ -545,6 +554,34 @@ async fn store(
     }
     tx.commit().await?;
     Ok(notified)
+}
+
+/// Records the matches the page shows as shown (their rank, score and variant), once per
+/// version of the results: a cached page shown again writes nothing. The rows and order
+/// are [`rows`]'.
+async fn record_impressions(db: &PgPool, user: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "WITH version AS (
+             UPDATE gui.profiles SET impressions_of = matched_at
+             WHERE user_id = $1 AND matched_at IS DISTINCT FROM impressions_of
+             RETURNING user_id
+         ), shown AS (
+             SELECT m.user_id, m.offer_external_id, coalesce(m.variant, $3) AS variant, m.score,
+                 row_number() OVER (ORDER BY m.score DESC, m.offer_external_id) AS rank
+             FROM gui.match_results m JOIN version USING (user_id)
+             JOIN gui.job_offers o ON o.external_id = m.offer_external_id
+         )
+         INSERT INTO gui.match_impressions (user_id, offer_external_id, variant, rank, score)
+         SELECT user_id, offer_external_id, variant, rank, score FROM shown WHERE rank <= $2
+         ON CONFLICT (user_id, offer_external_id)
+             DO UPDATE SET rank = least(gui.match_impressions.rank, EXCLUDED.rank)",
+        user,
+        i64::from(MATCHES),
+        crate::variants::CONTROL
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// A cached match, with the offer's local copy.

@@ -5,6 +5,7 @@
 mod accounts;
 mod browser;
 mod common;
+mod learning;
 mod matches;
 mod notifications;
 mod platform;
