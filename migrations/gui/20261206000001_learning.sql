@@ -17,7 +17,7 @@ ALTER TABLE offer_interactions ADD COLUMN variant text;
 ALTER TABLE notifications ADD COLUMN variant text;
 
 -- The matches a candidate was shown: once per offer, with the best rank it was shown at,
--- the variant and the score then. What the rates of the variants' report are over, and
+-- the variant, and the score and signals then (a learned re-ranker trains on them). What the rates of the variants' report are over, and
 -- where the export finds the offers shown high but passed over (hard negatives).
 CREATE TABLE match_impressions (
     user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -25,6 +25,7 @@ CREATE TABLE match_impressions (
     variant text NOT NULL,
     rank integer NOT NULL CHECK (rank >= 1),
     score double precision NOT NULL,
+    signals jsonb,
     first_shown_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, offer_external_id)
 );

@@ -567,12 +567,12 @@ async fn record_impressions(db: &PgPool, user: Uuid) -> Result<(), sqlx::Error> 
              RETURNING user_id
          ), shown AS (
              SELECT m.user_id, m.offer_external_id, coalesce(m.variant, $3) AS variant, m.score,
-                 row_number() OVER (ORDER BY m.score DESC, m.offer_external_id) AS rank
+                 m.signals, row_number() OVER (ORDER BY m.score DESC, m.offer_external_id) AS rank
              FROM gui.match_results m JOIN version USING (user_id)
              JOIN gui.job_offers o ON o.external_id = m.offer_external_id
          )
-         INSERT INTO gui.match_impressions (user_id, offer_external_id, variant, rank, score)
-         SELECT user_id, offer_external_id, variant, rank, score FROM shown WHERE rank <= $2
+         INSERT INTO gui.match_impressions (user_id, offer_external_id, variant, rank, score, signals)
+         SELECT user_id, offer_external_id, variant, rank, score, signals FROM shown WHERE rank <= $2
          ON CONFLICT (user_id, offer_external_id)
              DO UPDATE SET rank = least(gui.match_impressions.rank, EXCLUDED.rank)",
         user,

@@ -8,6 +8,9 @@
 //!   groups a candidate's pairs): the positives with their grade, the hard negatives 0.
 //! - `triplets.jsonl`: `(anchor, positive, negative)` for sentence-transformers: each
 //!   positive with up to [`NEGATIVES_PER_POSITIVE`] of the candidate's hard negatives.
+//! - `lists.jsonl`: per candidate, the matches shown in rank order with their score, the
+//!   ranking signals they were shown with and their grade (0 when none): what a learned
+//!   re-ranker of matching's signals trains on.
 //! - `manifest.json`: counts and what the files hold.
 //!
 //! A hard negative is an offer shown in the first [`HARD_NEGATIVE_RANK`] that the
@@ -125,6 +128,7 @@ pub async fn export(db: &PgPool, dir: &Path) -> anyhow::Result<Exported> {
     }
     let mut offer_texts: HashMap<String, String> = HashMap::new();
     let (mut graded, mut pairs, mut triplets) = (String::new(), String::new(), String::new());
+    let mut lists = String::new();
     let mut exported = Exported::default();
     for (user, acts) in &by_candidate {
         let positives: Vec<&Act> = acts.iter().filter(|a| a.grade().is_some()).collect();
@@ -186,10 +190,35 @@ pub async fn export(db: &PgPool, dir: &Path) -> anyhow::Result<Exported> {
             );
             exported.hard_negatives += 1;
         }
+        let grades: HashMap<&str, u8> = positives
+            .iter()
+            .map(|a| (a.offer.as_str(), a.grade().expect("a positive").0))
+            .collect();
+        let shown: Vec<serde_json::Value> = sqlx::query!(
+            "SELECT offer_external_id, rank, score, signals FROM gui.match_impressions
+             WHERE user_id = $1 ORDER BY rank, offer_external_id",
+            user
+        )
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let grade = grades
+                .get(row.offer_external_id.as_str())
+                .copied()
+                .unwrap_or(0);
+            json!({
+                "offer": row.offer_external_id, "rank": row.rank, "score": row.score,
+                "signals": row.signals, "grade": grade,
+            })
+        })
+        .collect();
+        push_line(&mut lists, json!({"qid": qid, "shown": shown}));
     }
     std::fs::write(dir.join("graded.jsonl"), graded)?;
     std::fs::write(dir.join("pairs.jsonl"), pairs)?;
     std::fs::write(dir.join("triplets.jsonl"), triplets)?;
+    std::fs::write(dir.join("lists.jsonl"), lists)?;
     let manifest = json!({
         "exported_at": chrono::Utc::now(),
         "candidates": exported.candidates,

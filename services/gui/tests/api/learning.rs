@@ -191,10 +191,25 @@ async fn a_scripted_history_is_exported_graded_pseudonymised_and_reported() {
     for kept in ["Rust", "PostgreSQL", "Kubernetes", "microservices"] {
         assert!(anchor.contains(kept), "{kept} missing: {anchor}");
     }
+    // The list shown, in rank order, with the signals and the grades.
+    let lists = lines(dir.path(), "lists.jsonl");
+    assert_eq!(lists.len(), 1);
+    let list = lists[0]["shown"].as_array().unwrap();
+    let offers: Vec<&str> = list.iter().map(|s| s["offer"].as_str().unwrap()).collect();
+    assert_eq!(offers, shown.iter().map(String::as_str).collect::<Vec<_>>());
+    let grades: Vec<i64> = list.iter().map(|s| s["grade"].as_i64().unwrap()).collect();
+    assert_eq!(grades[..5], [3, 1, 4, 0, 0]);
+    assert!(grades[5..].iter().all(|&g| g == 0));
+    assert!(
+        list.iter()
+            .all(|s| s["signals"]["semantic"].as_f64().is_some()),
+        "{list:?}"
+    );
     for file in [
         "graded.jsonl",
         "pairs.jsonl",
         "triplets.jsonl",
+        "lists.jsonl",
         "manifest.json",
     ] {
         let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
