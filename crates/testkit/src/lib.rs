@@ -1,12 +1,13 @@
 //! Test harness for every jobmatch service: a fresh PostgreSQL database per test, cloned
 //! from a migrated template; services served in-process on port 0 over real HTTP; a TCP
-//! proxy to cut a dependency off; log capture; and the platform conformance checks every
-//! service passes.
+//! proxy to cut a dependency off; log capture; the job offers every service's tests
+//! build (`offers`); and the platform conformance checks every service passes.
 
 pub mod conformance;
 pub mod db;
 pub mod documents;
 pub mod logs;
+pub mod offers;
 pub mod proxy;
 pub mod server;
 pub mod webdriver;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use testkit::documents::{self, Font};
+use testkit::offers::Offer;
 
 use crate::common;
 use crate::common::suite::{suite, suite_with};
@@ -781,13 +782,10 @@ async fn concurrent_refreshes_sharing_offers_never_deadlock() {
         .unwrap();
     let offers: Vec<shared::OfferDetail> = (0..20)
         .map(|i| {
-            serde_json::from_value(serde_json::json!({
-                "id": format!("D{i:03}"),
-                "intitule": format!("Offre {i}"),
-                "competences": [{"libelle": "Rigueur", "exigence": "E"}, {"libelle": format!("Outil {i}")}],
-                "archived": false,
-            }))
-            .unwrap()
+            Offer::new(format!("D{i:03}"), format!("Offre {i}"))
+                .required("Rigueur")
+                .skill(serde_json::json!({ "libelle": format!("Outil {i}") }))
+                .detail()
         })
         .collect();
     let tasks: Vec<_> = (0..8)

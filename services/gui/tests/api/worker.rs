@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use platform::config::EventBusConfig;
 use redis::aio::MultiplexedConnection;
-use serde_json::json;
 use shared::events::OFFERS_INGESTED;
 use testkit::documents::{self, Font};
 
@@ -115,14 +114,18 @@ impl Setup {
     /// An ingestion run with a developer offer like the best ones and a nurse's; its
     /// event waits in the outbox.
     async fn ingest_new_offers(&self) {
-        let mut offers = common::suite::offers();
-        offers.truncate(2);
-        // Another employer's: not a second posting of a job already there.
-        offers[0]["id"] = json!("NEWDEV1");
-        offers[0]["intitule"] = json!("Développeur backend Rust et Python senior");
-        offers[0]["entreprise"] = json!({"nom": "Nouvelle Entreprise"});
-        offers[1]["id"] = json!("NEWNURSE1");
-        offers[1]["intitule"] = json!("Infirmier de nuit en clinique");
+        let offers = [
+            // Another employer's: not a second posting of a job already there.
+            common::suite::offer(0)
+                .id("NEWDEV1")
+                .title("Développeur backend Rust et Python senior")
+                .company("Nouvelle Entreprise")
+                .json(),
+            common::suite::offer(1)
+                .id("NEWNURSE1")
+                .title("Infirmier de nuit en clinique")
+                .json(),
+        ];
         common::suite::ingest(&self.suite.app.pool, &offers).await;
     }
 

@@ -9,19 +9,21 @@ use platform::config::Env;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shared::embedding::{self, Embedder, EmbeddingConfig};
+use testkit::offers::Offer;
 use testkit::{conformance::assert_problem, TestDb, TestServer};
 
 use crate::common;
 
 fn offer(id: &str, title: &str, description: &str, rome: &str, skills: &[&str]) -> Value {
-    json!({
-        "id": id, "intitule": title, "description": description, "romeCode": rome,
-        "typeContrat": if id.ends_with(['1', '3', '5', '7', '9']) { "CDD" } else { "CDI" },
-        "dateCreation": "2026-11-20T08:00:00.000Z", "dateActualisation": "2026-11-26T08:00:00.000Z",
-        "entreprise": {"nom": format!("Entreprise {id}")},
-        "lieuTravail": {"libelle": "69 - LYON", "latitude": 45.76, "longitude": 4.83},
-        "competences": skills.iter().map(|s| json!({"libelle": s, "exigence": "E"})).collect::<Vec<_>>()
-    })
+    let odd = id.ends_with(['1', '3', '5', '7', '9']);
+    Offer::new(id, title)
+        .description(description)
+        .rome(rome)
+        .contract(if odd { "CDD" } else { "CDI" })
+        .company(format!("Entreprise {id}"))
+        .place("69 - LYON", 45.76, 4.83)
+        .required_skills(skills)
+        .json()
 }
 
 /// Developers, nurses, drivers and accountants; one developer offer posted twice (same
@@ -91,7 +93,6 @@ struct Fixture {
     admin: sqlx::PgPool,
     server: TestServer,
     embedder: std::sync::Arc<dyn Embedder>,
-    dir: tempfile::TempDir,
 }
 
 async fn fixture(fillers: usize) -> Fixture {
@@ -106,9 +107,8 @@ async fn fixture(fillers: usize) -> Fixture {
         _db: db,
         admin,
         embedder,
-        dir: tempfile::tempdir().unwrap(),
     };
-    f.ingest("offers.jsonl", &offers(fillers), 36500).await;
+    f.ingest(&offers(fillers), 36500).await;
     f.wait_for(|ids| ids.contains(&"DEV0".to_owned())).await;
     f
 }
@@ -124,13 +124,12 @@ async fn start(db: &TestDb) -> TestServer {
 }
 
 impl Fixture {
-    async fn ingest(&self, name: &str, offers: &[Value], max_age_days: i64) {
-        let path = self.dir.path().join(name);
-        let lines: Vec<String> = offers.iter().map(Value::to_string).collect();
-        std::fs::write(&path, lines.join("\n")).unwrap();
+    /// `offers` through offre-ingestion's pipeline, as one run.
+    async fn ingest(&self, offers: &[Value], max_age_days: i64) {
+        let file = testkit::offers::json_lines_file(offers);
         offre_ingestion::ingest::ingest_file(
             &self.admin,
-            &path,
+            file.path(),
             Some(&self.embedder),
             max_age_days,
         )
@@ -311,9 +310,7 @@ async fn a_keyword_only_hit_reaches_the_top() {
     // 120 Java developer offers are nearer the candidate's vector than the one offer
     // that names Kubernetes: past the vectors' 100 candidates.
     let f = fixture(120).await;
-    f.ingest(
-        "ops.jsonl",
-        &[offer("OPS0", "Opérateur de maintenance", "Atelier de maintenance industrielle ; la supervision des serveurs sous Kubernetes est un plus.", "I1304", &[])],
+    f.ingest(&[offer("OPS0", "Opérateur de maintenance", "Atelier de maintenance industrielle ; la supervision des serveurs sous Kubernetes est un plus.", "I1304", &[])],
         36500,
     )
     .await;
@@ -374,7 +371,7 @@ async fn filters_and_archived_offers_hold_for_every_signal() {
     let mut old = offers(0)[3].clone();
     old["dateActualisation"] = json!("2020-01-01T00:00:00.000Z");
     old["dateCreation"] = json!("2020-01-01T00:00:00.000Z");
-    f.ingest("old.jsonl", &[old], 60).await;
+    f.ingest(&[old], 60).await;
     let hits = f
         .hits(json!({"cv_embedding": query, "profile": profile, "limit": 100}))
         .await;
@@ -387,7 +384,6 @@ async fn filters_and_archived_offers_hold_for_every_signal() {
 async fn what_is_added_changed_or_deleted_is_searchable_by_every_signal_moments_after() {
     let f = fixture(0).await;
     f.ingest(
-        "new.jsonl",
         &[offer(
             "BAK0",
             "Boulanger",
@@ -418,7 +414,7 @@ async fn what_is_added_changed_or_deleted_is_searchable_by_every_signal_moments_
         &[],
     );
     changed["dateActualisation"] = json!("2026-11-27T08:00:00.000Z");
-    f.ingest("changed.jsonl", &[changed], 36500).await;
+    f.ingest(&[changed], 36500).await;
     f.wait_for_words("patisserie entremets", |ids| {
         ids.first().map(String::as_str) == Some("BAK0")
     })

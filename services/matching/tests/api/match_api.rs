@@ -8,6 +8,7 @@ use platform::config::Env;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shared::embedding::{self, EmbeddingConfig};
+use testkit::offers::Offer;
 use testkit::{conformance::assert_problem, TestDb, TestServer};
 
 use crate::common;
@@ -44,13 +45,13 @@ const JOBS: [(&str, &str, &str); 4] = [
 fn offer(id: &str, job: usize, i: usize, contract: &str) -> Value {
     let (rome, title, mission) = JOBS[job];
     let (place, lat, lon) = CITIES[i % 4];
-    json!({
-        "id": id, "intitule": format!("{title} {i}"), "description": format!("{mission}. Poste numéro {i}."),
-        "romeCode": rome, "typeContrat": contract,
-        "dateCreation": format!("2026-11-{:02}T08:00:00.000Z", 1 + i % 25),
-        "dateActualisation": "2026-11-26T08:00:00.000Z",
-        "lieuTravail": {"libelle": place, "latitude": lat, "longitude": lon}
-    })
+    Offer::new(id, format!("{title} {i}"))
+        .description(format!("{mission}. Poste numéro {i}."))
+        .rome(rome)
+        .contract(contract)
+        .created(format!("2026-11-{:02}T08:00:00.000Z", 1 + i % 25))
+        .place(place, lat, lon)
+        .json()
 }
 
 struct Fixture {
@@ -74,23 +75,29 @@ async fn fixture_with(extra: usize, env: platform::Env) -> Fixture {
             )
         })
         .collect();
-    let twin = |id: &str| json!({"id": id, "intitule": "Boulanger", "description": "Pétrissage et cuisson du pain.", "typeContrat": "CDI", "dateCreation": "2026-11-20T08:00:00.000Z", "dateActualisation": "2026-11-26T08:00:00.000Z"});
+    let twin = |id: &str| {
+        Offer::new(id, "Boulanger")
+            .description("Pétrissage et cuisson du pain.")
+            .contract("CDI")
+            .json()
+    };
     offers.push(twin("TIE002"));
     offers.push(twin("TIE001"));
-    offers.extend((0..20).map(|i| json!({
-        "id": format!("SAI{i:03}"), "intitule": format!("Cueilleur de fruits saisonnier {i}"),
-        "description": "Récolte des pommes en verger, travail en extérieur.", "typeContrat": "SAI",
-        "dateCreation": "2026-11-20T08:00:00.000Z", "dateActualisation": "2026-11-26T08:00:00.000Z"
-    })));
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("offers.jsonl");
-    let lines: Vec<String> = offers.iter().map(Value::to_string).collect();
-    std::fs::write(&path, lines.join("\n")).unwrap();
+    offers.extend((0..20).map(|i| {
+        Offer::new(
+            format!("SAI{i:03}"),
+            format!("Cueilleur de fruits saisonnier {i}"),
+        )
+        .description("Récolte des pommes en verger, travail en extérieur.")
+        .contract("SAI")
+        .json()
+    }));
+    let file = testkit::offers::json_lines_file(&offers);
     let embedder =
         embedding::from_config(&EmbeddingConfig::from_env(&Env::from_process()).unwrap())
             .await
             .unwrap();
-    let report = offre_ingestion::ingest::ingest_file(&admin, &path, Some(&embedder), 36500)
+    let report = offre_ingestion::ingest::ingest_file(&admin, file.path(), Some(&embedder), 36500)
         .await
         .unwrap();
     assert_eq!(report.counts.embedded, 62 + extra as i32);

@@ -2,8 +2,9 @@
 //! embedded with the real model; matching, offre-ingestion and cv-ingestion behind
 //! proxies that can cut them off or make them hang.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use shared::embedding::{self, EmbeddingConfig};
+use testkit::offers::Offer;
 use testkit::{TcpProxy, TestDb, TestServer};
 
 use super::{app_on, cv_ingestion, App};
@@ -35,24 +36,29 @@ const JOBS: [(&str, &str, &str, &[&str]); 4] = [
     ),
 ];
 
+/// The `i`th offer of [`offers`]: the `i % 4`th job, in Lyon, a CDI for the first four
+/// of every eight and a CDD for the next four.
+pub fn offer(i: usize) -> Offer {
+    let (rome, title, mission, skills) = JOBS[i % 4];
+    let offer = Offer::new(format!("G{i:03}"), format!("{title} {i}"))
+        .description(mission)
+        .rome(rome)
+        .contract(if i % 8 < 4 { "CDI" } else { "CDD" })
+        .company(format!("Entreprise {i}"))
+        .place("69 - LYON", 45.76, 4.83)
+        .salary("Mensuel de 2500 Euros")
+        .required_skills(skills);
+    if rome == "M1805" {
+        // Developers are also wished to know Terraform (exigence S).
+        offer.wished("Terraform")
+    } else {
+        offer
+    }
+}
+
+/// 48 offers, 12 of each job.
 pub fn offers() -> Vec<Value> {
-    (0..48)
-        .map(|i| {
-            let (rome, title, mission, skills) = JOBS[i % 4];
-            json!({
-                "id": format!("G{i:03}"), "intitule": format!("{title} {i}"), "description": mission,
-                "romeCode": rome, "typeContrat": if i % 8 < 4 { "CDI" } else { "CDD" },
-                "entreprise": {"nom": format!("Entreprise {i}")},
-                "lieuTravail": {"libelle": "69 - LYON", "latitude": 45.76, "longitude": 4.83},
-                "salaire": {"libelle": "Mensuel de 2500 Euros"},
-                "competences": skills.iter().map(|s| json!({"libelle": s, "exigence": "E"}))
-                    // Developers are also wished to know Terraform (exigence S).
-                    .chain((rome == "M1805").then(|| json!({"libelle": "Terraform", "exigence": "S"})))
-                    .collect::<Vec<_>>(),
-                "dateCreation": "2026-11-20T08:00:00.000Z", "dateActualisation": "2026-11-26T08:00:00.000Z"
-            })
-        })
-        .collect()
+    (0..48).map(|i| offer(i).json()).collect()
 }
 
 pub struct Suite {
@@ -139,21 +145,11 @@ impl Suite {
 /// `offers` through the real pipeline (a JSON-lines file, ingested and embedded), as
 /// one run.
 pub async fn ingest(pool: &sqlx::PgPool, offers: &[Value]) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("offers.jsonl");
-    std::fs::write(
-        &path,
-        offers
-            .iter()
-            .map(Value::to_string)
-            .collect::<Vec<_>>()
-            .join("\n"),
-    )
-    .unwrap();
+    let file = testkit::offers::json_lines_file(offers);
     let embedder = embedding::from_config(&EmbeddingConfig::from_env(&testkit::env()).unwrap())
         .await
         .unwrap();
-    offre_ingestion::ingest::ingest_file(pool, &path, Some(&embedder), 36500)
+    offre_ingestion::ingest::ingest_file(pool, file.path(), Some(&embedder), 36500)
         .await
         .unwrap();
 }

@@ -8,22 +8,26 @@ use platform::config::Env;
 use serde_json::{json, Value};
 use shared::embedding::{self, Embedder, EmbeddingConfig};
 use sqlx::PgPool;
+use testkit::offers::Offer;
 
-/// A France Travail offer payload with the common fields.
+/// A France Travail offer payload with the common fields: a CDI at ACME in Lyon 3e,
+/// its ROME job, salary and two skills (Rust required, SQL wished).
 pub fn offer(id: &str, title: &str, description: &str) -> Value {
-    json!({
-        "id": id,
-        "intitule": title,
-        "description": description,
-        "dateCreation": "2026-11-20T08:00:00.000Z",
-        "dateActualisation": "2026-11-25T08:00:00.000Z",
-        "lieuTravail": {"libelle": "69 - LYON 03", "latitude": 45.76, "longitude": 4.85, "codePostal": "69003", "commune": "69383"},
-        "romeCode": "M1805", "romeLibelle": "Études et développement informatique",
-        "entreprise": {"nom": "ACME"}, "typeContrat": "CDI", "typeContratLibelle": "Contrat à durée indéterminée",
-        "salaire": {"libelle": "Annuel de 40000 Euros"},
-        "competences": [{"code": "100", "libelle": "Rust", "exigence": "E"}, {"libelle": "SQL", "exigence": "S"}],
-        "agence": {}
-    })
+    Offer::new(id, title)
+        .description(description)
+        .updated("2026-11-25T08:00:00.000Z")
+        .place("69 - LYON 03", 45.76, 4.85)
+        .commune("69003", "69383")
+        .rome("M1805")
+        .rome_label("Études et développement informatique")
+        .company("ACME")
+        .contract("CDI")
+        .contract_label("Contrat à durée indéterminée")
+        .salary("Annuel de 40000 Euros")
+        .skill(json!({"code": "100", "libelle": "Rust", "exigence": "E"}))
+        .wished("SQL")
+        .with("agence", json!({}))
+        .json()
 }
 
 /// `n` offers with distinct ids and texts.
@@ -54,12 +58,7 @@ impl Files {
     }
 
     pub fn json_lines(&self, name: &str, offers: &[Value]) -> PathBuf {
-        let mut text = String::new();
-        for offer in offers {
-            text.push_str(&offer.to_string());
-            text.push('\n');
-        }
-        self.write(name, text.as_bytes())
+        self.write(name, testkit::offers::json_lines(offers).as_bytes())
     }
 
     pub fn search_response(&self, name: &str, offers: &[Value]) -> PathBuf {
