@@ -417,6 +417,21 @@ struct TrackedPage {
 }
 
 /// Which tracked offers a page lists.
+/// `tracked_where!(condition, user)`: the candidate's offers whose interaction meets
+/// `condition`, last changed first (a literal: `sqlx::query_as!` takes only literals).
+macro_rules! tracked_where {
+    ($condition:literal, $user:expr) => {
+        sqlx::query_as!(
+            Tracked,
+            r#"SELECT o.external_id, o.title, o.company_name, o.location, i.applied_at,
+                coalesce(i.got_interview, false) AS "got_interview!", coalesce(i.got_hired, false) AS "got_hired!"
+             FROM gui.offer_interactions i JOIN gui.job_offers o ON o.external_id = i.offer_external_id
+             WHERE i.user_id = $1 AND "# + $condition + " ORDER BY i.updated_at DESC",
+            $user
+        )
+    };
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Shelf {
     Saved,
@@ -432,28 +447,14 @@ async fn tracked(
 ) -> Result<Response, PageError> {
     let offers = match shelf {
         Shelf::Saved => {
-            sqlx::query_as!(
-                Tracked,
-                r#"SELECT o.external_id, o.title, o.company_name, o.location, i.applied_at,
-                    coalesce(i.got_interview, false) AS "got_interview!", coalesce(i.got_hired, false) AS "got_hired!"
-                 FROM gui.offer_interactions i JOIN gui.job_offers o ON o.external_id = i.offer_external_id
-                 WHERE i.user_id = $1 AND i.saved ORDER BY i.updated_at DESC"#,
-                user.id
-            )
-            .fetch_all(&state.db)
-            .await?
+            tracked_where!("i.saved", user.id)
+                .fetch_all(&state.db)
+                .await?
         }
         Shelf::Applied => {
-            sqlx::query_as!(
-                Tracked,
-                r#"SELECT o.external_id, o.title, o.company_name, o.location, i.applied_at,
-                    coalesce(i.got_interview, false) AS "got_interview!", coalesce(i.got_hired, false) AS "got_hired!"
-                 FROM gui.offer_interactions i JOIN gui.job_offers o ON o.external_id = i.offer_external_id
-                 WHERE i.user_id = $1 AND i.applied ORDER BY i.updated_at DESC"#,
-                user.id
-            )
-            .fetch_all(&state.db)
-            .await?
+            tracked_where!("i.applied", user.id)
+                .fetch_all(&state.db)
+                .await?
         }
     };
     Ok(render(&TrackedPage {

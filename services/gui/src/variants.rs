@@ -125,9 +125,11 @@ impl Variants {
                                 })?;
                             weights.insert(signal.to_owned(), serde_json::json!(weight));
                         }
-                        None => return Err(format!(
+                        None => {
+                            return Err(format!(
                             "variant {name}: unknown setting {key:?} (weight.<signal> or reranker)"
-                        )),
+                        ))
+                        }
                     },
                 }
             }
