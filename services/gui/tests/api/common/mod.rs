@@ -167,6 +167,27 @@ pub fn location(response: &Response) -> &str {
     response.headers()[LOCATION].to_str().unwrap()
 }
 
+/// The offers of the matches page, in order, with their percentages.
+pub fn listed(html: &str) -> Vec<(String, u32)> {
+    html.split("<article")
+        .skip(1)
+        .map(|article| {
+            let link = &article[article.find("<a href=\"/offres/").unwrap()..];
+            let title = link[link.find('>').unwrap() + 1..link.find("</a>").unwrap()].to_owned();
+            let percent = article
+                .split("<strong>")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            (title, percent)
+        })
+        .collect()
+}
+
 pub async fn count(app: &App, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
 }
