@@ -11,7 +11,7 @@ ENV := . $(JOBMATCH_CACHE)/env
 # cargo-nextest runs each test in its own process (and in parallel); cargo test otherwise.
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: setup run test sqlx-prepare check fmt eval bench-embed bench-ingest bench-match bench-cv bench-gui bench-worker bench-load eval-cv compose-test
+.PHONY: setup run test sqlx-prepare check fmt eval simulate-feedback bench-embed bench-ingest bench-match bench-cv bench-gui bench-worker bench-load eval-cv compose-test
 
 ## setup: install and start what the suite needs (idempotent; run as root)
 setup:
@@ -45,6 +45,13 @@ EVAL_SETS ?= ../shared/eval-dev/fr ../shared/eval-dev/en
 eval: setup
 	$(ENV) && cargo build --release --locked -p offre-ingestion -p matching -p cv-ingestion -p eval --bins
 	$(ENV) && "$(CARGO_TARGET_DIR)/release/jobmatch-eval" $(EVAL_SETS) $(ARGS)
+
+## simulate-feedback: the learning loop end to end: candidates played through the real GUI
+## from the French development set's relevance; the variants' report, the training export
+## and a re-ranker trained on it checked (services/gui/README.md). ARGS: e.g. --candidates 40
+simulate-feedback: setup
+	$(ENV) && cargo build --release --locked -p gui -p matching -p offre-ingestion -p cv-ingestion -p eval --bins
+	$(ENV) && python3 scripts/simulate_feedback.py $(ARGS)
 
 ## bench-embed: embedding throughput and RSS, with Python sentence-transformers as reference
 bench-embed: setup
