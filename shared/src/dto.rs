@@ -74,6 +74,13 @@ pub struct MatchRequest {
     /// for evaluation and ranking variants. Only with `profile`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<SignalWeights>,
+    /// A learned re-ranker, by its id (e.g. `linear-2026-12-06`): the 100 best offers of
+    /// hybrid ranking are re-ordered by that model, and each hit's `score` is then the
+    /// model's, in [0, 1] (`signals` and `reasons` are kept). Only with `profile`; an id
+    /// the service has not loaded gets a 400 naming it. Absent: the fused order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "linear-2026-12-06")]
+    pub reranker: Option<String>,
 }
 
 impl MatchRequest {
@@ -213,7 +220,8 @@ pub struct MatchHit {
     /// France Travail offer id.
     pub id: String,
     /// In [0, 1], higher is better. Without a profile: the cosine similarity of the two
-    /// embeddings (1 − cosine distance). With one: the weighted mean of the signals.
+    /// embeddings (1 − cosine distance). With one: the weighted mean of the signals; with
+    /// a `reranker`, that model's score, σ(w·x + b) of its features.
     pub score: f64,
     /// With a profile: each signal's part.
     #[serde(default, skip_serializing_if = "Option::is_none")]

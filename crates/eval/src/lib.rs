@@ -5,6 +5,7 @@
 pub mod baseline;
 pub mod metrics;
 pub mod notify;
+pub mod rerank;
 pub mod run;
 pub mod set;
 pub mod tune;

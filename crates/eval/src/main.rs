@@ -22,6 +22,10 @@ struct Args {
     /// Also compare ways of making the profile's embedding.
     #[arg(long)]
     embedding_variants: bool,
+    /// Also train the learned re-ranker on every CV of every set given and write it to
+    /// OUT.json (its id: the file's name, e.g. models/rerankers/linear-2026-12-06.json).
+    #[arg(long, value_name = "OUT.json")]
+    train_reranker: Option<PathBuf>,
     /// A superuser connection to the PostgreSQL cluster for the scratch databases.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     admin_url: String,
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         admin_url: args.admin_url,
         tune: args.tune,
         embedding_variants: args.embedding_variants,
+        train_reranker: args.train_reranker,
     }));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,6 +13,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use ranking::rerank;
 use ranking::Weights;
 use reqwest::multipart::{Form, Part};
 use shared::profile::CandidateProfile;
@@ -36,6 +37,9 @@ pub struct Options {
     pub tune: bool,
     /// Also compare ways of making the profile's embedding (vector-only ranking).
     pub embedding_variants: bool,
+    /// Train a re-ranker on every set's candidates and write it here (its id: the file's
+    /// name without `.json`).
+    pub train_reranker: Option<PathBuf>,
 }
 
 /// A ranking variant: the GUI's request, or the same with other weights or no profile.
@@ -109,10 +113,15 @@ fn variants() -> Vec<Variant> {
 }
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
+    let reranker_id = match &options.train_reranker {
+        Some(path) => Some(reranker_id(path)?),
+        None => None,
+    };
     let token = format!("jobmatch-eval-token-{}-{}", std::process::id(), now_nanos());
     let logs = tempfile_dir()?;
     let cv = Service::start(&options.bin_dir, "cv-ingestion", &token, &logs, &[]).await?;
     let mut tuning = Vec::new();
+    let mut candidates = Vec::new();
     for dir in &options.sets {
         let set = EvalSet::load(dir)?;
         let database = scratch_database(&options.admin_url, &set).await?;
@@ -129,13 +138,53 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         if options.tune {
             tuning.push(report.tuning);
         }
+        candidates.push(report.candidates);
         matching.stop().await;
     }
     cv.stop().await;
+    let training = rerank::Training::default();
+    let comparisons = crate::rerank::cross_validate(&candidates, &training);
+    crate::rerank::print(&comparisons, &training);
+    if let Some(dir) = &options.runs_dir {
+        for c in &comparisons {
+            let path = dir.join(&c.set).join("reranker-cross-validated.json");
+            std::fs::write(&path, serde_json::to_vec_pretty(&c.run)?)?;
+        }
+    }
+    if let (Some(path), Some(id)) = (&options.train_reranker, reranker_id) {
+        let model = crate::rerank::train_all(&candidates, &id, &training, &comparisons)?;
+        std::fs::write(path, model.to_json())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!(
+            "\nre-ranker `{id}` trained on every CV of {} set(s), written to {}: pairwise accuracy on its training candidates {:.3}",
+            candidates.len(),
+            path.display(),
+            crate::rerank::pairwise_accuracy(&model, &candidates)
+        );
+    }
     if options.tune {
         crate::tune::print_best(&tuning);
     }
     Ok(())
+}
+
+/// The id of a re-ranker written to `path`: the file's name without `.json`, checked
+/// before the run rather than after it.
+fn reranker_id(path: &Path) -> anyhow::Result<String> {
+    let id = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".json"))
+        .with_context(|| {
+            format!(
+                "--train-reranker {}: expected a file name ending in .json (its id is the name without it)",
+                path.display()
+            )
+        })?;
+    // The id is checked as a model's file would be.
+    ranking::Reranker::new(id, vec![ranking::Feature::Signal(0)], vec![1.0], 0.0, None)
+        .map_err(|e| anyhow::anyhow!("--train-reranker {}: {e}", path.display()))?;
+    Ok(id.to_owned())
 }
 
 fn now_nanos() -> u128 {
@@ -344,10 +393,24 @@ pub struct SetReport {
     /// vector-only match, and the three GUI calls together.
     timings: BTreeMap<&'static str, Vec<f64>>,
     pub tuning: crate::tune::SetSignals,
+    /// Each CV's 100 best hybrid hits, for the re-ranker.
+    pub candidates: crate::rerank::SetCandidates,
     /// Vector-only scores of other profile embeddings.
     embeddings: Vec<(&'static str, Scores)>,
     /// What each notification threshold would do (hybrid scores).
     firings: Vec<crate::notify::Firing>,
+    /// The built-in re-rankers as the service applies them.
+    shipped: Vec<Shipped>,
+}
+
+/// A built-in re-ranker, applied by the service to the GUI's request.
+struct Shipped {
+    id: String,
+    /// Trained on these very CVs: in-sample, not a measure.
+    scores: Scores,
+    /// CVs whose answer equals this crate's re-ranking of the same candidates.
+    same: usize,
+    cvs: usize,
 }
 
 async fn evaluate(
@@ -374,6 +437,12 @@ async fn evaluate(
     let mut runs: Vec<RunFile> = vec![RunFile::new(); variants.len()];
     let mut timings: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
     let mut tuning = crate::tune::SetSignals::new(&set.qrels, baseline.ndcg);
+    let mut reranking = crate::rerank::SetCandidates::new(&set.name, &set.qrels);
+    // The built-in re-rankers, applied by the service to the GUI's request: its answer
+    // compared with this crate's re-ranking of the same candidates.
+    let shipped = rerank::shipped();
+    let mut shipped_runs: Vec<RunFile> = vec![RunFile::new(); shipped.len()];
+    let mut shipped_same: Vec<usize> = vec![0; shipped.len()];
     let mut embedding_runs: Vec<RunFile> = vec![RunFile::new(); EMBEDDING_VARIANTS.len()];
     let mut candidates: BTreeMap<String, Vec<MatchHit>> = BTreeMap::new();
     // The hybrid hits' scores, for the notification threshold.
@@ -423,6 +492,7 @@ async fn evaluate(
                 }),
             },
             weights: variant.weights.map(SignalWeights::from),
+            reranker: None,
         };
         for (variant, run) in variants.iter().zip(&mut runs) {
             let at = Instant::now();
@@ -465,18 +535,48 @@ async fn evaluate(
                     model: Some(profile.embedding_model.clone()),
                     profile: None,
                     weights: None,
+                    reranker: None,
                 }))
                 .await?;
                 embedding_runs[i].insert(name.clone(), hits.into_iter().map(|h| h.id).collect());
             }
         }
+        // The list a re-ranker re-orders: the hybrid request's best 100.
+        let hybrid = &variants[1];
+        let hits: Vec<MatchHit> = send(
+            matching
+                .post("/match")
+                .json(&request(hybrid, rerank::CANDIDATES as u32)),
+        )
+        .await
+        .with_context(|| format!("POST /match (hybrid, limit 100) for {name}"))?;
+        reranking.add(name, &hits);
         if options.tune {
-            let hybrid = &variants[1];
-            let hits: Vec<MatchHit> =
-                send(matching.post("/match").json(&request(hybrid, 100))).await?;
             tuning.add(name, &hits);
-            candidates.insert(name.clone(), hits);
         }
+        for (i, model) in shipped.iter().enumerate() {
+            let at = Instant::now();
+            let body = MatchRequest {
+                reranker: Some(model.id().to_owned()),
+                ..request(hybrid, 20)
+            };
+            let served: Vec<MatchHit> = send(matching.post("/match").json(&body))
+                .await
+                .with_context(|| format!("POST /match (re-ranker {}) for {name}", model.id()))?;
+            if i == 0 {
+                timings
+                    .entry("POST /match, hybrid re-ranked")
+                    .or_default()
+                    .push(ms(at));
+            }
+            let served: Vec<String> = served.into_iter().map(|h| h.id).collect();
+            let own = crate::rerank::reranked(model, reranking.candidates(name).unwrap_or(&[]));
+            if served == own {
+                shipped_same[i] += 1;
+            }
+            shipped_runs[i].insert(name.clone(), served);
+        }
+        candidates.insert(name.clone(), hits);
         if (done + 1) % 50 == 0 {
             eprintln!(
                 "eval: {}: {} of {} CVs",
@@ -495,13 +595,12 @@ async fn evaluate(
                 serde_json::to_vec_pretty(run)?,
             )?;
         }
-        if options.tune {
-            // The tuning's material: each CV's 100 best hybrid hits with their signals.
-            std::fs::write(
-                dir.join("hybrid-100-signals.json"),
-                serde_json::to_vec(&candidates)?,
-            )?;
-        }
+        // The tuning's and the re-ranker's material: each CV's 100 best hybrid hits with
+        // their signals.
+        std::fs::write(
+            dir.join("hybrid-100-signals.json"),
+            serde_json::to_vec(&candidates)?,
+        )?;
         eprintln!("eval: {}: runs written to {}", set.name, dir.display());
     }
     Ok(SetReport {
@@ -515,6 +614,18 @@ async fn evaluate(
         baseline,
         timings,
         tuning,
+        candidates: reranking,
+        shipped: shipped
+            .iter()
+            .zip(&shipped_runs)
+            .zip(shipped_same)
+            .map(|((model, run), same)| Shipped {
+                id: model.id().to_owned(),
+                scores: metrics::score(run, &set.qrels),
+                same,
+                cvs: run.len(),
+            })
+            .collect(),
         embeddings: if options.embedding_variants {
             EMBEDDING_VARIANTS
                 .iter()
@@ -616,6 +727,13 @@ async fn send<T: serde::de::DeserializeOwned>(
 impl SetReport {
     fn print(&self, set: &EvalSet) {
         self.print_rankings(set);
+        for s in &self.shipped {
+            println!();
+            println!(
+                "The service re-ranking with `{}` (trained on these CVs, so in-sample: the cross-validated figures are at the end): NDCG@20 {:.3}, MRR@20 {:.3}, Recall@20 {:.3}; its answer equals eval's own re-ranking of the same 100 candidates for {} of {} CVs.",
+                s.id, s.scores.ndcg, s.scores.mrr, s.scores.recall, s.same, s.cvs
+            );
+        }
         println!();
         println!(
             "| notification threshold (hybrid score) | (CV, offer) pairs at or above | share of all pairs | CVs with one | of which relevant |"

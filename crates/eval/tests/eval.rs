@@ -73,6 +73,7 @@ async fn a_set_is_ingested_matched_through_the_services_and_scored() {
         admin_url: admin_url.clone(),
         tune: false,
         embedding_variants: false,
+        train_reranker: Some(dir.path().join("linear-mini.json")),
     })
     .await
     .unwrap();
@@ -94,8 +95,33 @@ async fn a_set_is_ingested_matched_through_the_services_and_scored() {
     );
     let qrels = eval::set::EvalSet::load(&set).unwrap().qrels;
     assert_eq!(eval::metrics::score(&hybrid, &qrels).ndcg, 1.0);
-    for variant in ["lexical-alone", "hybrid-without-title"] {
+    for variant in [
+        "lexical-alone",
+        "hybrid-without-title",
+        "reranker-cross-validated",
+    ] {
         assert_eq!(read(variant).len(), 2, "{variant}");
+    }
+    // The re-ranker trained on the set's candidates: a model file matching reads, named
+    // by its file, that orders the set's grades better than chance.
+    let model = ranking::Reranker::from_json(
+        &std::fs::read_to_string(dir.path().join("linear-mini.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(model.id(), "linear-mini");
+    let candidates: std::collections::BTreeMap<String, Vec<shared::MatchHit>> =
+        serde_json::from_slice(
+            &std::fs::read(runs.join("mini").join("hybrid-100-signals.json")).unwrap(),
+        )
+        .unwrap();
+    for (cv, best) in [("cv_0001.txt", "DEV1"), ("cv_0002.txt", "NUR1")] {
+        let hits = &candidates[cv];
+        assert_eq!(hits.len(), 6, "every offer a candidate: {hits:?}");
+        let signals: Vec<ranking::Signals> =
+            hits.iter().map(|h| h.signals.unwrap().into()).collect();
+        let (first, score) = model.order(&signals)[0];
+        assert_eq!(hits[first].id, best, "{cv}");
+        assert!((0.0..=1.0).contains(&score));
     }
 
     // The scratch database is kept for re-runs; this one is the test's own.

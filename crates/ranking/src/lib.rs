@@ -9,9 +9,11 @@
 //! brings.
 
 pub mod index;
+pub mod rerank;
 pub mod search;
 pub mod text;
 
 pub use index::{Builder, DocSkill, FieldWeights, Index, OfferDoc, OfferMeta};
+pub use rerank::{Feature, Reranker};
 pub use search::{Profile, Ranked, Reasons, Scoring, Signals, Vectors, Weights};
 pub use text::{Analyzer, Language};

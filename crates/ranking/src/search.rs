@@ -137,6 +137,7 @@ per_signal!(Signals => shared::MatchSignals, f64::from);
 per_signal!(shared::MatchSignals => Signals, |x: f64| x as f32);
 // Weights and signals have a field per signal: one `as_array` for both.
 per_signal!(Signals => Weights, |x: f32| x);
+per_signal!(Weights => Signals, |x: f32| x);
 
 /// One offer's signals.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -155,6 +156,11 @@ impl Signals {
     /// The signals in [`Weights::NAMES`]' order.
     pub fn as_array(&self) -> [f32; SIGNALS] {
         Weights::from(*self).as_array()
+    }
+
+    /// The signals from values in [`Weights::NAMES`]' order.
+    pub fn from_array(values: [f32; SIGNALS]) -> Self {
+        Weights::from_array(values).into()
     }
 
     /// The weighted mean of the signals, in [0, 1].

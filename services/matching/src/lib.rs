@@ -3,6 +3,7 @@
 //! the `offers` schema with a read-only role and never writes.
 
 pub mod offers_index;
+pub mod rerankers;
 pub mod search;
 
 use std::time::Duration;
@@ -50,6 +51,10 @@ pub struct Config {
     /// `MATCH_INDEX_POLL_SECS` (10): the offers index also looks for changes this often,
     /// in case a change notification was lost.
     pub index_poll: Duration,
+    /// The learned re-rankers a request may name (`MatchRequest::reranker`): the
+    /// built-in ones and those of `MATCH_RERANKERS` (files or directories of `.json`,
+    /// comma-separated), read at start.
+    pub rerankers: rerankers::Rerankers,
 }
 
 impl Config {
@@ -71,6 +76,10 @@ impl Config {
             ef_search,
             weights: weights_from_env(env)?,
             index_poll: Duration::from_secs(env.at_least_one("MATCH_INDEX_POLL_SECS", 10u64)?),
+            rerankers: rerankers::Rerankers::load(
+                env.optional::<String>(rerankers::VARIABLE)?.as_deref(),
+            )
+            .map_err(|reason| ConfigError::new(rerankers::VARIABLE, reason))?,
         })
     }
 }
@@ -130,6 +139,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
         ef_search: config.ef_search,
         index: state.index.clone(),
         weights: config.weights,
+        rerankers: config.rerankers.clone(),
         stages: Stages::default(),
     };
     let metrics = Metrics::new(NAME, |registry| {
@@ -174,6 +184,7 @@ pub async fn check_dimension(db: &PgPool, dim: usize) -> anyhow::Result<()> {
 }
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    tracing::info!(rerankers = ?config.rerankers.ids(), "learned re-rankers a request may name");
     let state = AppState::connect(&config)?;
     check_dimension(&state.db, config.dim).await?;
     platform::server::run(&config.service, router(&config, state)).await

@@ -6,7 +6,10 @@
 //! then reads the cosine of the HNSW's nearest offers and of those candidates (with the
 //! filters, so the database stays the judge of what is matchable); the union is fused
 //! into one score ([`ranking::Signals::fused`]). A keyword-only hit can so reach the top
-//! even when the vectors missed it.
+//! even when the vectors missed it. A request that names a learned re-ranker
+//! ([`crate::rerankers`]) gets the fused best [`ranking::rerank::CANDIDATES`] re-ordered
+//! by that model, as if it had asked for that many (the same vectors' candidates, so
+//! the same list `make eval` trains and cross-validates on), then cut to its limit.
 //!
 //! Filters are applied inside the index scan with pgvector's iterative scan
 //! (`hnsw.iterative_scan = relaxed_order`): when a filter rejects most of the nearest
@@ -25,7 +28,7 @@ use axum::{Json, Router};
 use pgvector::Vector;
 use platform::metrics::Stages;
 use platform::Problem;
-use ranking::{Language, OfferMeta, Vectors, Weights};
+use ranking::{rerank, Language, OfferMeta, Ranked, Reranker, Signals, Vectors, Weights};
 use shared::{
     MatchFilters, MatchHit, MatchProfile, MatchReasons, MatchRequest, ProblemBody, SignalWeights,
     MAX_MATCH_LIMIT, MAX_PROFILE_SKILLS, MAX_PROFILE_SKILL_CHARS, MAX_PROFILE_TEXT_CHARS,
@@ -34,6 +37,7 @@ use shared::{
 use sqlx::{PgConnection, PgPool};
 
 use crate::offers_index::OffersIndex;
+use crate::rerankers::Rerankers;
 
 /// Candidates fetched beyond `limit`, so that ties at the cut are settled by id.
 pub const TIE_SLACK: i64 = 10;
@@ -202,6 +206,8 @@ pub struct Search {
     pub index: OffersIndex,
     /// The signals' weights when a request names none (`MATCH_WEIGHT_*`).
     pub weights: Weights,
+    /// The re-rankers a request may name (`MATCH_RERANKERS` and the built-in ones).
+    pub rerankers: Rerankers,
     /// Each stage's time (`match_stage_duration_seconds`).
     pub stages: Stages,
 }
@@ -217,6 +223,10 @@ const STAGE_FUSION: &str = "fusion";
 pub enum MatchError {
     #[error("{0}")]
     Invalid(String),
+    /// A re-ranker the service has not loaded (400: the request names what is not
+    /// there, rather than a value out of its bounds).
+    #[error("{0}")]
+    UnknownReranker(String),
     #[error("the offers index is still loading")]
     IndexLoading,
     #[error(transparent)]
@@ -227,6 +237,7 @@ impl IntoResponse for MatchError {
     fn into_response(self) -> Response {
         match self {
             Self::Invalid(detail) => Problem::validation(detail),
+            Self::UnknownReranker(detail) => Problem::bad_request(detail),
             Self::IndexLoading => Problem::unavailable(
                 "the offers index is still loading (ranking with a profile needs it); retry in a few seconds",
             ),
@@ -248,7 +259,8 @@ pub fn routes(search: Search) -> Router {
     security(("service_token" = [])),
     responses(
         (status = 200, description = "Offers, best first", body = [MatchHit]),
-        (status = 422, description = "An embedding of the wrong model or length, empty, non-finite or all zeros; a limit outside 1..100; a bad filter; a profile over its limits; bad weights", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "A reranker this service has not loaded", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "An embedding of the wrong model or length, empty, non-finite or all zeros; a limit outside 1..100; a bad filter; a profile over its limits; bad weights; weights or a reranker without a profile", body = ProblemBody, content_type = "application/problem+json"),
         (status = 503, description = "With a profile, while the offers index loads at start", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "Missing or wrong service token", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn match_offers(
@@ -313,6 +325,26 @@ impl Search {
             }
             check_weights(weights).map_err(MatchError::Invalid)?;
         }
+        if let Some(id) = &request.reranker {
+            if request.profile.is_none() {
+                return invalid(
+                    "reranker applies to ranking with a profile: give a profile, or leave reranker out"
+                        .into(),
+                );
+            }
+            if self.rerankers.get(id).is_none() {
+                let known = self.rerankers.ids();
+                let id: String = id.chars().take(rerank::MAX_ID_CHARS + 1).collect();
+                return Err(MatchError::UnknownReranker(format!(
+                    "reranker {id:?} is not one this service has loaded; it has {} (MATCH_RERANKERS)",
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -343,14 +375,15 @@ impl Search {
     }
 
     /// Hybrid ranking's vectors: (id, cosine, cosine to the seeds, the seed) of the
-    /// nearest offers and of `candidates`.
+    /// `shown` + [`TIE_SLACK`] nearest offers and of `candidates`.
     async fn vectors(
         &self,
         request: &MatchRequest,
+        shown: usize,
         candidates: &[String],
         seeds: &[String],
     ) -> Result<Vec<(String, f64, f64, Option<String>)>, sqlx::Error> {
-        let nearest = i64::from(request.effective_limit()) + TIE_SLACK;
+        let nearest = shown as i64 + TIE_SLACK;
         let f = FilterBinds::of(request.filters.as_ref());
         let mut tx = self.db.begin().await?;
         hnsw_settings(&mut tx, self.ef_search).await?;
@@ -386,6 +419,17 @@ impl Search {
         let index = self.index.current().ok_or(MatchError::IndexLoading)?;
         let started = Instant::now();
         let weights = request.weights.map(Weights::from).unwrap_or(self.weights);
+        let limit = request.effective_limit() as usize;
+        let reranker = request
+            .reranker
+            .as_deref()
+            .and_then(|id| self.rerankers.get(id));
+        // A re-ranker re-orders the fused best CANDIDATES, read as a request for that
+        // many would read them.
+        let fused = match reranker {
+            Some(_) => limit.max(rerank::CANDIDATES),
+            None => limit,
+        };
         let skills: Vec<String> = profile.skills.iter().map(|s| s.label.clone()).collect();
         let filters = request.filters.clone().unwrap_or_default();
         let scoring = index.score(&ranking::Profile {
@@ -399,9 +443,10 @@ impl Search {
         let seeds = scoring.seeds();
         self.stages.observe(STAGE_LEXICAL, started);
         let started = Instant::now();
-        let rows =
-            platform::db::retry_broken(&self.db, || self.vectors(request, &candidates, &seeds))
-                .await?;
+        let rows = platform::db::retry_broken(&self.db, || {
+            self.vectors(request, fused, &candidates, &seeds)
+        })
+        .await?;
         self.stages.observe(STAGE_VECTORS, started);
         let started = Instant::now();
         let seed = rows.first().and_then(|row| row.3.clone());
@@ -417,16 +462,28 @@ impl Search {
                 )
             })
             .collect();
-        let ranked = scoring.fuse(
-            &vectors,
-            seed.as_deref(),
-            &weights,
-            request.effective_limit() as usize,
-            |meta| passes(&filters, meta),
-        );
+        let mut ranked = scoring.fuse(&vectors, seed.as_deref(), &weights, fused, |meta| {
+            passes(&filters, meta)
+        });
+        if let Some(model) = reranker {
+            ranked = reranked(model, ranked, limit);
+        }
         self.stages.observe(STAGE_FUSION, started);
         Ok(ranked.into_iter().map(hit_of).collect())
     }
+}
+
+/// The best `limit` of `ranked` by `model`, each scored by it; signals, reasons and
+/// duplicates kept.
+fn reranked(model: &Reranker, ranked: Vec<Ranked>, limit: usize) -> Vec<Ranked> {
+    let signals: Vec<Signals> = ranked.iter().map(|r| r.signals).collect();
+    let mut slots: Vec<Option<Ranked>> = ranked.into_iter().map(Some).collect();
+    model
+        .order(&signals)
+        .into_iter()
+        .take(limit)
+        .filter_map(|(i, score)| slots[i].take().map(|r| Ranked { score, ..r }))
+        .collect()
 }
 
 fn hit_of(r: ranking::Ranked) -> MatchHit {

@@ -5,3 +5,4 @@ mod common;
 mod hybrid;
 mod match_api;
 mod platform;
+mod reranker;
