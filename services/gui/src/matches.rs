@@ -327,6 +327,7 @@ async fn fetch(
         }),
         model: query.embedding_model.clone(),
         weights: variant.weights.filter(|_| !empty),
+        reranker: variant.reranker.clone().filter(|_| !empty),
         profile: (!empty).then_some(profile),
     };
     let mut response = state
@@ -340,6 +341,7 @@ async fn fetch(
         // embedding alone ranks meanwhile.
         request.profile = None;
         request.weights = None;
+        request.reranker = None;
         response = state
             .matching
             .request(Method::POST, "/match")?
