@@ -91,15 +91,40 @@ pub fn reranked(model: &Reranker, hits: &[(String, Signals)]) -> Vec<String> {
 
 /// One set's figures: the fusion's order of the candidates and the cross-validated
 /// re-ranker's.
+/// How many lists a re-ranking raised, left equal and lowered (NDCG@20).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub better: usize,
+    pub equal: usize,
+    pub worse: usize,
+}
+
+impl Changes {
+    /// Counts one list whose NDCG@20 changed by `delta`.
+    pub fn add(&mut self, delta: f64) {
+        if delta > 1e-12 {
+            self.better += 1;
+        } else if delta < -1e-12 {
+            self.worse += 1;
+        } else {
+            self.equal += 1;
+        }
+    }
+}
+
+impl std::fmt::Display for Changes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} / {} / {}", self.better, self.equal, self.worse)
+    }
+}
+
 pub struct Comparison {
     pub set: String,
     pub cvs: usize,
     pub fusion: Scores,
     pub reranker: Scores,
     /// CVs whose NDCG@20 the re-ranker raised, left equal, lowered.
-    pub better: usize,
-    pub equal: usize,
-    pub worse: usize,
+    pub changes: Changes,
     /// The re-ranker's NDCG@20 minus the fusion's, fold by fold.
     pub by_fold: Vec<f64>,
     /// The re-ranker's run: each CV's top 20 by the model of the folds it was not in.
@@ -159,7 +184,7 @@ fn compare(set: &SetCandidates, reranked: &RunFile) -> Comparison {
         .filter(|(cv, _)| set.cvs.contains_key(*cv))
         .map(|(cv, g)| (cv.clone(), g.clone()))
         .collect();
-    let (mut better, mut equal, mut worse) = (0, 0, 0);
+    let mut changes = Changes::default();
     let mut by_fold = vec![0.0; FOLDS];
     let mut in_fold = vec![0usize; FOLDS];
     for (fold, cv, _) in set.folds() {
@@ -175,13 +200,7 @@ fn compare(set: &SetCandidates, reranked: &RunFile) -> Comparison {
             metrics::score(&run, &one).ndcg
         };
         let delta = ndcg(reranked) - ndcg(&fusion);
-        if delta > 1e-12 {
-            better += 1;
-        } else if delta < -1e-12 {
-            worse += 1;
-        } else {
-            equal += 1;
-        }
+        changes.add(delta);
         by_fold[fold] += delta;
         in_fold[fold] += 1;
     }
@@ -193,9 +212,7 @@ fn compare(set: &SetCandidates, reranked: &RunFile) -> Comparison {
         cvs: qrels.len(),
         fusion: metrics::score(&fusion, &qrels),
         reranker: metrics::score(reranked, &qrels),
-        better,
-        equal,
-        worse,
+        changes,
         by_fold,
         run: reranked.clone(),
     }
@@ -265,16 +282,14 @@ pub fn print(comparisons: &[Comparison], training: &Training) {
         );
         let folds: Vec<String> = c.by_fold.iter().map(|d| format!("{d:+.3}")).collect();
         println!(
-            "| `{}` | **re-ranker** ({}) | {:.3} | {:.3} | {:.3} | {:.3}x | {} / {} / {} | {} |",
+            "| `{}` | **re-ranker** ({}) | {:.3} | {:.3} | {:.3} | {:.3}x | {} | {} |",
             c.set,
             if c.wins() { "wins" } else { "does not win" },
             c.reranker.ndcg,
             c.reranker.mrr,
             c.reranker.recall,
             ratio(c.reranker.ndcg, c.fusion.ndcg),
-            c.better,
-            c.equal,
-            c.worse,
+            c.changes,
             folds.join(" ")
         );
     }
@@ -333,7 +348,7 @@ mod tests {
             // The fusion's order puts R sixth; the re-ranker first.
             assert!((c.fusion.mrr - 1.0 / 6.0).abs() < 1e-9, "{:?}", c.fusion);
             assert_eq!(c.reranker.mrr, 1.0);
-            assert_eq!((c.better, c.worse), (20, 0));
+            assert_eq!((c.changes.better, c.changes.worse), (20, 0));
             assert!(c.wins());
         }
         let model = train_all(&sets, "all", &training, &comparisons).unwrap();

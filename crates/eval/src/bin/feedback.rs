@@ -25,6 +25,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use eval::metrics;
+use eval::rerank::Changes;
 use eval::set::{Qrels, RunFile};
 use ranking::rerank::{self, Feature, Query, Reranker, Training};
 use ranking::{Signals, Weights};
@@ -133,16 +134,14 @@ struct Comparison {
     lists: usize,
     shown: f64,
     reranked: f64,
-    better: usize,
-    equal: usize,
-    worse: usize,
+    changes: Changes,
 }
 
 fn compare(model: &Reranker, lists: &[&Shown], judged: &Qrels) -> Comparison {
     let mut shown_run = RunFile::new();
     let mut reranked_run = RunFile::new();
     let mut qrels = Qrels::new();
-    let (mut better, mut equal, mut worse) = (0, 0, 0);
+    let mut changes = Changes::default();
     for list in lists {
         let Some(grades) = judged.get(&list.qid) else {
             continue;
@@ -168,14 +167,7 @@ fn compare(model: &Reranker, lists: &[&Shown], judged: &Qrels) -> Comparison {
             let run: RunFile = [(list.qid.clone(), order.clone())].into_iter().collect();
             metrics::score(&run, &one).ndcg
         };
-        let delta = ndcg(&reranked) - ndcg(&shown);
-        if delta > 1e-12 {
-            better += 1;
-        } else if delta < -1e-12 {
-            worse += 1;
-        } else {
-            equal += 1;
-        }
+        changes.add(ndcg(&reranked) - ndcg(&shown));
         shown_run.insert(list.qid.clone(), shown);
         reranked_run.insert(list.qid.clone(), reranked);
         qrels.insert(list.qid.clone(), grades);
@@ -184,22 +176,18 @@ fn compare(model: &Reranker, lists: &[&Shown], judged: &Qrels) -> Comparison {
         lists: qrels.len(),
         shown: metrics::score(&shown_run, &qrels).ndcg,
         reranked: metrics::score(&reranked_run, &qrels).ndcg,
-        better,
-        equal,
-        worse,
+        changes,
     }
 }
 
 fn print_row(lists: &str, judged_by: &str, c: &Comparison) {
     println!(
-        "| {lists} | {judged_by} | {} | {:.3} | **{:.3}** | {:.3}x | {} / {} / {} |",
+        "| {lists} | {judged_by} | {} | {:.3} | **{:.3}** | {:.3}x | {} |",
         c.lists,
         c.shown,
         c.reranked,
         c.reranked / c.shown.max(1e-9),
-        c.better,
-        c.equal,
-        c.worse
+        c.changes
     );
 }
 

@@ -243,6 +243,15 @@ async fn an_ingested_offer_that_fits_reaches_the_candidate_once() {
     drained(&mut conn, stream).await;
     let once = notified(app).await;
     assert_eq!(once.len(), 1, "{once:?}");
+    // The notification records the ranking variant its match came from.
+    assert_eq!(
+        count(
+            app,
+            "SELECT count(*) FROM gui.notifications WHERE variant = 'control'"
+        )
+        .await,
+        1
+    );
     assert_eq!(once[0].0, "NEWDEV1");
     assert!(
         once[0]
